@@ -1,0 +1,26 @@
+import { Command, CommanderError } from 'commander';
+import { formatUserError, isUserError } from '../lib/errors/user-error.js';
+
+// Each command module registers itself and imports its heavy dependencies lazily inside its
+// action, so `modelfleet serve` in a model image loads neither Docker nor Kubernetes clients.
+const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): void }>> = [
+];
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('modelfleet')
+    .description('Ship a fleet of ML models through GitLab CI onto Kubernetes.')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  for (const load of commandModules) (await load()).register(program);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (isUserError(err)) {
+      console.error(formatUserError(err));
+      return 1;
+    }
+    throw err;
+  }
+}
