@@ -4,6 +4,14 @@ import { formatUserError, isUserError } from '../lib/errors/user-error.js';
 // Each command module registers itself and imports its heavy dependencies lazily inside its
 // action, so `modelfleet serve` in a model image loads neither Docker nor Kubernetes clients.
 const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): void }>> = [
+  () => import('./commands/deploy.js'),
+  () => import('./commands/up.js'),
+  () => import('./commands/serve.js'),
+  () => import('./commands/gateway.js'),
+  () => import('./commands/build.js'),
+  () => import('./commands/validate.js'),
+  () => import('./commands/generate.js'),
+  () => import('./commands/loadtest.js'),
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {

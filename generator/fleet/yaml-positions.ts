@@ -8,8 +8,10 @@ export interface LocatedYaml {
   readonly value: unknown;
   /** Where each key (for mapping entries) or item (for sequence entries) starts; keyed by `formatKeyPath`. */
   readonly positions: ReadonlyMap<string, SourceLocation>;
-  /** Key paths that hold an alias (`*name`); modelfleet rejects them (see `parseLocatedYaml`). */
+  /** Key paths that hold an alias (`*name`); the fleet loader rejects them. */
   readonly aliases: readonly KeyPath[];
+  /** Number of YAML documents (`---` separated) in the source. */
+  readonly documents: number;
 }
 
 /** `models[2].ab.variants[1].weight`: the form error messages use. */
@@ -149,9 +151,7 @@ export function parseLocatedYaml(source: string, filename: string): LocatedYaml 
     else if (frame.kind === 'map') frame.expectKey = true;
   }
 
-  if (documents > 1) {
-    throw Object.assign(new Error('models.yaml must hold exactly one YAML document (found a second `---`)'), { name: 'MultiDocument' });
-  }
-  const value = aliases.length > 0 ? undefined : constructFromEvents(events, { source, filename, maxAliases: 0 })[0];
-  return { value, positions, aliases };
+  // Aliases and extra documents are refused by the caller; constructing them is not needed then.
+  const value = aliases.length > 0 || documents !== 1 ? undefined : constructFromEvents(events, { source, filename, maxAliases: 0 })[0];
+  return { value, positions, aliases, documents };
 }

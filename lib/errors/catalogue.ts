@@ -1,4 +1,10 @@
 import { commonErrors } from './codes-common.js';
+import { generatorErrors } from './codes-generator.js';
+import { servingErrors } from './codes-serving.js';
+import { deployErrors } from './codes-deploy.js';
+import { loadtestErrors } from './codes-loadtest.js';
+import { gatewayErrors } from './codes-gateway.js';
+import { buildErrors } from './codes-build.js';
 import type { ErrorCodeInfo } from './error-code-info.js';
 
 /**
@@ -7,6 +13,12 @@ import type { ErrorCodeInfo } from './error-code-info.js';
  */
 export const errorCatalogue = {
   ...commonErrors,
+  ...generatorErrors,
+  ...deployErrors,
+  ...servingErrors,
+  ...loadtestErrors,
+  ...gatewayErrors,
+  ...buildErrors,
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import { UserError } from '../../lib/errors/user-error.js';
+
+interface ServeFlags {
+  routes?: string;
+  port?: string;
+  host?: string;
+  upstreamTimeoutMs?: string;
+  watch: boolean;
+}
+
+interface RoutesFlags {
+  fleet: string;
+  upstream: string;
+  out: string;
+}
+
+/**
+ * `modelfleet gateway --routes FILE` serves the fleet behind one port;
+ * `modelfleet gateway routes` writes that FILE from models.yaml.
+ * Flags override the environment (GATEWAY_ROUTES, PORT, HOST, UPSTREAM_TIMEOUT_MS; LOG_LEVEL for logs).
+ */
+export function register(program: Command): void {
+  const gateway = program
+    .command('gateway')
+    .description('Run the gateway: one route per model, A/B splits, shadows, metrics, OpenAPI (docs/gateway.md).')
+    .option('--routes <file>', 'route table (routes.json); env GATEWAY_ROUTES')
+    .option('--port <n>', 'port to listen on; env PORT (default 8000)')
+    .option('--host <address>', 'address to bind; env HOST (default 127.0.0.1; 0.0.0.0 in a container)')
+    .option('--upstream-timeout-ms <ms>', 'give up on a model server after this long; env UPSTREAM_TIMEOUT_MS (default 10000)')
+    .option('--no-watch', 'do not reload when the routes file changes (SIGHUP and POST /-/reload still reload)')
+    .action(async (flags: ServeFlags) => {
+      await serveGateway(flags);
+    });
+
+  gateway
+    .command('routes')
+    .description('Write the gateway route table from models.yaml.')
+    .option('--fleet <file>', 'the fleet file', 'models.yaml')
+    .option('--upstream <template>', 'base URL of each variant\'s model server; {deployName} is replaced', 'http://{deployName}:8080')
+    .option('--out <file>', 'where to write the route table', 'build/gateway/routes.json')
+    .action(async (flags: RoutesFlags) => {
+      const [{ loadFleet }, { buildRouteTable }, { readRouteInputs }, { writeRouteTable }] = await Promise.all([
+        import('../../generator/fleet/load-fleet.js'),
+        import('../../serving/gateway/route-table.js'),
+        import('../../serving/gateway/read-route-inputs.js'),
+        import('../../serving/gateway/route-table-file.js'),
+      ]);
+      if (!flags.upstream.includes('{deployName}')) {
+        throw new UserError('GATEWAY_OPTION_INVALID', `--upstream ${flags.upstream} has no {deployName}: every variant would get the same model server`,
+          'Use a template such as http://{deployName}:8080 (a Kubernetes Service per variant).');
+      }
+      const fleet = loadFleet(flags.fleet);
+      const inputs = await readRouteInputs(fleet);
+      const table = buildRouteTable(fleet, (name) => flags.upstream.replaceAll('{deployName}', name), { inputsFor: (name) => inputs.get(name) });
+      await writeRouteTable(flags.out, table);
+      console.log(`wrote ${flags.out}: ${table.routes.length} route(s), ${table.routes.reduce((n, r) => n + r.variants.length, 0)} variant(s)`);
+    });
+}
+
+async function serveGateway(flags: ServeFlags): Promise<void> {
+  const routesFile = flags.routes ?? process.env.GATEWAY_ROUTES;
+  if (!routesFile) {
+    throw new UserError('GATEWAY_OPTION_INVALID', 'no route table: pass --routes FILE or set GATEWAY_ROUTES',
+      'Write one with `modelfleet gateway routes --fleet models.yaml --out routes.json`.');
+  }
+  const port = parseWhole('--port / PORT', flags.port ?? process.env.PORT, 8000, 0, 65_535);
+  const host = flags.host ?? process.env.HOST ?? '127.0.0.1';
+  const upstreamTimeoutMs = parseWhole('--upstream-timeout-ms / UPSTREAM_TIMEOUT_MS', flags.upstreamTimeoutMs ?? process.env.UPSTREAM_TIMEOUT_MS, 10_000, 1, 600_000);
+
+  const { createGateway } = await import('../../serving/gateway/create-gateway.js');
+  const { createLogger } = await import('../../lib/log.js');
+  const logger = createLogger({ component: 'gateway' });
+  const gateway = await createGateway({ routesFile, watch: flags.watch, upstreamTimeoutMs, logger, version: process.env.npm_package_version ?? '0.1.0' });
+  const url = await gateway.listen(port, host);
+  logger.info({ url, routes: gateway.table().routes.length, file: routesFile, upstreamTimeoutMs }, `gateway listening on ${url} (docs at ${url}/docs)`);
+
+  await new Promise<void>((resolve) => {
+    const onHup = (): void => void gateway.reload().catch(() => undefined);
+    const onStop = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'draining: finishing in-flight requests, then exiting');
+      process.off('SIGHUP', onHup);
+      void gateway.close().then(resolve);
+    };
+    process.on('SIGHUP', onHup);
+    process.once('SIGTERM', onStop);
+    process.once('SIGINT', onStop);
+  });
+}
+
+function parseWhole(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UserError('GATEWAY_OPTION_INVALID', `${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}

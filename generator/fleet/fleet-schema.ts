@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/**
+ * The shape of models.yaml as written by people, before `defaults:` are merged in.
+ * Every object is strict (unknown keys are errors, with a "did you mean"), and every field a
+ * default can supply is optional here; `resolveFleet` fills them and checks what needs the
+ * whole fleet (weights, unique names and routes, name lengths).
+ */
+
+/**
+ * Model names become Kubernetes object names and GitLab job names. Kubernetes Services need
+ * RFC 1035 labels (start with a letter):
+ * https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#rfc-1035-label-names
+ */
+export const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const NAME_RULE = 'must be lower-case letters, digits and "-", start with a letter and end with a letter or digit (a Kubernetes DNS label)';
+
+/** One URL path segment of unreserved characters (RFC 3986), so routes need no escaping. */
+export const SEGMENT_PATTERN = /^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$/;
+const ENDPOINT_PATTERN = /^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*(\/[A-Za-z0-9_~-][A-Za-z0-9_.~-]*)*$/;
+
+/** Relative, forward-slash paths inside the repository: no `..`, no absolute paths, no odd characters. */
+export const RELATIVE_PATH_PATTERN = /^(?![/-])(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_.@+-]+(\/[A-Za-z0-9_.@+-]+)*\/?$/;
+const PATH_RULE = 'must be a relative path inside the repository (letters, digits, "_.@+-" and "/"; no "..", no leading "/" or "-")';
+
+const MLFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const MLFLOW_ALIAS = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** Image references: https://github.com/distribution/reference/blob/main/reference.go (simplified, no spaces or shell characters). */
+const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const HTTP_PATH = /^\/[A-Za-z0-9_.~/-]*$/;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** Label keys and values: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+const name = z.string().regex(NAME_PATTERN, NAME_RULE);
+const relativePath = z.string().max(255, 'must be at most 255 characters').regex(RELATIVE_PATH_PATTERN, PATH_RULE);
+const whole = (min: number, max: number) =>
+  z.number().int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+const positiveVersion = z.custom<string | number>(
+  (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0) || (typeof v === 'string' && /^[1-9][0-9]{0,9}$/.test(v)),
+  { message: 'must be a registry version number, like 3' },
+);
+const segment = z.custom<string | number>(
+  // Numbers must be plain whole numbers: YAML would turn 0x1F into 31 or 2.50 into 2.5 behind the user's back.
+  (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) || (typeof v === 'string' && SEGMENT_PATTERN.test(v) && v.length <= 100),
+  { message: 'must be a URL path segment (letters, digits and "_.~-", not starting with "."; quote numbers that are not whole)' },
+);
+
+export const mlflowSchema = z.strictObject({
+  name: z.string().max(256).regex(MLFLOW_NAME, 'must be an MLflow registered model name (letters, digits and "_.-")'),
+  version: positiveVersion.optional(),
+  alias: z.string().max(256).regex(MLFLOW_ALIAS, 'must be an MLflow alias (letters, digits, "_" and "-")').optional(),
+});
+
+export const imageSchema = z.strictObject({
+  name: z.string().max(255).regex(IMAGE_REF, 'must be an image reference like registry.example.com/team/model:1.2'),
+  port: whole(1, 65535).optional(),
+  predictPath: z.string().max(200).regex(HTTP_PATH, 'must be an HTTP path like /invocations').optional(),
+  readyPath: z.string().max(200).regex(HTTP_PATH, 'must be an HTTP path like /ping').optional(),
+  schema: relativePath,
+});
+
+export const batchingSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  maxBatchSize: whole(1, 4096).optional(),
+  maxLatencyMs: z.number().min(0, 'must be at least 0').max(10_000, 'must be at most 10000').optional(),
+});
+
+export const scalingSchema = z.strictObject({
+  minReplicas: whole(1, 1000).optional(),
+  maxReplicas: whole(1, 1000).optional(),
+  targetCpuUtilization: whole(1, 100).optional(),
+});
+
+export const loadtestSchema = z.strictObject({
+  durationSeconds: whole(1, 3600).optional(),
+  connections: whole(1, 1000).optional(),
+  rowsPerRequest: whole(1, 10_000).optional(),
+  p99BudgetMs: z.number().gt(0, 'must be more than 0').max(60_000, 'must be at most 60000').optional(),
+});
+
+/** https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/ */
+export const tolerationSchema = z.strictObject({
+  key: z.string().regex(LABEL_KEY, 'must be a Kubernetes taint key like nvidia.com/gpu'),
+  operator: z.enum(['Equal', 'Exists']).optional(),
+  value: z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (at most 63 letters, digits, "-_.")').optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+});
+
+export const schedulingSchema = z.strictObject({
+  nodeSelector: z
+    .record(
+      z.string().regex(LABEL_KEY, 'node selector keys must be Kubernetes label keys like cloud.google.com/gke-spot'),
+      z.string().regex(LABEL_VALUE, 'must be a Kubernetes label value (at most 63 letters, digits, "-_.")'),
+    )
+    .optional(),
+  tolerations: z.array(tolerationSchema).max(20).optional(),
+});
+
+/** What `defaults:` and each model share; objects merge deeply, lists and values replace. */
+const settingsShape = {
+  endpoint: z.string().max(100).regex(ENDPOINT_PATTERN, 'must be URL path segments like probability or score/v2'),
+  batching: batchingSchema,
+  scaling: scalingSchema,
+  loadtest: loadtestSchema,
+  scheduling: schedulingSchema,
+};
+
+export const variantSchema = z.strictObject({
+  name,
+  weight: whole(0, 100).optional(),
+  shadow: z.boolean().optional(),
+  mlflow: mlflowSchema.optional(),
+  path: relativePath.optional(),
+  image: imageSchema.optional(),
+  /** Shorthand for a variant of an MLflow model that only changes the registry version or alias. */
+  version: positiveVersion.optional(),
+  alias: z.string().max(256).regex(MLFLOW_ALIAS, 'must be an MLflow alias (letters, digits, "_" and "-")').optional(),
+});
+
+export const abSchema = z.strictObject({
+  stickyHeader: z.string().max(100).regex(HEADER_NAME, 'must be an HTTP header name like x-user-id').optional(),
+  variants: z.array(variantSchema).min(2, 'an A/B test needs at least 2 variants').max(20, 'at most 20 variants'),
+});
+
+export const modelSchema = z.strictObject({
+  name,
+  mlflow: mlflowSchema.optional(),
+  path: relativePath.optional(),
+  image: imageSchema.optional(),
+  endpoint: settingsShape.endpoint.optional(),
+  parameters: z.array(segment).max(20, 'at most 20 parameters').optional(),
+  ab: abSchema.optional(),
+  batching: batchingSchema.optional(),
+  scaling: scalingSchema.optional(),
+  loadtest: loadtestSchema.optional(),
+  scheduling: schedulingSchema.optional(),
+});
+
+export const defaultsSchema = z.strictObject({
+  endpoint: settingsShape.endpoint.optional(),
+  ab: z.strictObject({ stickyHeader: abSchema.shape.stickyHeader }).optional(),
+  batching: batchingSchema.optional(),
+  scaling: scalingSchema.optional(),
+  loadtest: loadtestSchema.optional(),
+  scheduling: schedulingSchema.optional(),
+});
+
+export const fleetFileSchema = z.strictObject({
+  defaults: defaultsSchema.optional(),
+  models: z.array(z.unknown()),
+});
+
+export type RawModel = z.infer<typeof modelSchema>;
+export type RawVariant = z.infer<typeof variantSchema>;
+export type RawDefaults = z.infer<typeof defaultsSchema>;
+export type RawImage = z.infer<typeof imageSchema>;
+export type RawMlflow = z.infer<typeof mlflowSchema>;

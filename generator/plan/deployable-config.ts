@@ -1,0 +1,75 @@
+import type { Deployable, FleetSpec, ModelSource } from '../fleet/types.js';
+import { listDeployables } from '../fleet/find-deployable.js';
+import { digestOf } from './canonical-json.js';
+
+/**
+ * What one deployable's build, load test and deploy depend on. Gateway-only settings (route,
+ * weight, shadow, sticky header) are left out on purpose: changing an A/B split only needs the
+ * gateway jobs, not a rebuild of both variants. The position in models.yaml is left out too,
+ * so adding a model above another does not mark it changed.
+ */
+export interface DeployableBuildConfig {
+  readonly deployName: string;
+  readonly model: string;
+  readonly variant: string;
+  readonly source: ModelSource;
+  readonly batching: Deployable['model']['batching'];
+  readonly scaling: Deployable['model']['scaling'];
+  readonly loadtest: Deployable['model']['loadtest'];
+  readonly scheduling: Deployable['model']['scheduling'];
+}
+
+export function toBuildConfig({ model, variant }: Deployable): DeployableBuildConfig {
+  return {
+    deployName: variant.deployName,
+    model: model.name,
+    variant: variant.id,
+    source: variant.source,
+    batching: model.batching,
+    scaling: model.scaling,
+    loadtest: model.loadtest,
+    scheduling: model.scheduling,
+  };
+}
+
+/** What the gateway's route table depends on: routes, A/B weights, shadows, sticky headers. */
+export function toGatewayConfig(fleet: FleetSpec): unknown {
+  return fleet.models.map((m) => ({
+    route: m.route,
+    stickyHeader: m.stickyHeader,
+    variants: m.variants.map((v) => ({ deployName: v.deployName, weight: v.weight, shadow: v.shadow })),
+  }));
+}
+
+/**
+ * The resolved config written to `build/models/<deployName>/model.json`: everything a person or
+ * a later job needs to know about this deployable, with digests of the parts that decide
+ * whether it is rebuilt.
+ */
+export function toModelJson(deployable: Deployable, fleetFile: string): Record<string, unknown> {
+  const { model, variant } = deployable;
+  const build = toBuildConfig(deployable);
+  return {
+    deployName: variant.deployName,
+    model: model.name,
+    variant: variant.id,
+    fleetFile,
+    route: model.route,
+    endpoint: model.endpoint,
+    parameters: model.parameters,
+    weight: variant.weight,
+    shadow: variant.shadow,
+    stickyHeader: model.stickyHeader,
+    abVariants: model.variants.map((v) => v.deployName),
+    source: variant.source,
+    batching: model.batching,
+    scaling: model.scaling,
+    loadtest: model.loadtest,
+    scheduling: model.scheduling,
+    configDigest: digestOf(build),
+  };
+}
+
+export function buildConfigDigests(fleet: FleetSpec): Map<string, string> {
+  return new Map(listDeployables(fleet).map((d) => [d.variant.deployName, digestOf(toBuildConfig(d))]));
+}

@@ -1,0 +1,72 @@
+import { listDeployables } from '../fleet/find-deployable.js';
+import type { Deployable, FleetSpec } from '../fleet/types.js';
+import { buildChildPipelines, type ChildPipelineFile } from '../pipeline/build-child-pipeline.js';
+import type { ModelTemplate } from '../render/model-templates.js';
+import { compileModelFolder, type PlannedFile } from '../render/render-model-folder.js';
+import type { ChangeSet } from './select-changes.js';
+
+export interface PlanInput {
+  readonly fleet: FleetSpec;
+  /** models.yaml as jobs and generated files name it (relative to the repository root). */
+  readonly fleetFile: string;
+  /** The output folder as jobs name it (`build`). */
+  readonly outDir: string;
+  readonly templates: readonly ModelTemplate[];
+  readonly changes: ChangeSet;
+  readonly maxJobs: number;
+  /** For `--model`: only this deployable's folder, no pipeline. */
+  readonly only?: Deployable;
+}
+
+export interface GenerationPlan {
+  /**
+   * `full` owns every generated file of the output folder (stale ones are removed);
+   * `single` only rewrites one model folder and leaves everything else alone.
+   */
+  readonly scope: 'full' | 'single';
+  /** Every file to write, relative to the output folder, in a stable order. */
+  readonly files: readonly PlannedFile[];
+  readonly pipelines: readonly ChildPipelineFile[];
+  readonly changes: ChangeSet;
+}
+
+export const PLAN_FILE = 'plan.json';
+
+/**
+ * The pure core of `modelfleet generate`: fleet, templates and change set in, every file's
+ * path and content out. Same input, byte-identical output.
+ */
+export function planGeneration(input: PlanInput): GenerationPlan {
+  const renderFolder = compileModelFolder(input.templates, input.fleetFile);
+  if (input.only) {
+    return { scope: 'single', files: renderFolder(input.only), pipelines: [], changes: input.changes };
+  }
+  const deployables = listDeployables(input.fleet);
+  const files: PlannedFile[] = deployables.flatMap(renderFolder);
+  const deployNames = deployables.map((d) => d.variant.deployName).filter((name) => input.changes.changed.has(name));
+  const pipelines = buildChildPipelines(
+    { deployNames, removed: input.changes.removed, gatewayChanged: input.changes.gatewayChanged, summary: input.changes.summary },
+    {
+      fleetFile: input.fleetFile,
+      outDir: input.outDir,
+      maxJobs: input.maxJobs,
+      regenerateArgs: input.changes.mode === 'incremental' && input.changes.since ? ['--since', input.changes.since] : ['--all'],
+    },
+  );
+  for (const p of pipelines) files.push({ path: p.file, content: p.yaml });
+  files.push({ path: PLAN_FILE, content: `${JSON.stringify(planSummary(input, deployNames, pipelines), null, 2)}\n` });
+  return { scope: 'full', files, pipelines, changes: input.changes };
+}
+
+function planSummary(input: PlanInput, deployNames: readonly string[], pipelines: readonly ChildPipelineFile[]): Record<string, unknown> {
+  return {
+    fleetFile: input.fleetFile,
+    summary: input.changes.summary,
+    mode: input.changes.mode,
+    deployables: listDeployables(input.fleet).length,
+    changed: deployNames.map((name) => ({ deployName: name, reason: input.changes.changed.get(name) })),
+    removed: input.changes.removed,
+    gatewayChanged: input.changes.gatewayChanged,
+    pipelines: pipelines.map((p) => p.file),
+  };
+}

@@ -1,0 +1,41 @@
+import type { ErrorCodeInfo } from './error-code-info.js';
+
+/** Errors of `modelfleet deploy`, `modelfleet up` and `modelfleet down`. */
+export const deployErrors = {
+  DEPLOY_ROLLOUT_FAILED: {
+    summary: 'The new version of a model did not become ready in time; the previous version was restored and keeps serving.',
+    fix: 'Read the events and log lines printed above (image, readiness probe, memory limit), fix the model or its settings in models.yaml, push, and re-run `<model>:deploy`.',
+  },
+  DEPLOY_MANIFEST_REJECTED: {
+    summary: 'The Kubernetes API server rejected a manifest (HTTP 422); nothing already deployed was changed.',
+    fix: 'The message names the object and the field. Fix the setting in models.yaml (or k8s-templates/), then re-run `<model>:test` (it renders the manifests) and `<model>:deploy`.',
+  },
+  DEPLOY_API_ERROR: {
+    summary: 'The Kubernetes API server answered with an error or could not be reached.',
+    fix: 'Check the job\'s kubeconfig (KUBECONFIG, or the in-cluster service account), that the cluster answers, and that the account may apply objects in the namespace; then re-run `<model>:deploy`.',
+  },
+  DEPLOY_MISSING_INPUT: {
+    summary: 'A file the deploy job reads (image.json, sizing.json, k8s manifests) is missing and cannot be regenerated here.',
+    fix: 'Re-run the job the message names (`<model>:build` or `<model>:test`), then `<model>:deploy`.',
+  },
+  DEPLOY_UNKNOWN_MODEL: {
+    summary: 'The model named with --model or --remove is not in models.yaml (and, for --remove, not deployed).',
+    fix: 'Use the deploy name shown by `modelfleet generate --dry-run` (the prefix of the `<name>:deploy` job).',
+  },
+  DEPLOY_LOCAL_NOT_READY: {
+    summary: 'On the local target, the new instance of a model did not answer /readyz in time; the previous instance keeps serving.',
+    fix: 'Read the log lines printed above (out of memory, bad model file, port in use), fix the cause and run `modelfleet deploy --model <name>` again.',
+  },
+  DEPLOY_LOCAL_NO_RUNTIME: {
+    summary: 'The local target can run neither a container (no Docker engine, or the image is missing) nor a process (the model has no local MLflow directory).',
+    fix: 'Start Docker (`scripts/setup-docker.sh`) and build the image (`modelfleet build --model <name>`), or use a `path:` source for the model.',
+  },
+  DEPLOY_GATEWAY_FAILED: {
+    summary: 'The local gateway did not start or did not take the new route table.',
+    fix: 'Read the gateway log named in the message (`.modelfleet/local/gateway.log`), fix the cause, then run `modelfleet deploy --gateway`.',
+  },
+  UP_STEP_FAILED: {
+    summary: 'One step of `modelfleet up` (generate, build, loadtest, deploy, gateway) failed.',
+    fix: 'The message names the step and the model; its own output is printed above. Fix the cause and run `npm start` again: finished steps are quick to repeat.',
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;

@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Handlebars from 'handlebars';
+import { load } from 'js-yaml';
+import { findPackageRoot } from '../../manifests/find-package-root.js';
+import type { KubeObject } from '../../seams/kube.js';
+
+export const GATEWAY_NAME = 'modelfleet-gateway';
+const TEMPLATES = ['configmap.yaml.hbs', 'service.yaml.hbs', 'deployment.yaml.hbs', 'pod-disruption-budget.yaml.hbs'] as const;
+
+export interface GatewayManifestOptions {
+  readonly namespace: string;
+  readonly image: string;
+  /** routes.json text (formatRouteTable output). */
+  readonly routesJson: string;
+  readonly replicas?: number;
+}
+
+const handlebars = Handlebars.create();
+// JSON is YAML's flow syntax: a JSON-encoded value is one scalar, list or map whatever it holds.
+handlebars.registerHelper('json', (value: unknown) => new handlebars.SafeString(JSON.stringify(value ?? null)));
+
+/** The gateway's ConfigMap (route table), Service, Deployment and PodDisruptionBudget, from k8s-templates/gateway/. Pure apart from reading the templates. */
+export function renderGatewayManifests(options: GatewayManifestOptions): KubeObject[] {
+  const selectorLabels = { 'app.kubernetes.io/name': GATEWAY_NAME, 'app.kubernetes.io/instance': GATEWAY_NAME };
+  const values = {
+    name: GATEWAY_NAME,
+    configMapName: `${GATEWAY_NAME}-routes`,
+    namespace: options.namespace,
+    image: options.image,
+    replicas: options.replicas ?? 2,
+    routesJson: options.routesJson,
+    routesHash: createHash('sha256').update(options.routesJson).digest('hex').slice(0, 16),
+    selectorLabels,
+    labels: { ...selectorLabels, 'app.kubernetes.io/component': 'gateway', 'app.kubernetes.io/part-of': 'modelfleet', 'app.kubernetes.io/managed-by': 'modelfleet' },
+  };
+  const dir = join(findPackageRoot(), 'k8s-templates', 'gateway');
+  return TEMPLATES.map((file) => {
+    const template = handlebars.compile(readFileSync(join(dir, file), 'utf8'), { strict: true, noEscape: true });
+    return load(template(values)) as KubeObject;
+  });
+}

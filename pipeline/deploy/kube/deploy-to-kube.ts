@@ -1,0 +1,216 @@
+import { UserError } from '../../../lib/errors/user-error.js';
+import { systemClock, type Clock } from '../../seams/clock.js';
+import type { KubeClient, KubeObject, ObjectRef } from '../../seams/kube.js';
+import { DEPLOYABLE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MANIFEST_HASH_ANNOTATION } from './deploy-labels.js';
+import { describeRolloutFailure, summarizeCause } from './describe-rollout-failure.js';
+import { describeObject, findDeployment, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
+import { readRolloutStatus, type RolloutStatus } from './rollout-status.js';
+import { toDeployError } from './to-user-error.js';
+
+/** Kinds a deployable may own; `--remove` and pruning look through these by label. */
+export const MANAGED_KINDS: ReadonlyArray<{ readonly apiVersion: string; readonly kind: string }> = [
+  { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget' },
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+];
+
+export const DEFAULT_ROLLOUT_TIMEOUT_MS = 5 * 60_000;
+
+export interface KubeDeployOptions {
+  readonly kube: KubeClient;
+  readonly deployName: string;
+  readonly environment: string;
+  readonly namespace: string;
+  /** The rendered manifests (build/models/<name>/k8s/*.yaml, or the gateway's). */
+  readonly manifests: readonly KubeObject[];
+  /** How long the rollout may take before it is rolled back (default 5 minutes). */
+  readonly timeoutMs?: number;
+  readonly pollMs?: number;
+  readonly clock?: Clock;
+  readonly report?: (line: string) => void;
+}
+
+export interface KubeDeployResult {
+  readonly outcome: 'deployed' | 'unchanged';
+  readonly namespace: string;
+  readonly hash: string;
+}
+
+/**
+ * Deploys one deployable to Kubernetes: server-side apply of its manifests into the
+ * environment's namespace, then waits for the rollout. Same manifests as deployed → nothing is
+ * applied ("unchanged"). A rollout that does not converge is explained (pods, events, logs),
+ * rolled back to the recorded previous manifests, and fails with DEPLOY_ROLLOUT_FAILED; a
+ * manifest the server rejects fails before anything is changed (server-side dry run first).
+ */
+export async function deployToKube(options: KubeDeployOptions): Promise<KubeDeployResult> {
+  const { kube, deployName, namespace } = options;
+  const report = options.report ?? (() => undefined);
+  const clock = options.clock ?? systemClock;
+  const prepared = prepareManifests(options.manifests, { namespace, deployName, environment: options.environment });
+  const deploymentRef = refOf(findDeployment(prepared.objects));
+
+  await ensureNamespace(kube, namespace, options.environment, deployName);
+  const live = await call(deployName, () => kube.get(deploymentRef));
+  if (live && (await isUnchanged(kube, prepared, live))) {
+    report(`${deployName}: unchanged (manifest hash ${prepared.hash} already deployed to ${namespace}); nothing to do`);
+    return { outcome: 'unchanged', namespace, hash: prepared.hash };
+  }
+  const previous = live ? (readRecordedManifests(live) ?? [toApplyable(live)]) : undefined;
+
+  // A server-side dry run of every object first: a manifest the server rejects (422) must fail
+  // the job before anything is changed (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
+  for (const object of prepared.objects) {
+    await call(deployName, () => kube.apply(object, { dryRun: true }), object);
+  }
+  report(`${deployName}: applying ${prepared.objects.map(describeObject).join(', ')} (server-side apply, manifest hash ${prepared.hash})`);
+  let outcome: RolloutStatus;
+  try {
+    for (const object of prepared.objects) await call(deployName, () => kube.apply(object), object);
+    outcome = await waitForRollout(options, deploymentRef, clock, report);
+  } catch (err) {
+    outcome = { state: 'failed', message: err instanceof Error ? err.message : String(err) };
+  }
+  if (outcome.state === 'done') {
+    await pruneStale(kube, namespace, deployName, prepared.hash, report);
+    report(`${deployName}: deployed to ${namespace} (${outcome.message})`);
+    return { outcome: 'deployed', namespace, hash: prepared.hash };
+  }
+
+  const failedDeployment = await kube.get(deploymentRef).catch(() => undefined);
+  const details = failedDeployment ? await describeRolloutFailure(kube, failedDeployment) : [];
+  report(`${deployName}: the rollout did not converge: ${outcome.message}`);
+  for (const line of details) report(`  ${line}`);
+  const restored = await rollBack(options, previous, deploymentRef, clock, report);
+  const cause = summarizeCause(details);
+  throw new UserError('DEPLOY_ROLLOUT_FAILED',
+    `model ${deployName}: the new version did not become ready in namespace ${namespace}: ${outcome.message}${cause ? ` (${cause})` : ''}. ${restored}`,
+    `Read the pod state, events and log lines printed above, fix the model or its settings in models.yaml, push, and re-run \`${deployName}:deploy\`.`);
+}
+
+/** Removes every object of one deployable (by label) from a namespace; returns what was deleted. */
+export async function removeFromKube(kube: KubeClient, namespace: string, deployName: string, report: (line: string) => void = () => undefined): Promise<string[]> {
+  const removed: string[] = [];
+  for (const { apiVersion, kind } of MANAGED_KINDS) {
+    const objects = await call(deployName, () => kube.list(apiVersion, kind, namespace, { labelSelector: `${DEPLOYABLE_LABEL}=${deployName}` }));
+    for (const object of objects) {
+      if (await call(deployName, () => kube.remove({ apiVersion, kind, name: object.metadata.name, namespace }))) {
+        removed.push(`${kind} ${namespace}/${object.metadata.name}`);
+        report(`${deployName}: deleted ${kind} ${namespace}/${object.metadata.name}`);
+      }
+    }
+  }
+  return removed;
+}
+
+/**
+ * Deletes the deployables modelfleet deployed to a namespace that are no longer in the fleet
+ * (a model removed from models.yaml). Runs after the gateway stopped routing to them.
+ */
+export async function pruneRemovedDeployables(kube: KubeClient, namespace: string, keep: ReadonlySet<string>, report: (line: string) => void = () => undefined): Promise<string[]> {
+  const deployments = await call('gateway', () => kube.list('apps/v1', 'Deployment', namespace, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${DEPLOYABLE_LABEL}` }));
+  const gone = [...new Set(deployments.map((d) => d.metadata.labels?.[DEPLOYABLE_LABEL] ?? ''))].filter((name) => name !== '' && !keep.has(name)).sort();
+  const removed: string[] = [];
+  for (const name of gone) {
+    report(`${name}: no longer in models.yaml; removing its objects from ${namespace}`);
+    removed.push(...(await removeFromKube(kube, namespace, name, report)));
+  }
+  return removed;
+}
+
+async function ensureNamespace(kube: KubeClient, namespace: string, environment: string, deployName: string): Promise<void> {
+  const object: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ENVIRONMENT_LABEL]: environment.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 63) } },
+  };
+  await call(deployName, () => kube.apply(object), object);
+}
+
+/** Unchanged = every object is live with this hash, and the Deployment is fully rolled out. */
+async function isUnchanged(kube: KubeClient, prepared: PreparedManifests, live: KubeObject): Promise<boolean> {
+  if (live.metadata.annotations?.[MANIFEST_HASH_ANNOTATION] !== prepared.hash) return false;
+  if (readRolloutStatus(live).state !== 'done') return false;
+  for (const object of prepared.objects) {
+    const current = await call(prepared.deployName, () => kube.get(refOf(object)), object);
+    if (current?.metadata.annotations?.[MANIFEST_HASH_ANNOTATION] !== prepared.hash) return false;
+  }
+  return true;
+}
+
+async function waitForRollout(options: KubeDeployOptions, ref: ObjectRef, clock: Clock, report: (line: string) => void): Promise<RolloutStatus> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_ROLLOUT_TIMEOUT_MS;
+  const pollMs = options.pollMs ?? 2_000;
+  const deadline = clock.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const deployment = await call(options.deployName, () => options.kube.get(ref));
+    if (!deployment) return { state: 'failed', message: `${describeObject({ kind: ref.kind, metadata: ref })} disappeared during the rollout` };
+    const status = readRolloutStatus(deployment);
+    if (status.state !== 'waiting') return status;
+    if (status.message !== last) report(`${options.deployName}: ${status.message}`);
+    last = status.message;
+    if (clock.now() >= deadline) return { state: 'failed', message: `timed out after ${Math.round(timeoutMs / 1000)}s (${status.message})` };
+    await clock.sleep(pollMs);
+  }
+}
+
+async function rollBack(options: KubeDeployOptions, previous: readonly KubeObject[] | undefined, ref: ObjectRef, clock: Clock, report: (line: string) => void): Promise<string> {
+  const { kube, deployName, namespace } = options;
+  if (!previous) {
+    report(`${deployName}: no previous version to return to; removing the objects of the failed version`);
+    await removeFromKube(kube, namespace, deployName, report);
+    return 'There was no previous version; the failed version\'s objects were removed.';
+  }
+  const restore = recordManifests(previous, namespace, deployName);
+  report(`${deployName}: rolling back to the previous version (manifest hash ${restore.hash})`);
+  try {
+    for (const object of restore.objects) await call(deployName, () => kube.apply(object), object);
+    const status = await waitForRollout(options, ref, clock, report);
+    await pruneStale(kube, namespace, deployName, restore.hash, report);
+    if (status.state === 'done') return `Rolled back to the previous version (manifest hash ${restore.hash}), which keeps serving.`;
+    return `Rolled back to the previous version (manifest hash ${restore.hash}), but it has not finished rolling out: ${status.message}. Its old pods were never stopped.`;
+  } catch (err) {
+    return `Rolling back failed too (${err instanceof Error ? err.message : String(err)}); the previous pods were never stopped (maxUnavailable 0), but check the Deployment by hand.`;
+  }
+}
+
+/** Objects of this deployable left over from an earlier manifest set (e.g. an autoscaler the new set no longer has). */
+async function pruneStale(kube: KubeClient, namespace: string, deployName: string, hash: string, report: (line: string) => void): Promise<void> {
+  for (const { apiVersion, kind } of MANAGED_KINDS) {
+    const objects = await call(deployName, () => kube.list(apiVersion, kind, namespace, { labelSelector: `${DEPLOYABLE_LABEL}=${deployName}` }));
+    for (const object of objects) {
+      if (object.metadata.annotations?.[MANIFEST_HASH_ANNOTATION] === hash) continue;
+      await call(deployName, () => kube.remove({ apiVersion, kind, name: object.metadata.name, namespace }));
+      report(`${deployName}: deleted ${kind} ${namespace}/${object.metadata.name} (not in the deployed manifests)`);
+    }
+  }
+}
+
+/** A live object stripped to what one would apply (for Deployments deployed before modelfleet recorded them). */
+function toApplyable(live: KubeObject): KubeObject {
+  const { name, namespace, labels } = live.metadata;
+  // Annotations the controllers write (deployment.kubernetes.io/revision) are theirs, not ours to apply.
+  const annotations = Object.fromEntries(Object.entries(live.metadata.annotations ?? {}).filter(([key]) => !key.includes('kubernetes.io/')));
+  return {
+    apiVersion: live.apiVersion,
+    kind: live.kind,
+    metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+    spec: live.spec,
+  };
+}
+
+function refOf(object: KubeObject): ObjectRef {
+  return { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}) };
+}
+
+async function call<T>(deployName: string, request: () => Promise<T>, object?: KubeObject): Promise<T> {
+  try {
+    return await request();
+  } catch (err) {
+    throw toDeployError(err, deployName, object);
+  }
+}

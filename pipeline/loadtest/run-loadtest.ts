@@ -1,0 +1,330 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
+import { UserError } from '../../lib/errors/user-error.js';
+import { shortHash } from '../../lib/names.js';
+import { buildBadRequestCorpus, type BadRequest } from '../../serving/model-server/bad-request-corpus.js';
+import { CONFIG_DEFAULTS } from '../../serving/model-server/server-config.js';
+import { batchingEnv, maxRowsPerRequest, renderModelManifests, type RenderedManifest } from '../manifests/render-model-manifests.js';
+import type { DockerSeam } from '../seams/docker.js';
+import { stopSamplingProcesses } from '../seams/process-sampler.js';
+import { computeSizing, formatMemoryQuantity, MiB, type Sizing } from '../sizing/sizing-policy.js';
+import type { LoadtestReport } from '../report/loadtest-report.js';
+import { writeLoadtestOutput, type WrittenOutput } from '../report/write-loadtest-output.js';
+import { describeRequestErrors, describeServerFate, evaluateChecks, type LimitProof } from './checks.js';
+import { createDockerLauncher } from './docker-target.js';
+import { corpusForForeignServer, fireBadRequests, type BadRequestOutcome } from './fire-bad-requests.js';
+import { measureRun, type RunRecord } from './measure-run.js';
+import { createProcessLauncher } from './process-target.js';
+import { generateRequestBodies } from './random-inputs.js';
+import { readModelInputs, type ModelInputs } from './read-model-inputs.js';
+import type { ServerTarget, TargetLauncher } from './server-target.js';
+import { waitUntilReady } from './wait-ready.js';
+
+/** How many distinct random bodies each connection cycles through. */
+export const DISTINCT_BODIES = 64;
+/** A server that is not ready within this time fails the job. */
+export const READY_TIMEOUT_MS = 90_000;
+
+/** Cap of the measuring run: far above any small model's need, far below a CI runner's memory. */
+export const DEFAULT_SAFETY_CAP_BYTES = 4096 * MiB;
+
+export type LoadtestMode = 'docker' | 'process' | 'auto';
+
+export interface LoadtestJob {
+  readonly fleet: FleetSpec;
+  readonly deployable: Deployable;
+  /** The build folder (`build`); output goes to `<outDir>/models/<deployName>/`. */
+  readonly outDir: string;
+  readonly mode: LoadtestMode;
+  /** Namespace written into the manifests. */
+  readonly namespace: string;
+  /** Overrides of the model's `loadtest:` settings (e.g. a shorter local run). */
+  readonly durationSeconds?: number;
+  readonly connections?: number;
+  readonly seed?: number;
+  /**
+   * Cap of the first, measuring run (default DEFAULT_SAFETY_CAP_BYTES): a leaking model is stopped
+   * there instead of eating the CI runner's memory. The limit proof uses the computed limit instead.
+   */
+  readonly safetyCapBytes?: number;
+  /** Opens the Docker engine (the seam); undefined when none answers. */
+  readonly openDocker: () => Promise<DockerSeam | undefined>;
+  /** Progress lines for the console. */
+  readonly log: (line: string) => void;
+  /** Extra labels on every container (tests use them to clean up). */
+  readonly containerLabels?: Readonly<Record<string, string>>;
+}
+
+export interface LoadtestOutcome {
+  readonly report: LoadtestReport;
+  readonly written: WrittenOutput;
+  readonly manifests: readonly RenderedManifest[] | undefined;
+}
+
+/** The build record `modelfleet build` writes next to the model's folder. */
+interface ImageRecord {
+  readonly tag: string;
+}
+
+/**
+ * `modelfleet loadtest`: start the model's server, drive random schema-conforming load at it
+ * while sampling memory and CPU, fire the bad-request corpus, size it, prove the memory limit
+ * in a capped container, render the manifests, write the report. Throws LOADTEST_CHECKS_FAILED
+ * (after writing the report) when a check fails.
+ */
+export async function runLoadtest(job: LoadtestJob): Promise<LoadtestOutcome> {
+  const { deployable, log } = job;
+  const { model, variant } = deployable;
+  const name = variant.deployName;
+  const modelOutDir = join(job.outDir, 'models', name);
+  const settings = {
+    durationSeconds: job.durationSeconds ?? model.loadtest.durationSeconds,
+    connections: job.connections ?? model.loadtest.connections,
+    rowsPerRequest: model.loadtest.rowsPerRequest,
+    p99BudgetMs: model.loadtest.p99BudgetMs,
+    seed: job.seed ?? Number.parseInt(shortHash(name), 16),
+    distinctBodies: DISTINCT_BODIES,
+  };
+  const inputs = await readModelInputs(job.fleet, deployable, job.outDir);
+  const launcher = await chooseLauncher(job, inputs, modelOutDir);
+  log(`loadtest ${name}: ${launcher.mode} mode, image ${launcher.image}; ${settings.connections} connections × ${settings.durationSeconds} s, ${settings.rowsPerRequest} rows/request, p99 budget ${settings.p99BudgetMs} ms`);
+
+  const bodies = generateRequestBodies(inputs.signature, {
+    rowsPerRequest: settings.rowsPerRequest,
+    seed: settings.seed,
+    count: DISTINCT_BODIES,
+    inputExample: inputs.inputExample,
+  }).map((body) => JSON.stringify(body));
+  const corpus = badRequestCorpus(deployable, inputs);
+
+  const startedAt = new Date().toISOString();
+  const safetyCapBytes = job.safetyCapBytes ?? DEFAULT_SAFETY_CAP_BYTES;
+  const first = await runOnce(launcher, { label: 'measure', memoryCapBytes: safetyCapBytes }, job, bodies, settings, '1/2', corpus);
+  let sizing: Sizing | undefined;
+  let proof: LimitProof | undefined;
+  const firstRunUsable = describeServerFate(first.run) === undefined && describeRequestErrors(first.run) === undefined;
+  if (firstRunUsable && first.run.samples.length === 0) {
+    proof = { enforced: launcher.mode === 'docker', memoryLimitBytes: 0, run: undefined, note: `no memory sample was taken during the first run (${first.run.target}), so no limit could be computed` };
+  } else if (firstRunUsable) {
+    sizing = computeSizing(first.run.samples);
+    log(`loadtest ${name}: peak ${mib(sizing.measured.memoryPeakBytes)}, P90 ${mib(sizing.measured.memoryP90Bytes)} → request ${sizing.resources.requests.memory}, limit ${sizing.resources.limits.memory} (×${sizing.limitToPeakRatio.toFixed(2)} of peak), CPU request ${sizing.resources.requests.cpu}`);
+    proof = await proveLimit(launcher, sizing, job, bodies, settings);
+  }
+
+  const checks = evaluateChecks({ measurement: first.run, p99BudgetMs: settings.p99BudgetMs, badRequests: first.badRequests, proof });
+  const passed = checks.every((c) => c.status !== 'failed');
+  const report: LoadtestReport = {
+    schemaVersion: 1,
+    model: { name: model.name, deployName: name, variant: variant.id, route: model.route },
+    mode: launcher.mode,
+    image: launcher.image,
+    memoryMetric: launcher.mode === 'docker' ? 'working set (usage - inactive_file)' : 'RSS (process mode)',
+    settings,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    readyAfterMs: first.readyAfterMs,
+    measurement: first.run,
+    badRequests: first.badRequests,
+    sizing,
+    limitProof: proof,
+    checks,
+    passed,
+  };
+  const manifests = passed && sizing ? renderModelManifests(deployable, sizing, { namespace: job.namespace, image: launcher.image }) : undefined;
+  const written = await writeLoadtestOutput(modelOutDir, { report, ...(passed && sizing ? { sizing } : {}), ...(manifests ? { manifests } : {}) });
+
+  for (const check of checks) log(`  ${check.status === 'passed' ? 'PASS' : check.status === 'failed' ? 'FAIL' : 'SKIP'} ${check.name}: ${check.detail}`);
+  log(`loadtest ${name}: report ${join(written.reportDir, 'report.html')}`);
+  if (!passed) {
+    const failed = checks.filter((c) => c.status === 'failed');
+    throw new UserError(
+      'LOADTEST_CHECKS_FAILED',
+      `model ${name}: ${failed.length} load-test check(s) failed:\n${failed.map((c) => `  - ${c.name}: ${c.detail}`).join('\n')}`,
+      `The full report is ${join(written.reportDir, 'report.html')}.`,
+    );
+  }
+  if (manifests && written.manifestDir) log(`loadtest ${name}: manifests in ${written.manifestDir}, sizing in ${written.sizingFile ?? ''}`);
+  return { report, written, manifests };
+}
+
+interface Settings {
+  readonly durationSeconds: number;
+  readonly connections: number;
+}
+
+interface OnceResult {
+  readonly run: RunRecord;
+  readonly readyAfterMs: number;
+  readonly badRequests: BadRequestOutcome[];
+}
+
+/** Start a server, wait for it, load it (and fire the bad requests), read its fate, stop it. */
+async function runOnce(
+  launcher: TargetLauncher,
+  run: { label: string; memoryCapBytes?: number },
+  job: LoadtestJob,
+  bodies: readonly string[],
+  settings: Settings,
+  step: string,
+  corpus: readonly BadRequest[],
+): Promise<OnceResult> {
+  const name = job.deployable.variant.deployName;
+  const target: ServerTarget = await launcher.start(run);
+  try {
+    const readyAfterMs = await waitUntilReady(target, { timeoutMs: READY_TIMEOUT_MS, model: name });
+    job.log(`loadtest ${name} [${step}]: ${target.description} ready after ${readyAfterMs} ms`);
+    const record = await measureRun(target, {
+      bodies,
+      durationSeconds: settings.durationSeconds,
+      connections: settings.connections,
+      onProgress: (second, latest) =>
+        job.log(`loadtest ${name} [${step}] ${String(second.second).padStart(3)}/${settings.durationSeconds} s  ${String(second.requests).padStart(6)} req/s  p99 ${second.p99Ms.toFixed(1)} ms  errors ${second.errors}  mem ${latest ? mib(latest.workingSetBytes) : '?'}  cpu ${latest ? latest.cpuCores.toFixed(2) : '?'}`),
+    });
+    let badRequests: BadRequestOutcome[] = [];
+    if (corpus.length > 0 && record.state.running) {
+      badRequests = await fireBadRequests(target.baseUrl, corpus);
+      const wrong = badRequests.filter((b) => !b.answered4xx).length;
+      job.log(`loadtest ${name} [${step}]: ${badRequests.length - wrong} of ${badRequests.length} malformed requests answered 4xx`);
+    }
+    return { run: record, readyAfterMs, badRequests };
+  } finally {
+    await target.stop();
+    if (launcher.mode === 'process') stopSamplingProcesses();
+  }
+}
+
+/**
+ * The same load again under the computed limit. Docker enforces it with a cgroup cap (Memory =
+ * MemorySwap); a plain process cannot be put in a cgroup from here, so process mode arms an RSS watchdog.
+ */
+async function proveLimit(launcher: TargetLauncher, sizing: Sizing, job: LoadtestJob, bodies: readonly string[], settings: Settings): Promise<LimitProof> {
+  const limit = sizing.memoryLimitBytes;
+  const enforced = launcher.mode === 'docker';
+  const note = enforced
+    ? `Docker memory cap ${formatMemoryQuantity(limit)} (MemorySwap equal, no swap)`
+    : 'process mode has no cgroup cap: a watchdog samples RSS every 250 ms and kills the server above the limit, so a short spike can slip past. Docker mode gives the real proof';
+  try {
+    const second = await runOnce(launcher, { label: 'limit-proof', memoryCapBytes: limit }, job, bodies, settings, '2/2', []);
+    return { enforced, memoryLimitBytes: limit, run: second.run, note };
+  } catch (err) {
+    // A server that cannot even start under the cap fails the proof, with the reason.
+    if (err instanceof UserError && err.code === 'LOADTEST_SERVER_NOT_READY') {
+      return { enforced, memoryLimitBytes: limit, run: undefined, note: `the server did not start under the ${formatMemoryQuantity(limit)} limit: ${err.message}` };
+    }
+    throw err;
+  }
+}
+
+function badRequestCorpus(deployable: Deployable, inputs: ModelInputs): BadRequest[] {
+  const corpus = buildBadRequestCorpus(inputs.signature, {
+    modelName: deployable.variant.deployName,
+    maxRows: maxRowsPerRequest(deployable),
+    maxBodyBytes: CONFIG_DEFAULTS.MAX_BODY_BYTES,
+  });
+  const source = deployable.variant.source;
+  return source.kind === 'image' ? corpusForForeignServer(corpus, source.predictPath) : corpus;
+}
+
+/** The server's environment in a load test: the pod's batching and limits, quieter logs. */
+export function loadtestServerEnv(deployable: Deployable): Record<string, string> {
+  return {
+    MODEL_NAME: deployable.variant.deployName,
+    ...Object.fromEntries(batchingEnv(deployable).map((e) => [e.name, e.value])),
+    LOG_LEVEL: 'warn',
+  };
+}
+
+/**
+ * The model's image: the tag `<name>:build` recorded in image.json, or, when that artifact
+ * expired, the same content-digest tag recomputed from the commit (the build is deterministic).
+ * Fails naming the build job to re-run when no such image is in the engine.
+ */
+export async function findModelImage(job: LoadtestJob, docker: DockerSeam, log: (line: string) => void = () => undefined): Promise<string> {
+  const name = job.deployable.variant.deployName;
+  const recordFile = join(job.outDir, 'models', name, 'image.json');
+  let tag = readImageRecord(join(job.outDir, 'models', name));
+  let where = `named in ${recordFile}`;
+  if (!tag) {
+    try {
+      const { prepareImageInputs } = await import('../build/prepare-image-inputs.js');
+      tag = (await prepareImageInputs({ fleet: job.fleet, deployable: job.deployable, outDir: resolve(job.outDir), docker })).tag;
+      where = `recomputed from the commit (no ${recordFile})`;
+      log(`loadtest ${name}: no build record; the image tag for this commit is ${tag}`);
+    } catch (err) {
+      throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: no build record ${recordFile}, and the image tag could not be recomputed (${(err as Error).message.split('\n')[0]})`,
+        `Re-run the \`${name}:build\` job (locally: \`modelfleet build --model ${name}\`), then \`${name}:test\`${job.mode === 'auto' ? ', or use `--mode process`' : ''}.`, { cause: err });
+    }
+  }
+  if (!(await docker.imageExists(tag))) {
+    throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: the image ${tag} (${where}) is not in the local Docker engine`,
+      `Re-run the \`${name}:build\` job (locally: \`modelfleet build --model ${name}\`), then \`${name}:test\`${job.mode === 'auto' ? ', or use `--mode process`' : ''}.`);
+  }
+  return tag;
+}
+
+async function chooseLauncher(job: LoadtestJob, inputs: ModelInputs, modelOutDir: string): Promise<TargetLauncher> {
+  const { deployable, log } = job;
+  const name = deployable.variant.deployName;
+  const source = deployable.variant.source;
+  const wantsDocker = job.mode === 'docker' || source.kind === 'image';
+  const docker = job.mode === 'process' && source.kind !== 'image' ? undefined : await job.openDocker();
+  if (wantsDocker && !docker) {
+    throw new UserError(
+      'LOADTEST_DOCKER_UNAVAILABLE',
+      source.kind === 'image'
+        ? `model ${name} brings its own image (${source.image}); load-testing it needs a Docker engine, and none answers`
+        : `model ${name}: --mode docker, but no Docker engine answers`,
+      source.kind === 'image' ? 'Start a Docker engine (`scripts/setup-docker.sh`).' : 'Start a Docker engine (`scripts/setup-docker.sh`) or use `--mode process`.',
+    );
+  }
+  const env = loadtestServerEnv(deployable);
+  if (source.kind === 'image') {
+    if (!(await docker?.imageExists(source.image))) {
+      throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: its image ${source.image} is not in the local Docker engine`, `Pull or build ${source.image} (e.g. \`docker pull ${source.image}\`), then re-run \`${name}:test\`.`);
+    }
+    return createDockerLauncher({
+      docker: docker as DockerSeam,
+      image: source.image,
+      deployName: name,
+      env: {},
+      fixedPort: source.port,
+      predictPath: source.predictPath,
+      readyPath: source.readyPath,
+      ...(job.containerLabels ? { labels: job.containerLabels } : {}),
+    });
+  }
+  if (docker && job.mode !== 'process') {
+    const recorded = await findModelImage(job, docker, log);
+    return createDockerLauncher({
+      docker,
+      image: recorded,
+      deployName: name,
+      env,
+      predictPath: '/invocations',
+      readyPath: '/readyz',
+      ...(job.containerLabels ? { labels: job.containerLabels } : {}),
+    });
+  }
+  const recorded = readImageRecord(modelOutDir);
+  if (!inputs.modelDir) {
+    throw new UserError('LOADTEST_MODEL_NOT_LOCAL', `model ${name}: process mode needs the model's files on disk`, `Run \`${name}:build\` first, or use Docker mode.`);
+  }
+  return createProcessLauncher({ modelDir: inputs.modelDir, env, image: recorded ?? `modelfleet/${name}:unbuilt` });
+}
+
+/** The image tag `modelfleet build` recorded, if its record is still there. */
+function readImageRecord(modelOutDir: string): string | undefined {
+  const file = join(modelOutDir, 'image.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const record = JSON.parse(readFileSync(file, 'utf8')) as Partial<ImageRecord>;
+    return typeof record.tag === 'string' && record.tag !== '' ? record.tag : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / MiB).toFixed(1)} MiB`;
+}

@@ -1,0 +1,125 @@
+/**
+ * What the local target runs right now: one instance per deployable (its port, container or
+ * pid) and the gateway. Kept in `.modelfleet/local/state.json` (MODELFLEET_STATE_DIR moves the
+ * `.modelfleet` folder), written atomically under a lock file because deploy jobs of one
+ * pipeline run side by side.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export const STATE_FORMAT = 1;
+
+export interface LocalInstance {
+  readonly runtime: 'docker' | 'process';
+  readonly port: number;
+  /** Docker mode: the container's id and name. */
+  readonly containerId?: string;
+  readonly containerName?: string;
+  /** Process mode: the detached process and its log file. */
+  readonly pid?: number;
+  readonly logFile?: string;
+  readonly startedAt: string;
+}
+
+export interface LocalModelInstance extends LocalInstance {
+  readonly deployName: string;
+  /** Image reference (Docker) or model directory (process) it serves. */
+  readonly serves: string;
+  /** Hash of everything that decides the instance; equal hash and alive = unchanged. */
+  readonly hash: string;
+  /** Docker memory cap from sizing.json (bytes); undefined in process mode. */
+  readonly memoryLimitBytes?: number;
+}
+
+export interface LocalGatewayInstance extends LocalInstance {
+  readonly routesFile: string;
+}
+
+export interface LocalState {
+  readonly format: typeof STATE_FORMAT;
+  readonly models: Readonly<Record<string, LocalModelInstance>>;
+  readonly gateway?: LocalGatewayInstance;
+}
+
+export const EMPTY_STATE: LocalState = { format: STATE_FORMAT, models: {} };
+
+/** `.modelfleet` in the current folder, or MODELFLEET_STATE_DIR. */
+export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.MODELFLEET_STATE_DIR ?? '.modelfleet');
+}
+
+export function localDir(root = stateRoot()): string {
+  return join(root, 'local');
+}
+
+export function stateFile(root = stateRoot()): string {
+  return join(localDir(root), 'state.json');
+}
+
+export async function readLocalState(root = stateRoot()): Promise<LocalState> {
+  let text: string;
+  try {
+    text = await readFile(stateFile(root), 'utf8');
+  } catch {
+    return EMPTY_STATE;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<LocalState>;
+    if (parsed.format !== STATE_FORMAT || typeof parsed.models !== 'object' || parsed.models === null) return EMPTY_STATE;
+    return { format: STATE_FORMAT, models: parsed.models, ...(parsed.gateway ? { gateway: parsed.gateway } : {}) };
+  } catch {
+    // A torn or hand-edited file: start over rather than fail every later deploy.
+    return EMPTY_STATE;
+  }
+}
+
+async function writeLocalState(state: LocalState, root: string): Promise<void> {
+  await mkdir(localDir(root), { recursive: true });
+  const file = stateFile(root);
+  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, `${JSON.stringify(state, null, 2)}\n`);
+  await rename(temp, file);
+}
+
+const LOCK_STALE_MS = 30_000;
+
+/**
+ * Runs `change` on the current state under an exclusive lock and writes what it returns.
+ * A lock older than 30 s (a killed job) is taken over.
+ */
+export async function updateLocalState(change: (state: LocalState) => LocalState | Promise<LocalState>, root = stateRoot()): Promise<LocalState> {
+  await mkdir(localDir(root), { recursive: true });
+  const lock = join(localDir(root), 'state.lock');
+  const started = Date.now();
+  for (;;) {
+    try {
+      const handle = await open(lock, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > LOCK_STALE_MS || Date.now() - started > 2 * LOCK_STALE_MS) await rm(lock, { force: true });
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    const next = await change(await readLocalState(root));
+    await writeLocalState(next, root);
+    return next;
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+export function withModel(state: LocalState, instance: LocalModelInstance): LocalState {
+  return { ...state, models: { ...state.models, [instance.deployName]: instance } };
+}
+
+export function withoutModel(state: LocalState, deployName: string): LocalState {
+  const models = { ...state.models };
+  delete models[deployName];
+  return { ...state, models };
+}

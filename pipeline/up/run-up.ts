@@ -1,0 +1,171 @@
+/**
+ * `modelfleet up` (what `npm start` runs): the whole pipeline for a fleet on this machine,
+ * step by step as the CI jobs would run it (generate → build → loadtest → deploy → gateway),
+ * each step the same CLI command its job runs. Leaves the models and the gateway running in
+ * the background; `modelfleet down` stops them.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../../lib/errors/user-error.js';
+import { listDeployables } from '../../generator/fleet/find-deployable.js';
+import { loadFleet } from '../../generator/fleet/load-fleet.js';
+import { runCliStep } from '../deploy/run-cli-step.js';
+import { openDocker, type DockerSeam } from '../seams/docker.js';
+import { isInstanceAlive, stopInstance } from '../local-target/instance-runtime.js';
+import { routesFile } from '../local-target/local-gateway.js';
+import { readLocalState, updateLocalState, EMPTY_STATE } from '../local-target/local-state.js';
+
+export const DEFAULT_BASE_IMAGE = 'modelfleet/base:local';
+
+export interface UpOptions {
+  readonly file: string;
+  readonly out: string;
+  readonly runtime: 'docker' | 'process' | 'auto';
+  /** Run the load test even when a current sizing.json exists. */
+  readonly remeasure: boolean;
+  readonly print: (line: string) => void;
+}
+
+export interface UpResult {
+  readonly gatewayUrl: string;
+  readonly mode: 'docker' | 'process';
+  readonly seconds: number;
+}
+
+export async function runUp(options: UpOptions): Promise<UpResult> {
+  const { print } = options;
+  const started = Date.now();
+  const fleet = loadFleet(options.file);
+  const deployables = listDeployables(fleet).map((d) => d.variant.deployName);
+  const mode = await chooseMode(options.runtime, print);
+  const env: NodeJS.ProcessEnv = mode.kind === 'docker' ? { MODELFLEET_BASE_IMAGE: mode.baseImage } : {};
+  const total = 1 + deployables.length * (mode.kind === 'docker' ? 3 : 2) + 1;
+  let n = 0;
+  const step = async (label: string, args: readonly string[], model?: string): Promise<void> => {
+    n += 1;
+    print(`==> [${n}/${total}] ${label}`);
+    const t0 = Date.now();
+    const result = await runCliStep(args, { prefix: '    ', print, env });
+    if (result.code !== 0) {
+      throw new UserError('UP_STEP_FAILED', `modelfleet up: step "${label}" failed (exit ${result.code})${model ? ` for model ${model}` : ''}`,
+        `Its output is above. Fix the cause and run \`npm start\` again (finished steps are quick to repeat); \`modelfleet ${args.join(' ')}\` re-runs just this step.`);
+    }
+    print(`    done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  };
+
+  print(`modelfleet up: ${deployables.length} model deployable(s) from ${options.file}, ${mode.kind === 'docker' ? `Docker (base image ${mode.baseImage})` : 'plain processes'}`);
+  await step('generate', ['generate', '--file', options.file, '--out', options.out, '--all']);
+  if (mode.kind === 'docker') {
+    for (const name of deployables) await step(`build ${name}`, ['build', '--model', name, '--file', options.file, '--out', options.out], name);
+  }
+  for (const name of deployables) {
+    if (!options.remeasure && isSizingCurrent(options.out, name, mode.kind)) {
+      n += 1;
+      print(`==> [${n}/${total}] loadtest ${name}: sizing.json is newer than the image; skipped (--remeasure runs it again)`);
+      continue;
+    }
+    await step(`loadtest ${name}`, ['loadtest', '--model', name, '--file', options.file, '--out', options.out, '--mode', mode.kind], name);
+  }
+  for (const name of deployables) {
+    await step(`deploy ${name}`, ['deploy', '--model', name, '--file', options.file, '--out', options.out, '--target', 'local', '--runtime', mode.kind], name);
+  }
+  await step('gateway', ['deploy', '--gateway', '--file', options.file, '--out', options.out, '--target', 'local']);
+
+  const state = await readLocalState();
+  const gatewayUrl = `http://127.0.0.1:${state.gateway?.port ?? 0}`;
+  await printRoutesAndCurl(gatewayUrl, print);
+  const seconds = (Date.now() - started) / 1000;
+  print(`modelfleet up: done in ${seconds.toFixed(0)}s. The gateway and ${Object.keys(state.models).length} model server(s) keep running in the background (state: .modelfleet/local/state.json).`);
+  print('Stop them with `node bin/modelfleet.js down`.');
+  return { gatewayUrl, mode: mode.kind, seconds };
+}
+
+/** `modelfleet down`: stops every model instance and the gateway the local target started. */
+export async function runDown(print: (line: string) => void): Promise<number> {
+  const state = await readLocalState();
+  const docker = await openDocker();
+  let stopped = 0;
+  if (state.gateway) {
+    await stopInstance(state.gateway, docker);
+    print(`stopped the gateway (127.0.0.1:${state.gateway.port})`);
+    stopped += 1;
+  }
+  for (const instance of Object.values(state.models)) {
+    const alive = await isInstanceAlive(instance, docker);
+    await stopInstance(instance, docker);
+    print(`${alive ? 'stopped' : 'forgot (already stopped)'} ${instance.deployName} (127.0.0.1:${instance.port})`);
+    stopped += 1;
+  }
+  await updateLocalState(() => EMPTY_STATE);
+  if (stopped === 0) print('nothing runs on the local target');
+  return stopped;
+}
+
+type Mode = { kind: 'docker'; baseImage: string; docker: DockerSeam } | { kind: 'process' };
+
+async function chooseMode(runtime: UpOptions['runtime'], print: (line: string) => void): Promise<Mode> {
+  if (runtime === 'process') return { kind: 'process' };
+  const docker = await openDocker();
+  const baseImage = process.env.MODELFLEET_BASE_IMAGE ?? DEFAULT_BASE_IMAGE;
+  if (!docker) {
+    if (runtime === 'docker') throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', 'modelfleet up --runtime docker: no Docker engine answers', 'Start one with `bash scripts/setup-docker.sh`, or drop --runtime docker to use plain processes.');
+    print('No Docker engine answers: the models run as plain processes (no memory cap). `bash scripts/setup-docker.sh` starts one.');
+    return { kind: 'process' };
+  }
+  if (!(await docker.imageExists(baseImage))) {
+    const hint = `The base image ${baseImage} does not exist; build it offline with \`bash scripts/build-base-image.sh\` (about a minute).`;
+    if (runtime === 'docker') throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', `modelfleet up --runtime docker: ${hint}`, 'Build the base image, then run `npm start` again.');
+    print(`Docker answers, but ${hint} Using plain processes this time.`);
+    return { kind: 'process' };
+  }
+  return { kind: 'docker', baseImage, docker };
+}
+
+/** sizing.json newer than what it measured (image.json in Docker mode, model.json otherwise). */
+function isSizingCurrent(out: string, name: string, mode: 'docker' | 'process'): boolean {
+  const folder = join(out, 'models', name);
+  const sizing = join(folder, 'sizing.json');
+  const measured = join(folder, mode === 'docker' ? 'image.json' : 'model.json');
+  if (!existsSync(sizing) || !existsSync(measured) || !existsSync(join(folder, 'k8s'))) return false;
+  // The report records the mode it measured in; a process-mode sizing is no proof for a container.
+  const report = join(folder, 'report', 'report.json');
+  if (mode === 'docker' && existsSync(report) && !readFileSync(report, 'utf8').includes('"docker"')) return false;
+  return statSync(sizing).mtimeMs >= statSync(measured).mtimeMs;
+}
+
+interface RouteFileEntry {
+  route: string;
+  model: string;
+  stickyHeader: string;
+  variants: Array<{ id: string; deployName: string; weight: number; shadow: boolean; upstream: string; inputExample?: unknown }>;
+}
+
+async function printRoutesAndCurl(gatewayUrl: string, print: (line: string) => void): Promise<void> {
+  const table = JSON.parse(await readFile(routesFile(), 'utf8')) as { routes: RouteFileEntry[] };
+  print('');
+  print(`Gateway: ${gatewayUrl}  (OpenAPI: ${gatewayUrl}/openapi.json, docs: ${gatewayUrl}/docs, metrics: ${gatewayUrl}/metrics)`);
+  print('Routes:');
+  for (const route of table.routes) {
+    const variants = route.variants.map((v) => `${v.deployName}${v.shadow ? ' (shadow)' : ` ${v.weight}%`} → ${v.upstream}`).join(', ');
+    print(`  ${route.route}  [${route.model}]  ${variants}`);
+  }
+  // Show the A/B-tested route when there is one: the answer then names the variant that served it.
+  const withExample = [...table.routes]
+    .filter((r) => r.variants.some((v) => v.inputExample !== undefined))
+    .sort((a, b) => b.variants.length - a.variants.length)[0] ?? table.routes[0];
+  if (!withExample) return;
+  const body = JSON.stringify(withExample.variants.find((v) => v.inputExample !== undefined)?.inputExample ?? {});
+  const url = `${gatewayUrl}${withExample.route}`;
+  print('');
+  print('Try it:');
+  print(`  curl -s -X POST ${url} -H 'content-type: application/json' -H '${withExample.stickyHeader}: alice' -d '${body.replaceAll("'", "'\\''")}'`);
+  try {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', [withExample.stickyHeader]: 'alice' }, body, signal: AbortSignal.timeout(10_000) });
+    const text = await response.text();
+    const variant = response.headers.get('x-modelfleet-variant');
+    print(`  → ${response.status}${variant ? ` from variant ${variant}` : ''}: ${text.slice(0, 300).trim()}`);
+  } catch (err) {
+    print(`  (the request failed: ${err instanceof Error ? err.message : String(err)})`);
+  }
+}

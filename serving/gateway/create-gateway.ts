@@ -1,0 +1,272 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname } from 'node:path';
+import { UserError } from '../../lib/errors/user-error.js';
+import { createLogger, type Logger } from '../../lib/log.js';
+import { buildOpenApiDocument } from './build-openapi-document.js';
+import { LiveTable } from './compile-route-table.js';
+import { GatewayMetrics } from './gateway-metrics.js';
+import { proxyRequest, type ProxySettings, type ShadowState } from './proxy-request.js';
+import { renderDocsPage } from './render-docs-page.js';
+import { readRouteTable, validateRouteTable } from './route-table-file.js';
+import { ROUTE_TABLE_FORMAT, type RouteTable } from './route-table.js';
+import { sendJson, sendText } from './send-json.js';
+import { UpstreamPools } from './upstream-pools.js';
+
+export interface GatewayOptions {
+  /** routes.json to serve; reloaded on `reload()`, `POST /-/reload` and (with `watch`) when the file changes. */
+  readonly routesFile?: string;
+  /** A fixed table instead of a file (tests, embedding). */
+  readonly table?: RouteTable;
+  /** Reload when routesFile changes on disk. Default false. */
+  readonly watch?: boolean;
+  /** Bound on connecting, on the first response byte and on each gap in the response body. Default 10 s. */
+  readonly upstreamTimeoutMs?: number;
+  /** Largest request body forwarded. Default 10 MiB. */
+  readonly maxBodyBytes?: number;
+  /** Largest model answer relayed (a bigger one becomes a 503). Default 64 MiB. */
+  readonly maxAnswerBytes?: number;
+  /** Mirrored requests in flight across all shadows before further mirrors are dropped. Default 256. */
+  readonly maxShadowInFlight?: number;
+  /** How long `close()` waits for in-flight requests. Default 10 s. */
+  readonly drainTimeoutMs?: number;
+  /** Version shown in the OpenAPI document. */
+  readonly version?: string;
+  readonly logger?: Logger;
+  /** [0, 1) source for requests without a sticky key. Default Math.random. */
+  readonly random?: () => number;
+}
+
+export interface ReloadResult {
+  readonly routes: number;
+  readonly changed: boolean;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  readonly metrics: GatewayMetrics;
+  /** The table requests are routed by now. */
+  table(): RouteTable;
+  /** Starts listening; resolves with the base URL, e.g. http://127.0.0.1:8000. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Re-reads routesFile and swaps tables atomically; on a bad file keeps the old table and throws the UserError. */
+  reload(): Promise<ReloadResult>;
+  /** Swaps in a table directly (same atomic swap as reload). */
+  replaceTable(table: RouteTable): void;
+  /** Stops accepting, lets in-flight requests finish (up to drainTimeoutMs), closes upstream pools. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * The gateway: one HTTP server in front of the fleet. Plain node:http rather than fastify: the
+ * proxy path is the product, and measured side by side the framework added tail latency without
+ * giving a pass-through anything it needs (docs/gateway.md, "Performance").
+ */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  if (!options.routesFile && !options.table) {
+    throw new UserError('GATEWAY_OPTION_INVALID', 'the gateway needs a route table: pass --routes FILE (or set GATEWAY_ROUTES)');
+  }
+  const logger = options.logger ?? createLogger({ component: 'gateway' });
+  const metrics = new GatewayMetrics();
+  const upstreamTimeoutMs = options.upstreamTimeoutMs ?? 10_000;
+  const pools = new UpstreamPools({ connectTimeoutMs: Math.min(upstreamTimeoutMs, 5_000) });
+  const settings: ProxySettings = {
+    metrics,
+    logger,
+    upstreamTimeoutMs,
+    maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
+    maxAnswerBytes: options.maxAnswerBytes ?? 64 * 1024 * 1024,
+    maxShadowInFlight: options.maxShadowInFlight ?? 256,
+    random: options.random ?? Math.random,
+  };
+  const shadowState: ShadowState = { inFlight: 0 };
+  const version = options.version ?? '0.0.0';
+
+  let live = new LiveTable(options.table ? validateRouteTable(options.table, 'the route table') : await readRouteTable(options.routesFile as string), pools, metrics);
+  let openapiText = '';
+  let docsHtml = '';
+  let summaryText = '';
+  const publish = (): void => {
+    // Built once per table, not per request: these documents only change when the table does.
+    openapiText = JSON.stringify(buildOpenApiDocument(live.table, version));
+    docsHtml = renderDocsPage(live.table, '');
+    summaryText = JSON.stringify(summarize(live.table, options.routesFile));
+    metrics.routes.set(live.table.routes.length);
+  };
+  publish();
+
+  const replaceTable = (table: RouteTable): void => {
+    const checked = validateRouteTable(table, 'the route table');
+    const previous = live;
+    live = new LiveTable(checked, pools, metrics);
+    publish();
+    previous.retire();
+  };
+
+  let reloading: Promise<ReloadResult> | undefined;
+  const reload = (): Promise<ReloadResult> => {
+    // Concurrent reloads (SIGHUP + file watch) share one read.
+    reloading ??= (async () => {
+      try {
+        if (!options.routesFile) throw new UserError('GATEWAY_OPTION_INVALID', 'this gateway serves a fixed table; there is no routes file to reload');
+        const table = await readRouteTable(options.routesFile);
+        const changed = JSON.stringify(table) !== JSON.stringify(live.table);
+        if (changed) replaceTable(table);
+        metrics.reloads.inc({ result: 'ok' });
+        logger.info({ routes: table.routes.length, changed, file: options.routesFile }, 'route table reloaded');
+        return { routes: table.routes.length, changed };
+      } catch (err) {
+        metrics.reloads.inc({ result: 'error' });
+        logger.error({ err: err instanceof Error ? err.message : String(err), file: options.routesFile }, 'route table reload failed; still serving the previous table');
+        throw err;
+      } finally {
+        reloading = undefined;
+      }
+    })();
+    return reloading;
+  };
+
+  let draining = false;
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    let path = q === -1 ? url : url.slice(0, q);
+    const table = live;
+    let route = table.routes.get(path);
+    if (!route && path.length > 1 && path.endsWith('/')) {
+      path = path.replace(/\/+$/, '');
+      route = table.routes.get(path);
+    }
+    if (route) {
+      if (req.method === 'POST') {
+        proxyRequest(settings, shadowState, req, res, route, table);
+        return;
+      }
+      res.setHeader('allow', 'POST');
+      sendJson(res, 405, { error: 'method not allowed', route: route.entry.route, model: route.entry.model, reason: `${path} takes POST with a JSON scoring body` });
+      return;
+    }
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    switch (path) {
+      case '/healthz':
+        if (get) return sendJson(res, 200, { status: 'ok' });
+        break;
+      case '/readyz':
+        if (get) return draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready', routes: live.table.routes.length });
+        break;
+      case '/routes':
+        if (get) return sendText(res, 200, 'application/json; charset=utf-8', summaryText);
+        break;
+      case '/openapi.json':
+        if (get) return sendText(res, 200, 'application/json; charset=utf-8', openapiText);
+        break;
+      case '/docs':
+        if (get) return sendText(res, 200, 'text/html; charset=utf-8', docsHtml);
+        break;
+      case '/metrics':
+        if (get) {
+          metrics.render().then(
+            (text) => sendText(res, 200, metrics.contentType, text),
+            (err: unknown) => sendJson(res, 500, { error: 'metrics unavailable', reason: String(err) }),
+          );
+          return;
+        }
+        break;
+      case '/-/reload':
+        if (req.method === 'POST') return handleReload(req, res);
+        break;
+      default:
+        metrics.unknownRoutes.inc();
+        req.resume();
+        return sendJson(res, 404, {
+          error: 'no route',
+          path,
+          reason: `${path} is not a model route; known routes are listed in "routes" (and at /routes, /docs)`,
+          routes: table.table.routes.map((r) => r.route),
+        });
+    }
+    req.resume();
+    sendJson(res, 405, { error: 'method not allowed', path, reason: `${path} does not take ${req.method ?? 'this method'}` });
+  };
+
+  const handleReload = (req: IncomingMessage, res: ServerResponse): void => {
+    req.resume();
+    // Only callers on this machine may reload (the deploy step or an operator on the pod).
+    if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) {
+      sendJson(res, 403, { error: 'forbidden', reason: 'POST /-/reload is accepted from localhost only' });
+      return;
+    }
+    reload().then(
+      (result) => sendJson(res, 200, { reloaded: true, ...result }),
+      (err: unknown) => sendJson(res, err instanceof UserError ? 422 : 500, {
+        error: 'reload failed; still serving the previous table',
+        reason: err instanceof Error ? err.message : String(err),
+      }),
+    );
+  };
+
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 60_000, headersTimeout: 30_000 }, handle);
+
+  let watcher: FSWatcher | undefined;
+  if (options.watch && options.routesFile) {
+    const file = options.routesFile;
+    let timer: NodeJS.Timeout | undefined;
+    // Watch the folder, not the file: writers replace routes.json by rename, which a file watch loses.
+    watcher = watch(dirname(file), (_event, name) => {
+      if (name !== basename(file)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload().catch(() => undefined), 100);
+    });
+    watcher.unref();
+  }
+
+  const close = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    watcher?.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
+    while (live.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    server.closeAllConnections();
+    await closed;
+    await pools.closeAll(live.inFlight > 0);
+  };
+
+  return {
+    server,
+    metrics,
+    table: () => live.table,
+    listen: (port, host = '127.0.0.1') => new Promise<string>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(new UserError('GATEWAY_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, undefined, { cause: err }));
+      };
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        const address = server.address() as AddressInfo;
+        const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        resolve(`http://${shown}:${address.port}`);
+      });
+    }),
+    reload,
+    replaceTable,
+    close,
+  };
+}
+
+function summarize(table: RouteTable, file: string | undefined): unknown {
+  return {
+    format: ROUTE_TABLE_FORMAT,
+    file: file ?? null,
+    routes: table.routes.map((r) => ({
+      route: r.route,
+      model: r.model,
+      stickyHeader: r.stickyHeader,
+      variants: r.variants.map((v) => ({ id: v.id, deployName: v.deployName, upstream: v.upstream, weight: v.weight, shadow: v.shadow, source: v.source })),
+    })),
+  };
+}

@@ -1,0 +1,85 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { VariantStats, renderVariantStats } from './variant-stats.js';
+
+/** Labels that name one variant of one route in every per-variant metric. */
+export const VARIANT_LABELS = ['route', 'model', 'variant', 'deploy_name'] as const;
+
+export interface VariantLabels {
+  readonly route: string;
+  readonly model: string;
+  readonly variant: string;
+  readonly deploy_name: string;
+}
+
+/** Why an upstream call failed, as the `reason` label of modelfleet_gateway_upstream_errors_total. */
+export type UpstreamErrorReason = 'unreachable' | 'reset' | 'timeout' | 'status_5xx' | 'other';
+
+/**
+ * The gateway's Prometheus metrics, in their own registry (several gateways can share a process in tests).
+ * Request counts and latency live in VariantStats (plain numbers on the hot path); the rarer events
+ * (errors, timeouts, shadows, reloads) are prom-client counters.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly upstreamErrors = new Counter({
+    name: 'modelfleet_gateway_upstream_errors_total',
+    help: 'Upstream calls that failed (unreachable, reset, timeout, 5xx answer), by route, variant and reason.',
+    labelNames: [...VARIANT_LABELS, 'reason'],
+    registers: [this.registry],
+  });
+  readonly timeouts = new Counter({
+    name: 'modelfleet_gateway_upstream_timeouts_total',
+    help: 'Upstream calls that did not answer within UPSTREAM_TIMEOUT_MS, by route and variant.',
+    labelNames: [...VARIANT_LABELS],
+    registers: [this.registry],
+  });
+  readonly shadowRequests = new Counter({
+    name: 'modelfleet_gateway_shadow_requests_total',
+    help: 'Mirrored requests to shadow variants, by outcome (ok, error, dropped when too many were in flight).',
+    labelNames: [...VARIANT_LABELS, 'outcome'],
+    registers: [this.registry],
+  });
+  readonly unknownRoutes = new Counter({
+    name: 'modelfleet_gateway_unknown_route_requests_total',
+    help: 'Requests to paths that are no model route (answered 404).',
+    registers: [this.registry],
+  });
+  readonly reloads = new Counter({
+    name: 'modelfleet_gateway_route_table_reloads_total',
+    help: 'Route table reloads, by result (ok, error).',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  readonly routes = new Gauge({
+    name: 'modelfleet_gateway_routes',
+    help: 'Model routes in the active route table.',
+    registers: [this.registry],
+  });
+
+  /** Per-variant request counts and latency, kept across reloads (counters must never go back). */
+  readonly #stats = new Map<string, VariantStats>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'modelfleet_gateway_' });
+  }
+
+  /** The stats of one route's variant; the same labels give the same object, so a reload keeps counting. */
+  statsFor(labels: VariantLabels): VariantStats {
+    const key = `${labels.route}\u0000${labels.model}\u0000${labels.variant}\u0000${labels.deploy_name}`;
+    let stats = this.#stats.get(key);
+    if (!stats) {
+      stats = new VariantStats(labels);
+      this.#stats.set(key, stats);
+    }
+    return stats;
+  }
+
+  /** Everything /metrics shows. */
+  async render(): Promise<string> {
+    return `${renderVariantStats(this.#stats.values())}\n${await this.registry.metrics()}`;
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,363 @@
+import { Server as NetServer } from 'node:net';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from '../../lib/log.js';
+import type { MlflowModel } from '../mlflow/read-mlflow-model.js';
+import { AdaptiveBatcher, type ResultSlice } from './adaptive-batcher.js';
+import { formatPredictions, formatV2Outputs, v2Datatype } from './format-output.js';
+import type { ModelRuntime } from './onnx-runtime.js';
+import { allocateColumn, type RowBatch } from './row-batch.js';
+import type { ServerConfig } from './server-config.js';
+import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
+import { failure, RequestValidator, type ProblemReason, type RequestFailure, type ValidationResult } from './validate-request.js';
+
+export interface ModelServerOptions {
+  readonly model: MlflowModel;
+  readonly config: Pick<ServerConfig, 'modelName' | 'modelVersion' | 'batching' | 'maxRowsPerRequest' | 'maxBodyBytes'>;
+  readonly logger?: Logger;
+}
+
+export interface ModelServer {
+  readonly app: FastifyInstance;
+  readonly metrics: ServerMetrics;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  /** True once a runtime is attached and answered the warm-up call, false again while shutting down. */
+  readonly ready: boolean;
+  /** Attaches the loaded model, runs one warm-up inference, then marks the server ready. */
+  warmUp(runtime: ModelRuntime): Promise<void>;
+  /**
+   * First step of a graceful shutdown: /readyz and /v2/health/ready turn 503 and every response asks the
+   * client to close its connection, so keep-alive clients move away before the listener closes.
+   */
+  beginDrain(): void;
+  /** Marks the server not ready, stops accepting, finishes in-flight requests, closes the runtime. */
+  close(): Promise<void>;
+}
+
+const SERVER_NAME = 'modelfleet-model-server';
+const SCORING_METHODS_NOT_ALLOWED = ['GET', 'PUT', 'DELETE', 'PATCH'] as const;
+
+/**
+ * The HTTP face of one model: MLflow scoring (/invocations, /ping, /health, /version), Open Inference
+ * Protocol v2 (/v2/...), Kubernetes probes (/healthz, /readyz) and Prometheus (/metrics). Testable
+ * in-process with `app.inject()`; `startModelServer` adds the socket, the model loading and signals.
+ */
+export function createModelServer(options: ModelServerOptions): ModelServer {
+  const { model, config } = options;
+  const modelName = config.modelName;
+  const modelVersion = config.modelVersion ?? model.artifactDigest.replace(/^sha256:/, '').slice(0, 12);
+  const metrics = createServerMetrics({ model: modelName, version: modelVersion });
+  const validator = new RequestValidator(model.signature, { maxRows: config.maxRowsPerRequest });
+  let runtime: ModelRuntime | undefined;
+  /** Reported by the readiness endpoints: warmed up and not draining. */
+  let ready = false;
+  /** Scoring works from the warm-up on, including while draining (requests already routed here still count). */
+  let warmedUp = false;
+  let draining = false;
+
+  const batcher = new AdaptiveBatcher(
+    (batch) => {
+      if (!runtime) return Promise.reject(new Error('no model runtime attached'));
+      return runtime.run(batch);
+    },
+    config.batching,
+    (report) => {
+      metrics.batchRows.observe(report.rows);
+      metrics.batchRequests.observe(report.requests);
+      metrics.inference.observe(report.inferenceMs / 1000);
+      metrics.queueWait.observe(report.waitMs / 1000);
+    },
+  );
+
+  const app: FastifyInstance = Fastify({
+    bodyLimit: config.maxBodyBytes,
+    // A request that reached an open connection is served even while closing: the drain (beginDrain) has
+    // already told clients to reconnect elsewhere, so a 503 here would only turn an accepted request away.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    // Per-request logs would cost more than scoring a row; errors are logged where they happen.
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+  }) as unknown as FastifyInstance;
+
+  const identity = {
+    'x-model-name': modelName,
+    'x-model-version': modelVersion,
+    'x-model-digest': model.artifactDigest,
+    server: SERVER_NAME,
+  };
+  const started = new WeakMap<FastifyRequest, number>();
+  const inIntake = new WeakSet<FastifyRequest>();
+  const routeMetrics = {
+    invocations: { latency: metrics.latency.labels('invocations'), ok: metrics.requests.labels('invocations', '200') },
+    v2: { latency: metrics.latency.labels('v2_infer'), ok: metrics.requests.labels('v2_infer', '200') },
+  };
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(identity);
+    if (draining) reply.header('connection', 'close');
+    if (request.method === 'POST') {
+      started.set(request, performance.now());
+      inIntake.add(request);
+      batcher.intakeStarted();
+    }
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    endIntake(request);
+    done();
+  });
+
+  const endIntake = (request: FastifyRequest): void => {
+    if (inIntake.delete(request)) batcher.intakeDone();
+  };
+
+  // Bodies arrive as text whatever their content type: the validator decides (415 for unknown types),
+  // so that every refusal carries the same JSON problem list.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  const sendFailure = (reply: FastifyReply, f: RequestFailure, route: string): FastifyReply => {
+    metrics.requests.labels(route, String(f.status)).inc();
+    metrics.errors.labels(f.error).inc();
+    return reply.code(f.status).type('application/json').send(JSON.stringify(f));
+  };
+  const simpleFailure = (status: number, reason: ProblemReason, message: string): RequestFailure =>
+    failure(status, [{ reason, message }]);
+
+  const score = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: 'invocations' | 'v2',
+    validate: () => ValidationResult,
+    render: (slice: ResultSlice) => string,
+  ): Promise<FastifyReply> => {
+    endIntake(request);
+    const routeLabel = route === 'v2' ? 'v2_infer' : 'invocations';
+    if (!warmedUp) return sendFailure(reply.header('retry-after', '1'), simpleFailure(503, 'not_ready', 'the model is still loading; retry shortly (GET /readyz answers 200 once ready)'), routeLabel);
+    const result = validate();
+    if (!result.ok) return sendFailure(reply, result.failure, routeLabel);
+    // The rows now live in typed arrays; let the body text go before the request waits for its batch.
+    request.body = undefined;
+    let slice: ResultSlice;
+    try {
+      slice = await batcher.submit(result.batch);
+    } catch (err) {
+      request.log.error({ err }, 'inference failed');
+      metrics.requests.labels(routeLabel, '500').inc();
+      metrics.errors.labels('inference_failed').inc();
+      return reply.code(500).type('application/json').send(JSON.stringify({ error: 'inference_failed', message: `the model failed on valid input: ${(err as Error).message}` }));
+    }
+    const body = render(slice);
+    const m = routeMetrics[route];
+    m.ok.inc();
+    metrics.rows.inc(slice.rows);
+    const t0 = started.get(request);
+    if (t0 !== undefined) m.latency.observe((performance.now() - t0) / 1000);
+    return reply.type('application/json').send(body);
+  };
+
+  app.post('/invocations', (request, reply) =>
+    score(request, reply, 'invocations',
+      () => validator.validateScoring(request.headers['content-type'], typeof request.body === 'string' ? request.body : ''),
+      (slice) => `{"predictions":${JSON.stringify(formatPredictions(slice))}}`));
+
+  for (const method of SCORING_METHODS_NOT_ALLOWED) {
+    app.route({
+      method, url: '/invocations',
+      handler: (_request, reply) => sendFailure(reply.header('allow', 'POST'), simpleFailure(405, 'method_not_allowed', `${method} /invocations is not allowed; POST a scoring request`), 'invocations'),
+    });
+  }
+
+  const unknownModel = (name: string) => simpleFailure(404, 'unknown_model', `no model named ${JSON.stringify(name)} here; this server serves ${JSON.stringify(modelName)}`);
+
+  app.post<{ Params: { name: string } }>('/v2/models/:name/infer', (request, reply) => {
+    if (request.params.name !== modelName) {
+      endIntake(request);
+      return sendFailure(reply, unknownModel(request.params.name), 'v2_infer');
+    }
+    let id: unknown;
+    return score(request, reply, 'v2',
+      () => {
+        const raw = typeof request.body === 'string' ? request.body : '';
+        const media = request.headers['content-type'];
+        if (media !== undefined && !/^application\/json\b/i.test(media)) {
+          return { ok: false, failure: simpleFailure(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(media)}; send application/json`) };
+        }
+        try {
+          const parsed: unknown = JSON.parse(raw);
+          if (parsed !== null && typeof parsed === 'object' && 'id' in parsed) id = (parsed as { id: unknown }).id;
+          return validator.validateV2(parsed);
+        } catch {
+          return validator.validateV2(raw);
+        }
+      },
+      (slice) => JSON.stringify({
+        model_name: modelName,
+        model_version: modelVersion,
+        ...(typeof id === 'string' ? { id } : {}),
+        outputs: formatV2Outputs(slice),
+      }));
+  });
+
+  const v2Metadata = () => ({
+    name: modelName,
+    versions: [modelVersion],
+    platform: 'onnxruntime_onnx',
+    inputs: model.signature.inputs.kind === 'columns'
+      ? model.signature.inputs.specs.map((c) => ({ name: c.name ?? '', datatype: columnDatatype(c.type), shape: [-1] }))
+      : model.signature.inputs.specs.map((t) => ({ name: t.name ?? runtime?.inputs[0]?.name ?? 'input', datatype: v2Datatype(dtypeToOrt(t.dtype)), shape: [...t.shape] })),
+    outputs: (runtime?.outputs ?? []).map((o) => ({ name: o.name, datatype: v2Datatype(o.type), shape: o.shape.map((d) => (typeof d === 'number' ? d : -1)) })),
+  });
+
+  app.get<{ Params: { name: string } }>('/v2/models/:name', (request, reply) =>
+    request.params.name === modelName ? reply.send(v2Metadata()) : sendFailure(reply, unknownModel(request.params.name), 'v2_metadata'));
+  app.get<{ Params: { name: string } }>('/v2/models/:name/ready', (request, reply) => {
+    if (request.params.name !== modelName) return sendFailure(reply, unknownModel(request.params.name), 'v2_ready');
+    return reply.code(ready ? 200 : 503).send({ name: modelName, ready });
+  });
+  app.get('/v2', (_request, reply) => reply.send({ name: SERVER_NAME, version: '1', extensions: [] }));
+  app.get('/v2/health/live', (_request, reply) => reply.send({ live: true }));
+  app.get('/v2/health/ready', (_request, reply) => reply.code(ready ? 200 : 503).send({ ready }));
+
+  // MLflow's scoring server answers /ping and /health with 200 once the model is loaded.
+  const ping = (_request: FastifyRequest, reply: FastifyReply) => reply.code(ready ? 200 : 503).type('text/plain').send('\n');
+  app.get('/ping', ping);
+  app.get('/health', ping);
+  app.get('/version', (_request, reply) => reply.send({
+    model: modelName, version: modelVersion, digest: model.artifactDigest,
+    mlflowVersion: model.mlflowVersion ?? null, runId: model.runId ?? null, server: SERVER_NAME,
+  }));
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => reply.code(ready ? 200 : 503).send({ ready, model: modelName, version: modelVersion }));
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    endIntake(request);
+    return sendFailure(reply, simpleFailure(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /v2/models/${modelName} or POST /invocations`), 'unknown');
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    endIntake(request);
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const reason: ProblemReason = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large'
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type'
+          : /JSON/i.test(error.message) ? 'malformed_json' : 'bad_structure';
+      const message = reason === 'body_too_large'
+        ? `the body is larger than ${config.maxBodyBytes} bytes (MAX_BODY_BYTES); send fewer rows per request`
+        : error.message;
+      return sendFailure(reply, simpleFailure(status, reason, message), routeOf(request.url));
+    }
+    request.log.error({ err: error }, 'request failed');
+    metrics.requests.labels(routeOf(request.url), '500').inc();
+    metrics.errors.labels('internal').inc();
+    return reply.code(500).type('application/json').send(JSON.stringify({ error: 'internal', message: 'the server failed; see its logs' }));
+  });
+
+  return {
+    app,
+    metrics,
+    modelName,
+    modelVersion,
+    get ready() {
+      return ready;
+    },
+    async warmUp(loaded) {
+      runtime = loaded;
+      const started = performance.now();
+      const outputs = await loaded.run(warmUpBatch(validator, model));
+      batcher.latency.record(1, performance.now() - started);
+      if (outputs.length === 0) throw new Error('the warm-up inference returned no outputs');
+      warmedUp = true;
+      ready = !draining;
+      metrics.ready.set(1);
+    },
+    beginDrain() {
+      draining = true;
+      ready = false;
+      metrics.ready.set(0);
+    },
+    async close() {
+      draining = true;
+      ready = false;
+      metrics.ready.set(0);
+      await stopAccepting(app);
+      await app.close();
+      await batcher.drain();
+      await runtime?.close();
+      runtime = undefined;
+    },
+  };
+}
+
+/** Longest the close waits for connections that are open but send nothing (idle keep-alive). */
+const IDLE_CONNECTION_GRACE_MS = 1_000;
+
+/**
+ * Closes the listener but, unlike http.Server#close, does not destroy "idle" connections at once: a
+ * connection the kernel accepted whose request is not parsed yet counts as idle, and destroying it
+ * resets a request the client already sent. Every response now carries `Connection: close`, so open
+ * connections end after their current request; the few that stay silent are closed after a grace period.
+ */
+async function stopAccepting(app: FastifyInstance): Promise<void> {
+  const server = app.server;
+  if (!server.listening) return;
+  NetServer.prototype.close.call(server);
+  const deadline = performance.now() + IDLE_CONNECTION_GRACE_MS;
+  for (;;) {
+    const open = await new Promise<number>((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count)));
+    if (open === 0 || performance.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  server.closeIdleConnections();
+}
+
+/** The input example when it is valid, else one row of zeros / empty strings / false. */
+export function warmUpBatch(validator: RequestValidator, model: MlflowModel): RowBatch {
+  const example = model.inputExample;
+  if (example) {
+    const result = model.signature.inputs.kind === 'columns'
+      ? validator.validateScoringJson({ dataframe_split: { columns: example.columns, data: example.data.slice(0, 1) } })
+      : validator.validateScoringJson({ inputs: example.data.slice(0, 1).map((row) => (row.length === 1 ? row[0] : row)) });
+    if (result.ok) return result.batch;
+  }
+  const inputs = model.signature.inputs.kind === 'columns'
+    ? model.signature.inputs.specs.map((c) => {
+      const kind = c.type === 'boolean' ? 'boolean' as const : ['string', 'binary'].includes(c.type) ? 'string' as const : c.type === 'datetime' ? 'string' as const : 'number' as const;
+      const values = allocateColumn(kind, 1);
+      if (c.type === 'datetime' && values.kind === 'string') values.data[0] = new Date(0).toISOString();
+      return { name: c.name ?? '', width: 1, rowShape: [], values };
+    })
+    : model.signature.inputs.specs.map((t) => {
+      const rowShape = t.shape.slice(1).map((d) => Math.max(d, 1));
+      const width = rowShape.reduce((a, b) => a * b, 1);
+      const kind = t.dtype === 'bool' ? 'boolean' as const : t.dtype === 'str' || t.dtype === 'object' ? 'string' as const : 'number' as const;
+      return { name: t.name ?? '', width, rowShape, values: allocateColumn(kind, width) };
+    });
+  return { rows: 1, inputs };
+}
+
+function routeOf(url: string): string {
+  if (url.startsWith('/invocations')) return 'invocations';
+  if (/^\/v2\/models\/[^/]+\/infer/.test(url)) return 'v2_infer';
+  return 'other';
+}
+
+function columnDatatype(type: string): string {
+  switch (type) {
+    case 'double': return 'FP64';
+    case 'float': return 'FP32';
+    case 'long': return 'INT64';
+    case 'integer': return 'INT32';
+    case 'boolean': return 'BOOL';
+    default: return 'BYTES';
+  }
+}
+
+function dtypeToOrt(dtype: string): string {
+  return dtype === 'bool' ? 'bool' : dtype === 'str' || dtype === 'object' ? 'string' : dtype;
+}

@@ -1,0 +1,176 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployToKube, pruneRemovedDeployables, removeFromKube } from '../../pipeline/deploy/kube/deploy-to-kube.js';
+import { openKube, type KubeClient } from '../../pipeline/seams/kube.js';
+import { isUserError } from '../../lib/errors/user-error.js';
+import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { modelManifests } from './kube-fixtures.js';
+
+let fake: FakeKubeApi;
+let kube: KubeClient;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'modelfleet-kube-deploy-'));
+  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 60 });
+  kube = await openKube({ kubeconfig: await fake.writeKubeconfig(dir) });
+});
+
+afterAll(async () => {
+  await fake.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const fast = { pollMs: 25, timeoutMs: 5_000 };
+
+async function captureError(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the deploy to fail');
+}
+
+describe('deploy to Kubernetes (fake API server)', () => {
+  it('applies the manifests with server-side apply into the environment namespace and waits for the rollout', async () => {
+    const lines: string[] = [];
+    const result = await deployToKube({ kube, deployName: 'alpha', environment: 'dev', namespace: 'modelfleet-dev', manifests: modelManifests('alpha', 'modelfleet/alpha:aaaaaaaaaaaa'), ...fast, report: (l) => lines.push(l) });
+
+    expect(result.outcome).toBe('deployed');
+    const patches = fake.requests.filter((r) => r.method === 'PATCH' && r.path.includes('/deployments/alpha'));
+    expect(patches.length).toBeGreaterThan(0);
+    expect(patches.every((r) => r.contentType === 'application/apply-patch+yaml' && r.query.fieldManager === 'modelfleet' && r.query.force === 'true')).toBe(true);
+    expect(fake.objects('Namespace').map((n) => (n.metadata as { name: string }).name)).toContain('modelfleet-dev');
+    const [deployment] = fake.objects('Deployment', 'modelfleet-dev');
+    const status = deployment?.status as { availableReplicas: number; updatedReplicas: number };
+    expect(status.availableReplicas).toBe(1);
+    expect(fake.servedImages('modelfleet-dev', 'alpha')).toEqual(['modelfleet/alpha:aaaaaaaaaaaa']);
+    expect(lines.at(-1)).toMatch(/alpha: deployed to modelfleet-dev/);
+  });
+
+  it('reports "unchanged" and writes nothing when the same manifests are deployed twice', async () => {
+    const manifests = modelManifests('bravo', 'modelfleet/bravo:bbbbbbbbbbbb');
+    await deployToKube({ kube, deployName: 'bravo', environment: 'dev', namespace: 'modelfleet-dev', manifests, ...fast });
+    const before = fake.objects('Deployment', 'modelfleet-dev').find((d) => (d.metadata as { name: string }).name === 'bravo');
+    const patchesBefore = fake.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/bravo')).length;
+
+    const lines: string[] = [];
+    const again = await deployToKube({ kube, deployName: 'bravo', environment: 'dev', namespace: 'modelfleet-dev', manifests, ...fast, report: (l) => lines.push(l) });
+
+    expect(again.outcome).toBe('unchanged');
+    expect(lines.join('\n')).toMatch(/bravo: unchanged/);
+    expect(fake.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/bravo')).length).toBe(patchesBefore);
+    const after = fake.objects('Deployment', 'modelfleet-dev').find((d) => (d.metadata as { name: string }).name === 'bravo');
+    expect((after?.metadata as { generation: number }).generation).toBe((before?.metadata as { generation: number }).generation);
+  });
+
+  it('rolls a new version out after the old one: generation bumps, the new image serves, the old ReplicaSet is scaled to 0', async () => {
+    await deployToKube({ kube, deployName: 'charlie', environment: 'dev', namespace: 'modelfleet-dev', manifests: modelManifests('charlie', 'modelfleet/charlie:111111111111'), ...fast });
+    const result = await deployToKube({ kube, deployName: 'charlie', environment: 'dev', namespace: 'modelfleet-dev', manifests: modelManifests('charlie', 'modelfleet/charlie:222222222222'), ...fast });
+
+    expect(result.outcome).toBe('deployed');
+    expect(fake.servedImages('modelfleet-dev', 'charlie')).toEqual(['modelfleet/charlie:222222222222']);
+    const deployment = fake.objects('Deployment', 'modelfleet-dev').find((d) => (d.metadata as { name: string }).name === 'charlie');
+    expect((deployment?.metadata as { generation: number }).generation).toBe(2);
+    const sets = fake.objects('ReplicaSet', 'modelfleet-dev').filter((rs) => (rs.metadata as { name: string }).name.startsWith('charlie-'));
+    expect(sets.map((rs) => (rs.spec as { replicas: number }).replicas).sort()).toEqual([0, 1]);
+  });
+
+  it('rolls back a version that never gets ready, fails naming the reason, and the old version serves throughout', async () => {
+    const namespace = 'modelfleet-dev';
+    await deployToKube({ kube, deployName: 'delta', environment: 'dev', namespace, manifests: modelManifests('delta', 'modelfleet/delta:goodgoodgood'), ...fast });
+
+    // "Load" on the fake: sample what the Service would route to, every few milliseconds, during the bad deploy.
+    const served: string[][] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        served.push(fake.servedImages(namespace, 'delta'));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    const lines: string[] = [];
+    const err = await captureError(deployToKube({
+      kube, deployName: 'delta', environment: 'dev', namespace,
+      manifests: modelManifests('delta', 'modelfleet/delta:badbadbadbad', [{ name: 'FAKE_KUBE_POD_BEHAVIOUR', value: 'never-ready' }]),
+      pollMs: 25, timeoutMs: 800, report: (l) => lines.push(l),
+    }));
+    sampling = false;
+    await sampler;
+
+    expect(isUserError(err) && err.code).toBe('DEPLOY_ROLLOUT_FAILED');
+    expect((err as Error).message).toMatch(/model delta: the new version did not become ready in namespace modelfleet-dev: timed out/);
+    expect((err as Error).message).toMatch(/Rolled back to the previous version .* keeps serving/);
+    const printed = lines.join('\n');
+    expect(printed).toMatch(/Readiness probe failed: HTTP probe failed with statuscode: 503/);
+    expect(printed).toMatch(/last 20 log lines of pod delta-/);
+    expect(printed).toMatch(/warm-up inference failed/);
+    expect(served.length).toBeGreaterThan(20);
+    expect(served.every((images) => images.length >= 1 && images.every((i) => i === 'modelfleet/delta:goodgoodgood'))).toBe(true);
+    // State rolled back: the Deployment's template is the old image again and only old pods remain.
+    const deployment = fake.objects('Deployment', namespace).find((d) => (d.metadata as { name: string }).name === 'delta');
+    const template = (deployment?.spec as { template: { spec: { containers: Array<{ image: string }> } } }).template;
+    expect(template.spec.containers[0]?.image).toBe('modelfleet/delta:goodgoodgood');
+    await expect.poll(() => fake.objects('Pod', namespace).filter((p) => (p.metadata as { name: string }).name.startsWith('delta-')).length, { timeout: 2_000 }).toBe(1);
+  });
+
+  it('fails fast on ProgressDeadlineExceeded and names the crash-looping container', async () => {
+    const namespace = 'modelfleet-dev';
+    await deployToKube({ kube, deployName: 'echo', environment: 'dev', namespace, manifests: modelManifests('echo', 'modelfleet/echo:goodgoodgood'), ...fast });
+    const bad = modelManifests('echo', 'modelfleet/echo:oomoomoomoom', [{ name: 'FAKE_KUBE_POD_BEHAVIOUR', value: 'oom-killed' }]);
+    ((bad[0]?.spec as { progressDeadlineSeconds: number })).progressDeadlineSeconds = 1;
+    const started = Date.now();
+    const err = await captureError(deployToKube({ kube, deployName: 'echo', environment: 'dev', namespace, manifests: bad, pollMs: 25, timeoutMs: 30_000 }));
+
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((err as Error).message).toMatch(/exceeded its progress deadline/);
+    expect((err as Error).message).toMatch(/OOMKilled \(code 137\)/);
+    expect(fake.servedImages(namespace, 'echo')).toEqual(['modelfleet/echo:goodgoodgood']);
+  });
+
+  it('turns a 422 into an error naming the object and field, and changes nothing deployed', async () => {
+    const namespace = 'modelfleet-dev';
+    await deployToKube({ kube, deployName: 'foxtrot', environment: 'dev', namespace, manifests: modelManifests('foxtrot', 'modelfleet/foxtrot:goodgoodgood'), ...fast });
+    const before = JSON.stringify(fake.objects('Deployment', namespace).find((d) => (d.metadata as { name: string }).name === 'foxtrot')?.spec);
+    // Request above limit: the API server answers 422 for the Deployment.
+    const invalid = modelManifests('foxtrot', 'modelfleet/foxtrot:newnewnewnew', [], '64Mi');
+
+    const err = await captureError(deployToKube({ kube, deployName: 'foxtrot', environment: 'dev', namespace, manifests: invalid, ...fast }));
+
+    expect(isUserError(err) && err.code).toBe('DEPLOY_MANIFEST_REJECTED');
+    expect((err as Error).message).toContain('rejected Deployment modelfleet-dev/foxtrot: spec.template.spec.containers[0].resources.requests: Invalid value: "128Mi": must be less than or equal to memory limit of 64Mi');
+    const after = JSON.stringify(fake.objects('Deployment', namespace).find((d) => (d.metadata as { name: string }).name === 'foxtrot')?.spec);
+    expect(after).toBe(before);
+    expect(fake.servedImages(namespace, 'foxtrot')).toEqual(['modelfleet/foxtrot:goodgoodgood']);
+  });
+
+  it('removes the failed objects when a first deploy never gets ready', async () => {
+    const namespace = 'modelfleet-staging';
+    const err = await captureError(deployToKube({
+      kube, deployName: 'golf', environment: 'staging', namespace,
+      manifests: modelManifests('golf', 'modelfleet/golf:x-never-ready'), pollMs: 25, timeoutMs: 500,
+    }));
+
+    expect((err as Error).message).toMatch(/no previous version/);
+    expect(fake.objects('Deployment', namespace).filter((d) => (d.metadata as { name: string }).name === 'golf')).toEqual([]);
+    expect(fake.objects('Service', namespace).filter((d) => (d.metadata as { name: string }).name === 'golf')).toEqual([]);
+  });
+
+  it('removes every object of one model by label, and prunes models no longer in the fleet', async () => {
+    const namespace = 'modelfleet-prune';
+    for (const name of ['hotel', 'india', 'juliet']) {
+      await deployToKube({ kube, deployName: name, environment: 'prune', namespace, manifests: modelManifests(name, `modelfleet/${name}:000000000000`), ...fast });
+    }
+    const removed = await removeFromKube(kube, namespace, 'hotel');
+    expect(removed.sort()).toEqual(['Deployment modelfleet-prune/hotel', 'HorizontalPodAutoscaler modelfleet-prune/hotel', 'Service modelfleet-prune/hotel']);
+
+    const pruned = await pruneRemovedDeployables(kube, namespace, new Set(['india']));
+    expect(pruned).toContain('Deployment modelfleet-prune/juliet');
+    const left = fake.objects('Deployment', namespace).map((d) => (d.metadata as { name: string }).name);
+    expect(left).toEqual(['india']);
+    expect(fake.objects('Pod', namespace).every((p) => (p.metadata as { name: string }).name.startsWith('india-'))).toBe(true);
+  });
+});

@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = resolve(import.meta.dirname, '../..');
+const bin = join(repo, 'bin', 'modelfleet.js');
+const NAME = 'match-7-moto-baseline';
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+function cli(args: readonly string[]): Promise<{ code: number; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('close', (code) => done({ code: code ?? 1, output }));
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(repo, 'dist', 'cli', 'entry.js'))) throw new Error('This test runs the compiled CLI: run `npm run build` first.');
+  dir = await mkdtemp(join(tmpdir(), 'modelfleet-rerun-'));
+  await cp(join(repo, 'models.yaml'), join(dir, 'models.yaml'));
+  await cp(join(repo, 'examples'), join(dir, 'examples'), { recursive: true });
+  env = { ...process.env, MODELFLEET_STATE_DIR: join(dir, '.modelfleet'), MODELFLEET_GATEWAY_PORT: '0', ORT_DISABLE_TELEMETRY: '1' };
+});
+
+afterAll(async () => {
+  await cli(['down']);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('re-running one deploy job alone', () => {
+  it('works with no build output at all: it regenerates the model folder and deploys', async () => {
+    expect(existsSync(join(dir, 'build'))).toBe(false);
+    const first = await cli(['deploy', '--model', NAME, '--target', 'local', '--runtime', 'process']);
+
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toMatch(/model\.json is missing; regenerating the folder from models\.yaml/);
+    expect(existsSync(join(dir, 'build', 'models', NAME, 'model.json'))).toBe(true);
+    const state = JSON.parse(await readFile(join(dir, '.modelfleet', 'local', 'state.json'), 'utf8')) as { models: Record<string, { port: number }> };
+    const port = state.models[NAME]?.port;
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+  }, 120_000);
+
+  it('is a no-op when re-run again after the artifacts were deleted once more', async () => {
+    await rm(join(dir, 'build'), { recursive: true, force: true });
+    const again = await cli(['deploy', '--model', NAME, '--target', 'local', '--runtime', 'process']);
+
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(new RegExp(`${NAME}: unchanged`));
+  }, 120_000);
+
+  it('fails naming the model when it is not in models.yaml', async () => {
+    const unknown = await cli(['deploy', '--model', 'match-99-nothing', '--target', 'local', '--runtime', 'process']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toMatch(/^error\[[A-Z_]+\]: .*match-99-nothing/m);
+    expect(unknown.output).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});

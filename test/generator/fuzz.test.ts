@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { dump, load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { FleetInvalidError, parseFleet } from '../../generator/fleet/load-fleet.js';
+import { planGeneration } from '../../generator/plan/plan-generation.js';
+import { selectAll } from '../../generator/plan/select-changes.js';
+import { readModelTemplates } from '../../generator/render/model-templates.js';
+import { UserError } from '../../lib/errors/user-error.js';
+import { gitlabCiSchemaErrors } from './support/gitlab-ci-schema.js';
+import { CASES_DIR } from './support/generator-fixtures.js';
+
+const baseText = readFileSync(path.join(CASES_DIR, 'three-models', 'models.yaml'), 'utf8');
+const templates = readModelTemplates();
+
+/**
+ * The property: whatever the file holds, loading either succeeds (and then generating works
+ * and gives a schema-valid pipeline) or fails with a UserError that names models.yaml and,
+ * for rule violations, a line and column for every problem. Never any other exception.
+ */
+function checkOutcome(text: string): void {
+  let fleet;
+  try {
+    fleet = parseFleet(text, '/repo/models.yaml', 'models.yaml');
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    expect(err.message.startsWith('models.yaml')).toBe(true);
+    if (err instanceof FleetInvalidError) {
+      expect(err.problems.length).toBeGreaterThan(0);
+      for (const line of err.message.split('\n').slice(1)) {
+        expect(line).toMatch(/^(models\.yaml:\d+:\d+ \S.*: .+| {4}hint: .+|\.\.\. and \d+ more problems? .*)$/);
+      }
+    }
+    return;
+  }
+  const plan = planGeneration({ fleet, fleetFile: 'models.yaml', outDir: 'build', templates, changes: selectAll(fleet, 'fuzz'), maxJobs: 500 });
+  for (const p of plan.pipelines) expect(gitlabCiSchemaErrors(p.pipeline)).toEqual([]);
+}
+
+const yamlChars = fc.constantFrom(...' :-[]{},#&*!|>\'"%@`\n\t0123456789abcxyzMV_./\\'.split(''));
+
+/** Text edits: delete, insert, duplicate or swap lines, re-indent. */
+const textMutation = fc.oneof(
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 12 }) }),
+  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.string({ unit: yamlChars, minLength: 1, maxLength: 8 }) }),
+  fc.record({ kind: fc.constant('duplicateLine' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('swapLines' as const), at: fc.nat(), with: fc.nat() }),
+  fc.record({ kind: fc.constant('indent' as const), at: fc.nat(), by: fc.integer({ min: -4, max: 4 }) }),
+);
+type TextMutation = typeof textMutation extends fc.Arbitrary<infer T> ? T : never;
+
+function applyText(text: string, m: TextMutation): string {
+  const lines = text.split('\n');
+  switch (m.kind) {
+    case 'delete': {
+      const at = m.at % text.length;
+      return text.slice(0, at) + text.slice(at + m.length);
+    }
+    case 'insert': {
+      const at = m.at % (text.length + 1);
+      return text.slice(0, at) + m.text + text.slice(at);
+    }
+    case 'duplicateLine': {
+      const at = m.at % lines.length;
+      lines.splice(at, 0, lines[at] ?? '');
+      return lines.join('\n');
+    }
+    case 'swapLines': {
+      const a = m.at % lines.length;
+      const b = m.with % lines.length;
+      [lines[a], lines[b]] = [lines[b] ?? '', lines[a] ?? ''];
+      return lines.join('\n');
+    }
+    case 'indent': {
+      const at = m.at % lines.length;
+      const line = lines[at] ?? '';
+      lines[at] = m.by >= 0 ? ' '.repeat(m.by) + line : line.replace(new RegExp(`^ {0,${-m.by}}`), '');
+      return lines.join('\n');
+    }
+  }
+}
+
+/** Structure edits on the parsed document: replace, delete or rename a key anywhere, or add one. */
+const structureMutation = fc.record({
+  pick: fc.nat(),
+  kind: fc.constantFrom('replace', 'delete', 'rename', 'add'),
+  value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('../etc', 'a: b', '$(rm -rf /)', 'x\ny', 'Match_Taxi', -1, 1e9, 100, 0, '')),
+  key: fc.oneof(fc.constantFrom('name', 'weight', 'path', 'mlflow', 'ab', 'shadow', 'version', 'bathcing', 'scaling'), fc.string({ maxLength: 6 })),
+});
+
+function containers(value: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] {
+  if (value !== null && typeof value === 'object') {
+    if (!Array.isArray(value)) out.push(value as Record<string, unknown>);
+    for (const child of Object.values(value)) containers(child, out);
+  }
+  return out;
+}
+
+describe('mutated models.yaml files', () => {
+  it('give a located UserError or a valid pipeline after text edits, never another exception', () => {
+    fc.assert(
+      fc.property(fc.array(textMutation, { minLength: 1, maxLength: 4 }), (mutations) => {
+        checkOutcome(mutations.reduce(applyText, baseText));
+      }),
+      { numRuns: 400, seed: 20_240_611 },
+    );
+  });
+
+  it('give a located UserError or a valid pipeline after structural edits, never another exception', () => {
+    fc.assert(
+      fc.property(fc.array(structureMutation, { minLength: 1, maxLength: 3 }), (mutations) => {
+        const doc = load(baseText);
+        for (const m of mutations) {
+          const all = containers(doc);
+          const target = all[m.pick % all.length];
+          if (!target) continue;
+          const keys = Object.keys(target);
+          const key = keys[m.pick % Math.max(1, keys.length)] ?? m.key;
+          if (m.kind === 'replace') target[key] = m.value;
+          else if (m.kind === 'delete') delete target[key];
+          else if (m.kind === 'rename') {
+            target[m.key] = target[key];
+            delete target[key];
+          } else target[m.key] = m.value;
+        }
+        checkOutcome(dump(doc));
+      }),
+      { numRuns: 400, seed: 20_240_612 },
+    );
+  });
+
+  it('accept the unmutated scenario (the property is not vacuous)', () => {
+    expect(() => parseFleet(baseText, '/repo/models.yaml', 'models.yaml')).not.toThrow();
+  });
+});

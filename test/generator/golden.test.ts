@@ -1,0 +1,53 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CASES_DIR, planAll } from './support/generator-fixtures.js';
+
+const scenario = path.join(CASES_DIR, 'three-models');
+const goldenDir = path.join(scenario, 'golden');
+
+/** The Dockerfile template belongs to the image build; its output is checked for presence, not bytes. */
+const isGolden = (file: string) => !file.endsWith('/Dockerfile');
+
+function listFiles(dir: string, prefix = ''): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    const rel = prefix ? `${prefix}/${name}` : name;
+    return statSync(full).isDirectory() ? listFiles(full, rel) : [rel];
+  });
+}
+
+describe('golden files for three models (one A/B test)', () => {
+  const plan = planAll(readFileSync(path.join(scenario, 'models.yaml'), 'utf8'));
+  const planned = plan.files.filter((f) => isGolden(f.path));
+
+  if (process.env.UPDATE_GOLDEN === '1') {
+    rmSync(goldenDir, { recursive: true, force: true });
+    for (const file of planned) {
+      const target = path.join(goldenDir, file.path);
+      mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, file.content);
+    }
+  }
+
+  it('writes exactly the golden set of files', () => {
+    expect(planned.map((f) => f.path).sort()).toEqual(listFiles(goldenDir).sort());
+  });
+
+  it.each(planned.map((f) => [f.path, f.content] as const))('matches golden/%s byte for byte', (file, content) => {
+    const golden = readFileSync(path.join(goldenDir, file), 'utf8');
+    expect(content, `golden/${file} is stale: refresh with UPDATE_GOLDEN=1 npx vitest run test/generator/golden.test.ts`).toBe(golden);
+  });
+
+  it('renders every template of templates/model/ into each model folder', () => {
+    const templates = readdirSync(path.join(CASES_DIR, '..', '..', 'templates', 'model')).filter((n) => n.endsWith('.hbs'));
+    for (const deployName of ['match-2-taxi-v1', 'match-2-taxi-v2', 'match-7-moto', 'match-9-van']) {
+      for (const template of templates) {
+        const file = plan.files.find((f) => f.path === `models/${deployName}/${template.replace(/\.hbs$/, '')}`);
+        expect(file, `${deployName}/${template}`).toBeDefined();
+        expect(file?.content).toContain(deployName);
+      }
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import { parseFleet } from '../../../generator/fleet/load-fleet.js';
+import type { FleetSpec } from '../../../generator/fleet/types.js';
+import { planGeneration, type GenerationPlan } from '../../../generator/plan/plan-generation.js';
+import { selectAll, type ChangeSet } from '../../../generator/plan/select-changes.js';
+import { readModelTemplates } from '../../../generator/render/model-templates.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const CASES_DIR = path.join(REPO_ROOT, 'test', 'cases');
+
+/** A fresh temp folder per test, removed afterwards (tests run in parallel). */
+export function useTempDir(prefix = 'modelfleet-gen-'): () => string {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    const dir = mkdtempSync(path.join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+}
+
+export function fleetFromText(text: string, file = '/repo/models.yaml'): FleetSpec {
+  return parseFleet(text, file, 'models.yaml');
+}
+
+/** The plan `generate --all` makes for a fleet text, with the real templates. */
+export function planAll(text: string, options: { maxJobs?: number; changes?: (fleet: FleetSpec) => ChangeSet } = {}): GenerationPlan {
+  const fleet = fleetFromText(text);
+  return planGeneration({
+    fleet,
+    fleetFile: 'models.yaml',
+    outDir: 'build',
+    templates: readModelTemplates(),
+    changes: options.changes ? options.changes(fleet) : selectAll(fleet, 'forced with --all'),
+    maxJobs: options.maxJobs ?? 500,
+  });
+}
+
+/** A fleet of `count` models in five lines each, as a data scientist would write it. */
+export function manyModelsYaml(count: number, options: { defaults?: string; extra?: string } = {}): string {
+  const lines = [
+    'defaults:',
+    '  endpoint: probability',
+    options.defaults ?? '  loadtest: { durationSeconds: 5, connections: 4 }',
+    'models:',
+  ];
+  for (let i = 0; i < count; i++) {
+    const city = Math.floor(i / 3) + 1;
+    const vehicle = ['TAXI', 'MOTO', 'VAN'][i % 3] ?? 'TAXI';
+    lines.push(`  - name: match-${city}-${vehicle.toLowerCase()}`);
+    lines.push(`    parameters: [${city}, ${vehicle}, trafficaware]`);
+    lines.push(`    path: models/m${i % 4}`);
+  }
+  if (options.extra) lines.push(options.extra);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Job names of a child pipeline object (everything but the global keywords). */
+export function jobNames(pipeline: Record<string, unknown>): string[] {
+  return Object.keys(pipeline).filter((k) => !['stages', 'variables', 'default', 'workflow', 'include'].includes(k));
+}

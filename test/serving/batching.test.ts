@@ -1,0 +1,94 @@
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readMlflowModel } from '../../serving/mlflow/read-mlflow-model.js';
+import { AdaptiveBatcher, LatencyModel } from '../../serving/model-server/adaptive-batcher.js';
+import { createModelServer } from '../../serving/model-server/create-model-server.js';
+import type { RowBatch } from '../../serving/model-server/row-batch.js';
+import { fakeRuntime } from './support/fake-runtime.js';
+import { settings, startExampleServer } from './support/model-server.js';
+import { EXAMPLES_DIR } from './support/reference-models.js';
+
+const CONCURRENT = 24;
+
+function histogram(text: string, name: string): { count: number; sum: number } {
+  const count = Number(new RegExp(`${name}_count\\{[^}]*\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+  const sum = Number(new RegExp(`${name}_sum\\{[^}]*\\} ([\\d.e+-]+)`).exec(text)?.[1] ?? NaN);
+  return { count, sum };
+}
+
+async function fireConcurrent(batchingEnabled: boolean) {
+  const server = await startExampleServer('match-mlp', { batching: { enabled: batchingEnabled, maxBatchSize: 256, maxWaitMs: 5 } });
+  const row = Array.from({ length: 64 }, (_, i) => i / 64);
+  const answers = await Promise.all(Array.from({ length: CONCURRENT }, (_, k) => server.app.inject({
+    method: 'POST', url: '/invocations', headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify({ inputs: [row.map((v) => v * (k + 1))] }),
+  })));
+  const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+  await server.close();
+  return { answers, requests: histogram(metrics, 'modelfleet_batch_size_requests'), rows: histogram(metrics, 'modelfleet_batch_size_rows') };
+}
+
+describe('adaptive batching', () => {
+  it('merges concurrent requests into fewer inference calls and gives each request its own rows back', async () => {
+    const merged = await fireConcurrent(true);
+    expect(merged.answers.every((a) => a.statusCode === 200)).toBe(true);
+    expect(merged.requests.sum).toBe(CONCURRENT);
+    expect(merged.requests.count).toBeLessThan(CONCURRENT);
+    const alone = await fireConcurrent(false);
+    expect(alone.requests.count).toBe(CONCURRENT);
+    // Same inputs, same answers, merged or not.
+    expect(merged.answers.map((a) => a.json())).toEqual(alone.answers.map((a) => a.json()));
+  });
+
+  it('never puts more than maxBatchSize rows in one call and never splits a request', async () => {
+    const runtime = fakeRuntime({ delayMs: 2 });
+    const batcher = new AdaptiveBatcher((b) => runtime.run(b), { enabled: true, maxBatchSize: 10, maxWaitMs: 5 });
+    const batchOf = (rows: number): RowBatch => ({ rows, inputs: [{ name: 'x', width: 1, rowShape: [], values: { kind: 'number', data: new Float64Array(rows) } }] });
+    const sizes = [3, 3, 3, 3, 3, 15, 3, 1];
+    const slices = await Promise.all(sizes.map((n) => batcher.submit(batchOf(n))));
+    expect(slices.map((s) => s.rows)).toEqual(sizes);
+    expect(runtime.batches.reduce((a, b) => a + b, 0)).toBe(sizes.reduce((a, b) => a + b, 0));
+    for (const rows of runtime.batches) expect(rows === 15 || rows <= 10, `batch of ${rows}`).toBe(true);
+    expect(runtime.batches).toContain(15);
+  });
+
+  it('dispatches a lone request at once instead of waiting for maxWaitMs', async () => {
+    const runtime = fakeRuntime();
+    const batcher = new AdaptiveBatcher((b) => runtime.run(b), { enabled: true, maxBatchSize: 64, maxWaitMs: 5_000 });
+    const started = performance.now();
+    await batcher.submit({ rows: 1, inputs: [] });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('does not hold other requests back for a client that stalls mid-body longer than maxWaitMs', async () => {
+    const model = await readMlflowModel(join(EXAMPLES_DIR, 'match-logreg-v1'));
+    const maxWaitMs = 300;
+    const server = createModelServer({ model, config: settings('match-logreg-v1', { batching: { enabled: true, maxBatchSize: 64, maxWaitMs } }) });
+    await server.warmUp(fakeRuntime());
+    const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(url);
+    // A client that sends its headers and half its body, then stalls.
+    const slow = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+    slow.write('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{"inputs": ');
+    await new Promise((r) => setTimeout(r, 50));
+    const body = JSON.stringify({ dataframe_split: { columns: ['route_decision_score', 'farevalueinminor', 'offer_throughput_rate', 'eventtime', 'backtoback'], data: [[1, 2, 3, 4, 5]] } });
+    const started = performance.now();
+    const res = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const elapsed = performance.now() - started;
+    expect(res.status).toBe(200);
+    expect(elapsed).toBeLessThan(maxWaitMs + 700);
+    slow.destroy();
+    await server.close();
+  });
+});
+
+describe('the latency model', () => {
+  it('fits latency = a + b·rows from recent batches', () => {
+    const model = new LatencyModel();
+    for (const rows of [1, 2, 4, 8, 16, 32]) model.record(rows, 0.2 + 0.01 * rows);
+    expect(model.predict(100)).toBeCloseTo(1.2, 6);
+    expect(model.predict(1)).toBeCloseTo(0.21, 6);
+  });
+});
