@@ -101,6 +101,11 @@ async function rss(pid: number): Promise<number> {
   return (await pidusage(pid)).memory;
 }
 
+/** CPU time the process used so far, in ms (user + system). */
+async function cpuMs(pid: number): Promise<number> {
+  return (await pidusage(pid)).ctime;
+}
+
 interface RunResult {
   readonly rowsPerRequest: number;
   readonly reqPerSec: number;
@@ -112,6 +117,8 @@ interface RunResult {
   readonly errors: number;
   /** req/s of each round, to show the spread. */
   readonly rounds: readonly number[];
+  /** Server CPU time (user + system) per request, median over rounds: less sensitive than req/s to other work on the machine. */
+  readonly cpuUsPerRequest: number;
 }
 
 async function load(url: string, body: string, seconds: number): Promise<autocannon.Result> {
@@ -153,8 +160,8 @@ try {
   for (const rowsPerRequest of [1, 100]) {
     const body = await bodyFor(rowsPerRequest);
     for (const r of running) await load(r.url, body, warmup);
-    const samples = new Map<Running, { rps: number[]; p50: number[]; p99: number[]; peak: number; non2xx: number; errors: number }>(
-      running.map((r) => [r, { rps: [], p50: [], p99: [], peak: 0, non2xx: 0, errors: 0 }]),
+    const samples = new Map<Running, { rps: number[]; p50: number[]; p99: number[]; cpu: number[]; peak: number; non2xx: number; errors: number }>(
+      running.map((r) => [r, { rps: [], p50: [], p99: [], cpu: [], peak: 0, non2xx: 0, errors: 0 }]),
     );
     for (let round = 0; round < rounds; round++) {
       const order = running.map((_, i) => running[(i + round) % running.length] as Running);
@@ -162,8 +169,11 @@ try {
         const s = samples.get(r);
         if (!s) continue;
         const sampler = setInterval(() => { void rss(r.pid).then((m) => { s.peak = Math.max(s.peak, m); }, () => {}); }, 100);
+        const cpuBefore = await cpuMs(r.pid);
         const result = await load(r.url, body, duration);
+        const cpuAfter = await cpuMs(r.pid);
         clearInterval(sampler);
+        if (result.requests.total > 0) s.cpu.push(((cpuAfter - cpuBefore) * 1000) / result.requests.total);
         s.peak = Math.max(s.peak, await rss(r.pid));
         s.rps.push(result.requests.average);
         s.p50.push(result.latency.p50);
@@ -178,7 +188,7 @@ try {
       const rps = median(s.rps);
       measured.get(r)?.push({
         rowsPerRequest, reqPerSec: rps, rowsPerSec: rps * rowsPerRequest, p50Ms: median(s.p50), p99Ms: median(s.p99),
-        peakRssMb: s.peak / 2 ** 20, non2xx: s.non2xx, errors: s.errors, rounds: s.rps,
+        peakRssMb: s.peak / 2 ** 20, non2xx: s.non2xx, errors: s.errors, rounds: s.rps, cpuUsPerRequest: median(s.cpu),
       });
     }
   }
@@ -191,10 +201,10 @@ try {
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const reference = results[0];
 console.log(`\nmodel ${model}; ${connections} connections; median of ${rounds} alternating rounds of ${duration} s after ${warmup} s warm-up; server on cpu ${args['server-cpu']}, autocannon on cpu ${args['load-cpu']}; NODE_OPTIONS=${JSON.stringify(args['node-options'])}\n`);
-console.log(['server', 'rows/req', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'idle RSS MB', 'peak RSS MB', 'non-2xx', 'errors', 'req/s by round'].join(' | '));
+console.log(['server', 'rows/req', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'idle RSS MB', 'peak RSS MB', 'non-2xx', 'errors', 'server CPU µs/req', 'req/s by round'].join(' | '));
 for (const r of results) {
   for (const run of r.runs) {
-    console.log([r.label, run.rowsPerRequest, fmt(run.reqPerSec), fmt(run.rowsPerSec), fmt(run.p50Ms, 2), fmt(run.p99Ms, 2), fmt(r.idleRssMb, 1), fmt(run.peakRssMb, 1), run.non2xx, run.errors, run.rounds.map((x) => fmt(x)).join(' / ')].join(' | '));
+    console.log([r.label, run.rowsPerRequest, fmt(run.reqPerSec), fmt(run.rowsPerSec), fmt(run.p50Ms, 2), fmt(run.p99Ms, 2), fmt(r.idleRssMb, 1), fmt(run.peakRssMb, 1), run.non2xx, run.errors, fmt(run.cpuUsPerRequest), run.rounds.map((x) => fmt(x)).join(' / ')].join(' | '));
   }
 }
 const ratios = results.slice(1).map((r) => ({
@@ -207,13 +217,14 @@ const ratios = results.slice(1).map((r) => ({
       rowsPerSec: ref ? run.rowsPerSec / ref.rowsPerSec : NaN,
       p99: ref ? run.p99Ms / ref.p99Ms : NaN,
       peakRss: ref ? run.peakRssMb / ref.peakRssMb : NaN,
+      cpuPerRequest: ref ? run.cpuUsPerRequest / ref.cpuUsPerRequest : NaN,
     };
   }),
 }));
 console.log('\nratios to the reference (targets: 1 row req/s >= 1.0, 100 rows rows/s >= 0.9, p99 <= 1.5, peak RSS <= 1.2)');
 for (const r of ratios) {
   for (const run of r.runs) {
-    console.log(`${r.label}, ${run.rowsPerRequest} row(s)/req: req/s ${fmt(run.reqPerSec, 2)}x, rows/s ${fmt(run.rowsPerSec, 2)}x, p99 ${fmt(run.p99, 2)}x, peak RSS ${fmt(run.peakRss, 2)}x`);
+    console.log(`${r.label}, ${run.rowsPerRequest} row(s)/req: req/s ${fmt(run.reqPerSec, 2)}x, rows/s ${fmt(run.rowsPerSec, 2)}x, p99 ${fmt(run.p99, 2)}x, peak RSS ${fmt(run.peakRss, 2)}x, CPU per request ${fmt(run.cpuPerRequest, 2)}x`);
   }
 }
 await mkdir(join(ROOT, 'build', 'bench'), { recursive: true });

@@ -6,6 +6,7 @@ interface ServeFlags {
   port?: string;
   host?: string;
   upstreamTimeoutMs?: string;
+  maxBodyBytes?: string;
   watch: boolean;
 }
 
@@ -18,7 +19,7 @@ interface RoutesFlags {
 /**
  * `modelfleet gateway --routes FILE` serves the fleet behind one port;
  * `modelfleet gateway routes` writes that FILE from models.yaml.
- * Flags override the environment (GATEWAY_ROUTES, PORT, HOST, UPSTREAM_TIMEOUT_MS; LOG_LEVEL for logs).
+ * Flags override the environment (GATEWAY_ROUTES, PORT, HOST, UPSTREAM_TIMEOUT_MS, MAX_BODY_BYTES; LOG_LEVEL for logs).
  */
 export function register(program: Command): void {
   const gateway = program
@@ -28,6 +29,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'port to listen on; env PORT (default 8000)')
     .option('--host <address>', 'address to bind; env HOST (default 127.0.0.1; 0.0.0.0 in a container)')
     .option('--upstream-timeout-ms <ms>', 'give up on a model server after this long; env UPSTREAM_TIMEOUT_MS (default 10000)')
+    .option('--max-body-bytes <n>', 'largest request body forwarded; env MAX_BODY_BYTES (default 10485760)')
     .option('--no-watch', 'do not reload when the routes file changes (SIGHUP and POST /-/reload still reload)')
     .action(async (flags: ServeFlags) => {
       await serveGateway(flags);
@@ -68,10 +70,12 @@ async function serveGateway(flags: ServeFlags): Promise<void> {
   const host = flags.host ?? process.env.HOST ?? '127.0.0.1';
   const upstreamTimeoutMs = parseWhole('--upstream-timeout-ms / UPSTREAM_TIMEOUT_MS', flags.upstreamTimeoutMs ?? process.env.UPSTREAM_TIMEOUT_MS, 10_000, 1, 600_000);
 
+  const maxBodyBytes = parseWhole('--max-body-bytes / MAX_BODY_BYTES', flags.maxBodyBytes ?? process.env.MAX_BODY_BYTES, 10 * 1024 * 1024, 1, 1024 * 1024 * 1024);
+
   const { createGateway } = await import('../../serving/gateway/create-gateway.js');
   const { createLogger } = await import('../../lib/log.js');
   const logger = createLogger({ component: 'gateway' });
-  const gateway = await createGateway({ routesFile, watch: flags.watch, upstreamTimeoutMs, logger, version: process.env.npm_package_version ?? '0.1.0' });
+  const gateway = await createGateway({ routesFile, watch: flags.watch, upstreamTimeoutMs, maxBodyBytes, logger, version: process.env.npm_package_version ?? '0.1.0' });
   const url = await gateway.listen(port, host);
   logger.info({ url, routes: gateway.table().routes.length, file: routesFile, upstreamTimeoutMs }, `gateway listening on ${url} (docs at ${url}/docs)`);
 

@@ -62,7 +62,17 @@ function moveInto(from: string, to: string): void {
     const source = path.join(from, entry.name);
     const target = path.join(to, entry.name);
     if (entry.isDirectory() && existsSync(target)) moveInto(source, target);
-    else renameSync(source, target);
+    else if (!entry.isDirectory()) renameSync(source, target);
+    else {
+      try {
+        renameSync(source, target);
+      } catch (err) {
+        // Another `generate --model` running next to this one created the folder meanwhile.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+        moveInto(source, target);
+      }
+    }
   }
 }
 

@@ -16,7 +16,7 @@ export interface RunRecord {
   readonly memoryCapBytes: number | undefined;
   readonly load: LoadResult;
   readonly samples: readonly RunSample[];
-  /** The server's state right after the load, before it was stopped. */
+  /** The server's state after the load (and `afterLoad`), before it was stopped. */
   readonly state: TargetState;
   readonly peakWorkingSetBytes: number;
 }
@@ -28,6 +28,8 @@ export interface MeasureOptions {
   readonly sampleIntervalMs?: number;
   /** Called once a second with the load's second and the latest memory sample. */
   readonly onProgress?: (second: LoadSecond, latest: TargetSample | undefined) => void;
+  /** Runs after the load while sampling goes on (the bad requests); the server's state is read after it. */
+  readonly afterLoad?: () => Promise<void>;
 }
 
 /** Drives load at the target while sampling its memory and CPU the whole time. */
@@ -52,6 +54,7 @@ export async function measureRun(target: ServerTarget, options: MeasureOptions):
       connections: options.connections,
       onSecond: (second) => options.onProgress?.(second, samples[samples.length - 1]),
     });
+    await options.afterLoad?.();
   } finally {
     // One more sample after the load, so a short run still has its end state.
     await new Promise((resolve) => setTimeout(resolve, Math.min(1000, options.sampleIntervalMs ?? 250)));

@@ -109,7 +109,7 @@ export async function runLoadtest(job: LoadtestJob): Promise<LoadtestOutcome> {
   } else if (firstRunUsable) {
     sizing = computeSizing(first.run.samples);
     log(`loadtest ${name}: peak ${mib(sizing.measured.memoryPeakBytes)}, P90 ${mib(sizing.measured.memoryP90Bytes)} → request ${sizing.resources.requests.memory}, limit ${sizing.resources.limits.memory} (×${sizing.limitToPeakRatio.toFixed(2)} of peak), CPU request ${sizing.resources.requests.cpu}`);
-    proof = await proveLimit(launcher, sizing, job, bodies, settings);
+    proof = await proveLimit(launcher, sizing, job, bodies, settings, corpus);
   }
 
   const checks = evaluateChecks({ measurement: first.run, p99BudgetMs: settings.p99BudgetMs, badRequests: first.badRequests, proof });
@@ -131,8 +131,15 @@ export async function runLoadtest(job: LoadtestJob): Promise<LoadtestOutcome> {
     checks,
     passed,
   };
-  const manifests = passed && sizing ? renderModelManifests(deployable, sizing, { namespace: job.namespace, image: launcher.image }) : undefined;
-  const written = await writeLoadtestOutput(modelOutDir, { report, ...(passed && sizing ? { sizing } : {}), ...(manifests ? { manifests } : {}) });
+  let manifests: RenderedManifest[] | undefined;
+  try {
+    manifests = passed && sizing ? renderModelManifests(deployable, sizing, { namespace: job.namespace, image: launcher.image }) : undefined;
+  } catch (err) {
+    // A manifest the Kubernetes schema refuses: keep the report of what was measured, then fail.
+    await writeLoadtestOutput(modelOutDir, { report });
+    throw err;
+  }
+  const written = await writeLoadtestOutput(modelOutDir, { report, ...(manifests && sizing ? { sizing, manifests } : {}) });
 
   for (const check of checks) log(`  ${check.status === 'passed' ? 'PASS' : check.status === 'failed' ? 'FAIL' : 'SKIP'} ${check.name}: ${check.detail}`);
   log(`loadtest ${name}: report ${join(written.reportDir, 'report.html')}`);
@@ -174,19 +181,21 @@ async function runOnce(
   try {
     const readyAfterMs = await waitUntilReady(target, { timeoutMs: READY_TIMEOUT_MS, model: name });
     job.log(`loadtest ${name} [${step}]: ${target.description} ready after ${readyAfterMs} ms`);
+    let badRequests: BadRequestOutcome[] = [];
     const record = await measureRun(target, {
       bodies,
       durationSeconds: settings.durationSeconds,
       connections: settings.connections,
       onProgress: (second, latest) =>
         job.log(`loadtest ${name} [${step}] ${String(second.second).padStart(3)}/${settings.durationSeconds} s  ${String(second.requests).padStart(6)} req/s  p99 ${second.p99Ms.toFixed(1)} ms  errors ${second.errors}  mem ${latest ? mib(latest.workingSetBytes) : '?'}  cpu ${latest ? latest.cpuCores.toFixed(2) : '?'}`),
+      // Still sampled: a malformed request must not take memory the limit does not cover either.
+      afterLoad: async () => {
+        if (corpus.length === 0 || !(await target.state()).running) return;
+        badRequests = await fireBadRequests(target.baseUrl, corpus);
+        const wrong = badRequests.filter((b) => !b.answered4xx).length;
+        job.log(`loadtest ${name} [${step}]: ${badRequests.length - wrong} of ${badRequests.length} malformed requests answered 4xx`);
+      },
     });
-    let badRequests: BadRequestOutcome[] = [];
-    if (corpus.length > 0 && record.state.running) {
-      badRequests = await fireBadRequests(target.baseUrl, corpus);
-      const wrong = badRequests.filter((b) => !b.answered4xx).length;
-      job.log(`loadtest ${name} [${step}]: ${badRequests.length - wrong} of ${badRequests.length} malformed requests answered 4xx`);
-    }
     return { run: record, readyAfterMs, badRequests };
   } finally {
     await target.stop();
@@ -198,14 +207,22 @@ async function runOnce(
  * The same load again under the computed limit. Docker enforces it with a cgroup cap (Memory =
  * MemorySwap); a plain process cannot be put in a cgroup from here, so process mode arms an RSS watchdog.
  */
-async function proveLimit(launcher: TargetLauncher, sizing: Sizing, job: LoadtestJob, bodies: readonly string[], settings: Settings): Promise<LimitProof> {
+async function proveLimit(
+  launcher: TargetLauncher,
+  sizing: Sizing,
+  job: LoadtestJob,
+  bodies: readonly string[],
+  settings: Settings,
+  corpus: readonly BadRequest[],
+): Promise<LimitProof> {
   const limit = sizing.memoryLimitBytes;
   const enforced = launcher.mode === 'docker';
   const note = enforced
     ? `Docker memory cap ${formatMemoryQuantity(limit)} (MemorySwap equal, no swap)`
     : 'process mode has no cgroup cap: a watchdog samples RSS every 250 ms and kills the server above the limit, so a short spike can slip past. Docker mode gives the real proof';
   try {
-    const second = await runOnce(launcher, { label: 'limit-proof', memoryCapBytes: limit }, job, bodies, settings, '2/2', []);
+    // The same load and the same malformed requests: everything the first run's memory covered.
+    const second = await runOnce(launcher, { label: 'limit-proof', memoryCapBytes: limit }, job, bodies, settings, '2/2', corpus);
     return { enforced, memoryLimitBytes: limit, run: second.run, note };
   } catch (err) {
     // A server that cannot even start under the cap fails the proof, with the reason.

@@ -27,10 +27,12 @@ export function renderReportHtml(report: LoadtestReport): string {
         .join('\n')
     : '<tr><td>No size was computed: the first run failed.</td></tr>';
   const proofText = limitProof
-    ? limitProof.enforced
+    ? !limitProof.run
+      ? `The limit proof could not run: ${limitProof.note}.`
+      : limitProof.enforced
       ? `The same load ran again in a container capped at ${mib(limitProof.memoryLimitBytes)} (Docker Memory = MemorySwap, so no swap).`
       : `Process mode: ${limitProof.note}`
-    : 'The limit proof did not run.';
+    : 'The limit proof did not run: the first run failed, so no limit was computed.';
   const chart = renderLineChart(
     [
       {

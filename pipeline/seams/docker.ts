@@ -229,8 +229,9 @@ function createDockerSeam(docker: Docker): DockerSeam {
       let failure: string | undefined;
       await followJsonStream(stream, (event) => {
         failure ??= errorTextOf(event);
-        if (onProgress && typeof event.status === 'string') {
-          onProgress([event.id, event.status, event.progress].filter((part) => typeof part === 'string').join(' '));
+        // Status changes only ("Pushed", "Layer already exists", the digest); progress bars are noise in a job log.
+        if (onProgress && typeof event.status === 'string' && event.progress === undefined) {
+          onProgress([event.id, event.status].filter((part) => typeof part === 'string').join(' '));
         }
       });
       if (failure) throw new Error(`docker push of ${ref} failed: ${failure.trim()}`);

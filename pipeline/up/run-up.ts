@@ -13,7 +13,7 @@ import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import { runCliStep } from '../deploy/run-cli-step.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isInstanceAlive, stopInstance } from '../local-target/instance-runtime.js';
-import { routesFile } from '../local-target/local-gateway.js';
+import { NOT_DEPLOYED_UPSTREAM, routesFile } from '../local-target/local-gateway.js';
 import { readLocalState, updateLocalState, EMPTY_STATE } from '../local-target/local-state.js';
 
 export const DEFAULT_BASE_IMAGE = 'modelfleet/base:local';
@@ -28,6 +28,8 @@ export interface UpOptions {
 }
 
 export interface UpResult {
+  /** Models whose build, load test or deploy failed (the others run). */
+  readonly failed: readonly string[];
   readonly gatewayUrl: string;
   readonly mode: 'docker' | 'process';
   readonly seconds: number;
@@ -42,43 +44,66 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
   const env: NodeJS.ProcessEnv = mode.kind === 'docker' ? { MODELFLEET_BASE_IMAGE: mode.baseImage } : {};
   const total = 1 + deployables.length * (mode.kind === 'docker' ? 3 : 2) + 1;
   let n = 0;
-  const step = async (label: string, args: readonly string[], model?: string): Promise<void> => {
+  /** Runs one step; false when it failed (its output is already printed). */
+  const step = async (label: string, args: readonly string[]): Promise<boolean> => {
     n += 1;
     print(`==> [${n}/${total}] ${label}`);
     const t0 = Date.now();
     const result = await runCliStep(args, { prefix: '    ', print, env });
     if (result.code !== 0) {
-      throw new UserError('UP_STEP_FAILED', `modelfleet up: step "${label}" failed (exit ${result.code})${model ? ` for model ${model}` : ''}`,
-        `Its output is above. Fix the cause and run \`npm start\` again (finished steps are quick to repeat); \`modelfleet ${args.join(' ')}\` re-runs just this step.`);
+      print(`    FAILED (exit ${result.code}) after ${((Date.now() - t0) / 1000).toFixed(1)}s; re-run just this step with \`node bin/modelfleet.js ${args.join(' ')}\``);
+      return false;
     }
     print(`    done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    return true;
   };
+  const common = ['--file', options.file, '--out', options.out];
 
   print(`modelfleet up: ${deployables.length} model deployable(s) from ${options.file}, ${mode.kind === 'docker' ? `Docker (base image ${mode.baseImage})` : 'plain processes'}`);
-  await step('generate', ['generate', '--file', options.file, '--out', options.out, '--all']);
-  if (mode.kind === 'docker') {
-    for (const name of deployables) await step(`build ${name}`, ['build', '--model', name, '--file', options.file, '--out', options.out], name);
+  if (!(await step('generate', ['generate', ...common, '--all']))) {
+    throw new UserError('UP_STEP_FAILED', `modelfleet up: "generate" failed for ${options.file}`, 'Its output is above (usually a problem in models.yaml, with its line and column). Fix it and run `npm start` again.');
   }
+  // Like the child pipeline: one independent chain per model (build → loadtest → deploy). A
+  // model whose chain fails is left out; the others still deploy and the gateway still starts.
+  const failed = new Map<string, string>();
   for (const name of deployables) {
-    if (!options.remeasure && isSizingCurrent(options.out, name, mode.kind)) {
-      n += 1;
-      print(`==> [${n}/${total}] loadtest ${name}: sizing.json is newer than the image; skipped (--remeasure runs it again)`);
-      continue;
+    const steps: Array<[string, readonly string[]]> = [];
+    if (mode.kind === 'docker') steps.push([`build ${name}`, ['build', '--model', name, ...common]]);
+    steps.push([`loadtest ${name}`, ['loadtest', '--model', name, ...common, '--mode', mode.kind]]);
+    steps.push([`deploy ${name}`, ['deploy', '--model', name, ...common, '--target', 'local', '--runtime', mode.kind]]);
+    for (const [label, args] of steps) {
+      if (failed.has(name)) {
+        n += 1;
+        print(`==> [${n}/${total}] ${label}: skipped (an earlier step of this model failed)`);
+        continue;
+      }
+      if (label.startsWith('loadtest') && !options.remeasure && isSizingCurrent(options.out, name, mode.kind)) {
+        n += 1;
+        print(`==> [${n}/${total}] ${label}: sizing.json is newer than what it measured; skipped (--remeasure runs it again)`);
+        continue;
+      }
+      if (!(await step(label, args))) failed.set(name, label.split(' ')[0] ?? label);
     }
-    await step(`loadtest ${name}`, ['loadtest', '--model', name, '--file', options.file, '--out', options.out, '--mode', mode.kind], name);
   }
-  for (const name of deployables) {
-    await step(`deploy ${name}`, ['deploy', '--model', name, '--file', options.file, '--out', options.out, '--target', 'local', '--runtime', mode.kind], name);
+  if (failed.size === deployables.length) {
+    throw new UserError('UP_STEP_FAILED', `modelfleet up: no model could be deployed (${[...failed].map(([m, s]) => `${m}: ${s}`).join(', ')})`,
+      'The output of each failed step is above. Fix the cause and run `npm start` again (finished steps are quick to repeat).');
   }
-  await step('gateway', ['deploy', '--gateway', '--file', options.file, '--out', options.out, '--target', 'local']);
+  if (!(await step('gateway', ['deploy', '--gateway', ...common, '--target', 'local']))) {
+    throw new UserError('DEPLOY_GATEWAY_FAILED', 'modelfleet up: the local gateway did not start', 'Its output is above; the log is .modelfleet/local/logs/gateway.log. Fix the cause and run `npm start` again.');
+  }
 
   const state = await readLocalState();
   const gatewayUrl = `http://127.0.0.1:${state.gateway?.port ?? 0}`;
-  await printRoutesAndCurl(gatewayUrl, print);
+  await printRoutesAndCurl(gatewayUrl, new Set(Object.keys(state.models)), print);
   const seconds = (Date.now() - started) / 1000;
   print(`modelfleet up: done in ${seconds.toFixed(0)}s. The gateway and ${Object.keys(state.models).length} model server(s) keep running in the background (state: .modelfleet/local/state.json).`);
+  if (failed.size > 0) {
+    print(`WARNING: ${failed.size} model(s) were not deployed; their routes answer 503 until they are:`);
+    for (const [name, stage] of failed) print(`  ${name}: its ${stage} step failed (output above); after fixing, \`node bin/modelfleet.js ${stage === 'build' ? 'build' : stage === 'loadtest' ? 'loadtest' : 'deploy'} --model ${name}\`, then \`npm start\` again`);
+  }
   print('Stop them with `node bin/modelfleet.js down`.');
-  return { gatewayUrl, mode: mode.kind, seconds };
+  return { gatewayUrl, mode: mode.kind, seconds, failed: [...failed.keys()] };
 }
 
 /** `modelfleet down`: stops every model instance and the gateway the local target started. */
@@ -141,18 +166,18 @@ interface RouteFileEntry {
   variants: Array<{ id: string; deployName: string; weight: number; shadow: boolean; upstream: string; inputExample?: unknown }>;
 }
 
-async function printRoutesAndCurl(gatewayUrl: string, print: (line: string) => void): Promise<void> {
+async function printRoutesAndCurl(gatewayUrl: string, deployed: ReadonlySet<string>, print: (line: string) => void): Promise<void> {
   const table = JSON.parse(await readFile(routesFile(), 'utf8')) as { routes: RouteFileEntry[] };
   print('');
   print(`Gateway: ${gatewayUrl}  (OpenAPI: ${gatewayUrl}/openapi.json, docs: ${gatewayUrl}/docs, metrics: ${gatewayUrl}/metrics)`);
   print('Routes:');
   for (const route of table.routes) {
-    const variants = route.variants.map((v) => `${v.deployName}${v.shadow ? ' (shadow)' : ` ${v.weight}%`} → ${v.upstream}`).join(', ');
+    const variants = route.variants.map((v) => `${v.deployName}${v.shadow ? ' (shadow)' : ` ${v.weight}%`} → ${v.upstream === NOT_DEPLOYED_UPSTREAM ? 'not deployed (503)' : v.upstream}`).join(', ');
     print(`  ${route.route}  [${route.model}]  ${variants}`);
   }
   // Show the A/B-tested route when there is one: the answer then names the variant that served it.
   const withExample = [...table.routes]
-    .filter((r) => r.variants.some((v) => v.inputExample !== undefined))
+    .filter((r) => r.variants.some((v) => v.inputExample !== undefined) && r.variants.every((v) => v.shadow || deployed.has(v.deployName)))
     .sort((a, b) => b.variants.length - a.variants.length)[0] ?? table.routes[0];
   if (!withExample) return;
   const body = JSON.stringify(withExample.variants.find((v) => v.inputExample !== undefined)?.inputExample ?? {});

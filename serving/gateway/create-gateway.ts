@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { buildOpenApiDocument } from './build-openapi-document.js';
@@ -106,27 +106,28 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     previous.retire();
   };
 
-  let reloading: Promise<ReloadResult> | undefined;
+  const readAndSwap = async (): Promise<ReloadResult> => {
+    try {
+      if (!options.routesFile) throw new UserError('GATEWAY_OPTION_INVALID', 'this gateway serves a fixed table; there is no routes file to reload');
+      const table = await readRouteTable(options.routesFile);
+      const changed = JSON.stringify(table) !== JSON.stringify(live.table);
+      if (changed) replaceTable(table);
+      metrics.reloads.inc({ result: 'ok' });
+      logger.info({ routes: table.routes.length, changed, file: options.routesFile }, 'route table reloaded');
+      return { routes: table.routes.length, changed };
+    } catch (err) {
+      metrics.reloads.inc({ result: 'error' });
+      logger.error({ err: err instanceof Error ? err.message : String(err), file: options.routesFile }, 'route table reload failed; still serving the previous table');
+      throw err;
+    }
+  };
+  // Reloads run one after another (SIGHUP, the file watch and /-/reload may coincide); each reads the
+  // file after the previous one finished, so the last request always sees the latest file.
+  let lastReload: Promise<unknown> = Promise.resolve();
   const reload = (): Promise<ReloadResult> => {
-    // Concurrent reloads (SIGHUP + file watch) share one read.
-    reloading ??= (async () => {
-      try {
-        if (!options.routesFile) throw new UserError('GATEWAY_OPTION_INVALID', 'this gateway serves a fixed table; there is no routes file to reload');
-        const table = await readRouteTable(options.routesFile);
-        const changed = JSON.stringify(table) !== JSON.stringify(live.table);
-        if (changed) replaceTable(table);
-        metrics.reloads.inc({ result: 'ok' });
-        logger.info({ routes: table.routes.length, changed, file: options.routesFile }, 'route table reloaded');
-        return { routes: table.routes.length, changed };
-      } catch (err) {
-        metrics.reloads.inc({ result: 'error' });
-        logger.error({ err: err instanceof Error ? err.message : String(err), file: options.routesFile }, 'route table reload failed; still serving the previous table');
-        throw err;
-      } finally {
-        reloading = undefined;
-      }
-    })();
-    return reloading;
+    const next = lastReload.catch(() => undefined).then(readAndSwap);
+    lastReload = next;
+    return next;
   };
 
   let draining = false;
@@ -214,9 +215,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (options.watch && options.routesFile) {
     const file = options.routesFile;
     let timer: NodeJS.Timeout | undefined;
-    // Watch the folder, not the file: writers replace routes.json by rename, which a file watch loses.
-    watcher = watch(dirname(file), (_event, name) => {
-      if (name !== basename(file)) return;
+    // Watch the folder, not the file, and react to any entry: writers replace routes.json by rename
+    // (a file watch loses the new inode), and a Kubernetes ConfigMap volume swaps its `..data` symlink
+    // without touching the file's own name (https://kubernetes.io/docs/concepts/configuration/configmap/#mounted-configmaps-are-updated-automatically).
+    // A reload that reads the same table changes nothing.
+    watcher = watch(dirname(file), () => {
       clearTimeout(timer);
       timer = setTimeout(() => void reload().catch(() => undefined), 100);
     });

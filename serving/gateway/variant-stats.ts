@@ -42,7 +42,7 @@ export function renderVariantStats(all: Iterable<VariantStats>): string {
     const base = formatLabels(s.labels);
     for (const [code, n] of [...s.codes].sort((a, b) => a[0] - b[0])) lines.push(`${REQUESTS}{${base},code="${code}"} ${n}`);
   }
-  lines.push('', `# HELP ${DURATION} Time from a request's body arriving to its answer being written, by route and variant.`, `# TYPE ${DURATION} histogram`);
+  lines.push('', `# HELP ${DURATION} Time from a request arriving to its answer being written, by route and variant.`, `# TYPE ${DURATION} histogram`);
   for (const s of stats) {
     const base = formatLabels(s.labels);
     let cumulative = 0;

@@ -34,6 +34,15 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** performance.now() when the headers of a POST arrived (request latency metric). */
+    scoringStartedAt: number;
+    /** Headers read, body not yet validated: the batcher may hold a batch a loop turn for it. */
+    inIntake: boolean;
+  }
+}
+
 const SERVER_NAME = 'modelfleet-model-server';
 const SCORING_METHODS_NOT_ALLOWED = ['GET', 'PUT', 'DELETE', 'PATCH'] as const;
 
@@ -86,8 +95,9 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     'x-model-digest': model.artifactDigest,
     server: SERVER_NAME,
   };
-  const started = new WeakMap<FastifyRequest, number>();
-  const inIntake = new WeakSet<FastifyRequest>();
+  // Per-request bookkeeping as request decorations (fixed object shape, cheaper than a WeakMap lookup).
+  app.decorateRequest('scoringStartedAt', 0);
+  app.decorateRequest('inIntake', false);
   const routeMetrics = {
     invocations: { latency: metrics.latency.labels('invocations'), ok: metrics.requests.labels('invocations', '200') },
     v2: { latency: metrics.latency.labels('v2_infer'), ok: metrics.requests.labels('v2_infer', '200') },
@@ -97,8 +107,8 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     reply.headers(identity);
     if (draining) reply.header('connection', 'close');
     if (request.method === 'POST') {
-      started.set(request, performance.now());
-      inIntake.add(request);
+      request.scoringStartedAt = performance.now();
+      request.inIntake = true;
       batcher.intakeStarted();
     }
     done();
@@ -109,7 +119,9 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
   });
 
   const endIntake = (request: FastifyRequest): void => {
-    if (inIntake.delete(request)) batcher.intakeDone();
+    if (!request.inIntake) return;
+    request.inIntake = false;
+    batcher.intakeDone();
   };
 
   // Bodies arrive as text whatever their content type: the validator decides (415 for unknown types),
@@ -152,8 +164,7 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     const m = routeMetrics[route];
     m.ok.inc();
     metrics.rows.inc(slice.rows);
-    const t0 = started.get(request);
-    if (t0 !== undefined) m.latency.observe((performance.now() - t0) / 1000);
+    if (request.scoringStartedAt > 0) m.latency.observe((performance.now() - request.scoringStartedAt) / 1000);
     return reply.type('application/json').send(body);
   };
 

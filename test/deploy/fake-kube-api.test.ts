@@ -52,22 +52,27 @@ describe('fake Kubernetes API server', () => {
     expect(response.status).toBe(415);
   });
 
-  it('creates with 201, answers an identical apply with 200 and no new resourceVersion, and bumps generation only on spec changes', async () => {
+  it('creates with 201 and answers an identical apply with 200 without writing (same resourceVersion)', async () => {
+    // A ConfigMap: no controller writes its status between the two applies.
+    const path = '/api/v1/namespaces/default/configmaps/same';
+    const created = await apply(path, configMap('same', { k: 'v' }));
+    expect(created.status).toBe(201);
+    const again = await apply(path, configMap('same', { k: 'v' }));
+    expect(again.status).toBe(200);
+    expect((again.json.metadata as { resourceVersion: string }).resourceVersion).toBe((created.json.metadata as { resourceVersion: string }).resourceVersion);
+  });
+
+  it('bumps metadata.generation only when the spec changes, and removes fields the manager stopped applying', async () => {
     const path = '/apis/apps/v1/namespaces/default/deployments/gen';
     const created = await apply(path, deployment('gen', 1, 'img:1'));
-    expect(created.status).toBe(201);
-    const meta = () => created.json.metadata as { resourceVersion: string; generation: number };
-    const same = await apply(path, deployment('gen', 1, 'img:1'));
-    expect(same.status).toBe(200);
-    expect((same.json.metadata as { resourceVersion: string }).resourceVersion).toBe(meta().resourceVersion);
-
+    expect((created.json.metadata as { generation: number }).generation).toBe(1);
     const labelled = deployment('gen', 1, 'img:1') as { metadata: { labels?: Record<string, string> } };
     labelled.metadata.labels = { team: 'ml' };
     const relabelled = await apply(path, labelled);
+    expect((relabelled.json.metadata as { labels?: Record<string, string> }).labels).toEqual({ team: 'ml' });
     expect((relabelled.json.metadata as { generation: number }).generation).toBe(1);
     const changed = await apply(path, deployment('gen', 1, 'img:2'));
     expect((changed.json.metadata as { generation: number }).generation).toBe(2);
-    // The label the manager stopped applying is gone.
     expect((changed.json.metadata as { labels?: Record<string, string> }).labels).toBeUndefined();
   });
 

@@ -117,18 +117,32 @@ describe('deploy to Kubernetes (fake API server)', () => {
     await expect.poll(() => fake.objects('Pod', namespace).filter((p) => (p.metadata as { name: string }).name.startsWith('delta-')).length, { timeout: 2_000 }).toBe(1);
   });
 
-  it('fails fast on ProgressDeadlineExceeded and names the crash-looping container', async () => {
+  it('fails on ProgressDeadlineExceeded before its own timeout', async () => {
     const namespace = 'modelfleet-dev';
     await deployToKube({ kube, deployName: 'echo', environment: 'dev', namespace, manifests: modelManifests('echo', 'modelfleet/echo:goodgoodgood'), ...fast });
-    const bad = modelManifests('echo', 'modelfleet/echo:oomoomoomoom', [{ name: 'FAKE_KUBE_POD_BEHAVIOUR', value: 'oom-killed' }]);
-    ((bad[0]?.spec as { progressDeadlineSeconds: number })).progressDeadlineSeconds = 1;
+    const bad = modelManifests('echo', 'modelfleet/echo:slowslowslow', [{ name: 'FAKE_KUBE_POD_BEHAVIOUR', value: 'never-ready' }]);
+    (bad[0]?.spec as { progressDeadlineSeconds: number }).progressDeadlineSeconds = 1;
     const started = Date.now();
     const err = await captureError(deployToKube({ kube, deployName: 'echo', environment: 'dev', namespace, manifests: bad, pollMs: 25, timeoutMs: 30_000 }));
 
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect((err as Error).message).toMatch(/exceeded its progress deadline/);
-    expect((err as Error).message).toMatch(/OOMKilled \(code 137\)/);
+    expect((err as Error).message).toMatch(/deployment echo exceeded its progress deadline \(ReplicaSet "echo-[0-9a-f]+" has timed out progressing\.\)/);
     expect(fake.servedImages(namespace, 'echo')).toEqual(['modelfleet/echo:goodgoodgood']);
+  });
+
+  it('rolls back at once when the new pods are OOM-killed again and again, naming the cause', async () => {
+    const namespace = 'modelfleet-dev';
+    await deployToKube({ kube, deployName: 'kilo', environment: 'dev', namespace, manifests: modelManifests('kilo', 'modelfleet/kilo:goodgoodgood'), ...fast });
+    const started = Date.now();
+    const err = await captureError(deployToKube({
+      kube, deployName: 'kilo', environment: 'dev', namespace,
+      manifests: modelManifests('kilo', 'modelfleet/kilo:oomoomoomoom', [{ name: 'FAKE_KUBE_POD_BEHAVIOUR', value: 'oom-killed' }]),
+      pollMs: 25, timeoutMs: 60_000,
+    }));
+
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((err as Error).message).toMatch(/the new version cannot become ready: pod kilo-[0-9a-z-]+ container model: CrashLoopBackOff after \d+ restarts, last exit OOMKilled \(code 137\)/);
+    expect(fake.servedImages(namespace, 'kilo')).toEqual(['modelfleet/kilo:goodgoodgood']);
   });
 
   it('turns a 422 into an error naming the object and field, and changes nothing deployed', async () => {

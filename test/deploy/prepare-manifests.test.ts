@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { APPLIED_MANIFESTS_ANNOTATION, DEPLOYABLE_LABEL, MANIFEST_HASH_ANNOTATION } from '../../pipeline/deploy/kube/deploy-labels.js';
 import { namespaceForEnvironment, environmentName } from '../../pipeline/deploy/kube/namespace-for-env.js';
 import { prepareManifests, readRecordedManifests, recordManifests } from '../../pipeline/deploy/kube/prepare-manifests.js';
-import { readRolloutStatus } from '../../pipeline/deploy/kube/rollout-status.js';
+import { hopelessPodReason, readRolloutStatus } from '../../pipeline/deploy/kube/rollout-status.js';
 import type { KubeObject } from '../../pipeline/seams/kube.js';
 import { modelManifests } from './kube-fixtures.js';
 
@@ -83,5 +83,23 @@ describe('namespaces per environment', () => {
 
   it('derives a valid namespace name from any environment name', () => {
     expect(namespaceForEnvironment('Review/Feature_42')).toBe('modelfleet-review-feature-42');
+  });
+});
+
+describe('hopelessPodReason', () => {
+  const pod = (containerStatuses: unknown[]): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, status: { containerStatuses } });
+
+  it('gives up on an image that cannot be pulled', () => {
+    expect(hopelessPodReason(pod([{ name: 'model', restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' } } }]))).toBe('pod p container model: ImagePullBackOff (Back-off pulling image "x")');
+  });
+
+  it('keeps hoping for a container that restarted fewer than three times', () => {
+    expect(hopelessPodReason(pod([{ name: 'model', restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff' } } }]))).toBeUndefined();
+    expect(hopelessPodReason(pod([{ name: 'model', restartCount: 0, state: { running: {} } }]))).toBeUndefined();
+  });
+
+  it('gives up on a container crash-looping three times, with its last exit', () => {
+    expect(hopelessPodReason(pod([{ name: 'model', restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } } }])))
+      .toBe('pod p container model: CrashLoopBackOff after 3 restarts, last exit OOMKilled (code 137)');
   });
 });

@@ -133,3 +133,28 @@ describe('gateway under load', () => {
     await expect.poll(() => gateway.table().routes.length, { timeout: 5_000 }).toBe(3);
   });
 });
+
+describe('gateway routes file in a Kubernetes ConfigMap volume', () => {
+  it('reloads when the volume swaps its ..data symlink to a new version of the file', async () => {
+    const { mkdir, rename, symlink } = await import('node:fs/promises');
+    const dir = await mkdtemp(join(tmpdir(), 'modelfleet-gw-configmap-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const up = await startFakeUpstream('taxi');
+    cleanup.push(() => up.kill());
+    const tableWith = (routes: readonly string[]) => buildRouteTable(fleet(routes.map((r, i) => model(`m${i}`, r, [variant(`m${i}`, 100)]))), () => up.url);
+    // The kubelet's layout: routes.json -> ..data/routes.json, ..data -> ..<timestamp>/.
+    await mkdir(join(dir, '..v1'));
+    await writeRouteTable(join(dir, '..v1', 'routes.json'), tableWith([ROUTES[0] as string]));
+    await symlink('..v1', join(dir, '..data'));
+    await symlink(join('..data', 'routes.json'), join(dir, 'routes.json'));
+    const gateway = await createGateway({ routesFile: join(dir, 'routes.json'), watch: true, logger: pino({ level: 'silent' }) });
+    cleanup.push(() => gateway.close());
+    expect(gateway.table().routes).toHaveLength(1);
+
+    await mkdir(join(dir, '..v2'));
+    await writeRouteTable(join(dir, '..v2', 'routes.json'), tableWith(ROUTES));
+    await symlink('..v2', join(dir, '..data_tmp'));
+    await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+    await expect.poll(() => gateway.table().routes.length, { timeout: 5_000 }).toBe(3);
+  });
+});

@@ -4,7 +4,7 @@ import type { KubeClient, KubeObject, ObjectRef } from '../../seams/kube.js';
 import { DEPLOYABLE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MANIFEST_HASH_ANNOTATION } from './deploy-labels.js';
 import { describeRolloutFailure, summarizeCause } from './describe-rollout-failure.js';
 import { describeObject, findDeployment, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
-import { readRolloutStatus, type RolloutStatus } from './rollout-status.js';
+import { hopelessPodReason, readRolloutStatus, type RolloutStatus } from './rollout-status.js';
 import { toDeployError } from './to-user-error.js';
 
 /** Kinds a deployable may own; `--remove` and pruning look through these by label. */
@@ -151,10 +151,28 @@ async function waitForRollout(options: KubeDeployOptions, ref: ObjectRef, clock:
     if (!deployment) return { state: 'failed', message: `${describeObject({ kind: ref.kind, metadata: ref })} disappeared during the rollout` };
     const status = readRolloutStatus(deployment);
     if (status.state !== 'waiting') return status;
+    const hopeless = await findHopelessPod(options.kube, deployment);
+    if (hopeless) return { state: 'failed', message: `the new version cannot become ready: ${hopeless}` };
     if (status.message !== last) report(`${options.deployName}: ${status.message}`);
     last = status.message;
     if (clock.now() >= deadline) return { state: 'failed', message: `timed out after ${Math.round(timeoutMs / 1000)}s (${status.message})` };
     await clock.sleep(pollMs);
+  }
+}
+
+/** A pod of the Deployment's newest ReplicaSet that cannot become ready (see hopelessPodReason). */
+async function findHopelessPod(kube: KubeClient, deployment: KubeObject): Promise<string | undefined> {
+  const namespace = deployment.metadata.namespace;
+  const owned = (object: KubeObject, uid: unknown) => ((object.metadata.ownerReferences as Array<{ uid?: string }> | undefined) ?? []).some((ref) => ref.uid === uid);
+  const revision = (object: KubeObject) => Number(object.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+  try {
+    const newest = (await kube.list('apps/v1', 'ReplicaSet', namespace)).filter((rs) => owned(rs, deployment.metadata.uid)).sort((a, b) => revision(b) - revision(a))[0];
+    if (!newest) return undefined;
+    const pods = (await kube.list('v1', 'Pod', namespace)).filter((pod) => owned(pod, newest.metadata.uid));
+    return pods.map(hopelessPodReason).find((reason) => reason !== undefined);
+  } catch {
+    // Reading pods is a shortcut, not a requirement: the rollout status decides in the end.
+    return undefined;
   }
 }
 

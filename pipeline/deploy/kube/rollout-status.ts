@@ -47,3 +47,37 @@ export function readRolloutStatus(deployment: KubeObject): RolloutStatus {
   if (available < updated) return { state: 'waiting', message: `${available} of ${updated} updated replicas are available` };
   return { state: 'done', message: `deployment ${name} successfully rolled out (${available}/${desired} available)` };
 }
+
+/** Waiting reasons a pod does not recover from without a new version (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-state-waiting). */
+const HOPELESS_WAITING = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+/** A container that crashed this often will keep crashing: waiting out the whole timeout only delays the rollback. */
+export const CRASH_RESTARTS_GIVE_UP = 3;
+
+interface PodContainerStatus {
+  readonly name?: string;
+  readonly restartCount?: number;
+  readonly state?: { readonly waiting?: { readonly reason?: string; readonly message?: string } };
+  readonly lastState?: { readonly terminated?: { readonly reason?: string; readonly exitCode?: number } };
+}
+
+/**
+ * Pure: why a pod of the new version cannot become ready, when that is already certain (an
+ * image that cannot be pulled, a container crash-looping or OOM-killed again and again), so the
+ * deploy rolls back at once instead of waiting for the timeout. Undefined while there is hope.
+ */
+export function hopelessPodReason(pod: KubeObject): string | undefined {
+  const statuses = ((pod.status ?? {}) as { containerStatuses?: readonly PodContainerStatus[] }).containerStatuses ?? [];
+  for (const container of statuses) {
+    const waiting = container.state?.waiting;
+    const name = container.name ?? '?';
+    if (waiting?.reason && HOPELESS_WAITING.has(waiting.reason)) {
+      return `pod ${pod.metadata.name} container ${name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`;
+    }
+    const restarts = container.restartCount ?? 0;
+    if (restarts >= CRASH_RESTARTS_GIVE_UP && (waiting?.reason === 'CrashLoopBackOff' || container.lastState?.terminated)) {
+      const last = container.lastState?.terminated;
+      return `pod ${pod.metadata.name} container ${name}: ${waiting?.reason ?? 'restarting'} after ${restarts} restarts${last?.reason ? `, last exit ${last.reason} (code ${last.exitCode ?? '?'})` : ''}`;
+    }
+  }
+  return undefined;
+}
