@@ -1,0 +1,140 @@
+import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
+import { buildErrors } from '../../lib/errors/codes-build.js';
+import { UserError } from '../../lib/errors/user-error.js';
+import { userErrorWithFix } from './user-error-with-fix.js';
+import type { DockerSeam, ImageDetails } from '../seams/docker.js';
+import { writeImageRecord, type ImageRecord } from './image-record.js';
+import { packBuildContext } from './pack-build-context.js';
+import { describeEntry, prepareImageInputs, type ImageInputs, type PrepareImageInputsOptions } from './prepare-image-inputs.js';
+import { registryTargetFor } from './registry-target.js';
+
+export interface BuildModelImageOptions extends Omit<PrepareImageInputsOptions, 'docker'> {
+  /** From `openDocker()`; undefined when no engine answers (enough for `image:` entries only). */
+  readonly docker: DockerSeam | undefined;
+  /** Build even when the tag exists. */
+  readonly force?: boolean;
+}
+
+export interface BuildModelImageResult {
+  readonly record: ImageRecord;
+  /** Path of the image.json written. */
+  readonly recordFile: string;
+  readonly durationMs: number;
+}
+
+/**
+ * `modelfleet build --model NAME`: builds one deployable's serving image (or finds it by its
+ * content-digest tag), pushes it when a registry is configured, and writes image.json.
+ * `image:` entries bring their own image: nothing is built, image.json still names it.
+ */
+export async function buildModelImage(options: BuildModelImageOptions): Promise<BuildModelImageResult> {
+  const started = Date.now();
+  const { deployable, outDir } = options;
+  const log = options.log ?? (() => undefined);
+  const env = options.env ?? process.env;
+  const source = deployable.variant.source;
+
+  if (source.kind === 'image') {
+    log(`brings its own image ${source.image}: nothing to build`);
+    const record: ImageRecord = {
+      deployName: deployable.variant.deployName,
+      tag: source.image,
+      outcome: 'bring-your-own',
+      labels: {},
+      layers: [],
+    };
+    return { record, recordFile: await writeImageRecord(outDir, record), durationMs: Date.now() - started };
+  }
+
+  const docker = options.docker;
+  if (!docker) {
+    throw userErrorWithFix('BUILD_DOCKER_UNAVAILABLE',
+      `${describeEntry(options.fleet, deployable)}: no Docker engine answers (DOCKER_HOST or /var/run/docker.sock), and ${deployable.variant.deployName} needs one to build its image`);
+  }
+  log('resolving the model, dependencies and serving code');
+  const inputs = await prepareImageInputs({ ...options, docker });
+  log(`model ${inputs.model.source} version ${inputs.model.version} (${inputs.model.sizeBytes} bytes, ${inputs.model.artifactDigest})`);
+
+  let details = options.force ? undefined : await docker.inspectImage(inputs.tag);
+  const outcome: ImageRecord['outcome'] = details ? 'existing' : 'built';
+  if (details) {
+    log(`${inputs.tag} exists: same content, build skipped`);
+  } else {
+    log(`building ${inputs.tag} on ${inputs.baseImage}`);
+    details = await runBuild(docker, inputs, options.fleet, deployable, log);
+  }
+
+  const target = registryTargetFor(inputs.deployName, inputs.tag.split(':').at(-1) ?? '', env);
+  if (target) {
+    log(`pushing ${target.reference}`);
+    try {
+      await docker.tagImage(inputs.tag, target.reference);
+      await docker.pushImage(target.reference, target.auth, (text) => log(`push: ${text}`));
+    } catch (err) {
+      throw userErrorWithFix('BUILD_PUSH_FAILED', `${describeEntry(options.fleet, deployable)}: ${(err as Error).message}`, err);
+    }
+  }
+
+  const history = await docker.imageHistory(inputs.tag);
+  const layerSizes = history.filter((entry) => entry.sizeBytes > 0).map((entry) => entry.sizeBytes);
+  const record: ImageRecord = {
+    deployName: inputs.deployName,
+    tag: inputs.tag,
+    outcome,
+    contentDigest: inputs.contentDigest,
+    imageId: details.id,
+    ...(target ? { registryReference: target.reference } : {}),
+    baseImage: inputs.baseImage,
+    labels: details.labels,
+    layers: details.layers,
+    sizeBytes: details.sizeBytes,
+    ...(layerSizes.length === details.layers.length ? { modelLayerBytes: layerSizes.at(-1) ?? 0 } : {}),
+    model: {
+      source: inputs.model.source,
+      version: inputs.model.version,
+      artifactDigest: inputs.model.artifactDigest,
+      sizeBytes: inputs.model.sizeBytes,
+    },
+  };
+  const recordFile = await writeImageRecord(outDir, record);
+  log(`${outcome === 'built' ? 'built' : 'reused'} ${inputs.tag} (${formatBytes(details.sizeBytes)}, ${details.layers.length} layers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { record, recordFile, durationMs: Date.now() - started };
+}
+
+async function runBuild(
+  docker: DockerSeam,
+  inputs: ImageInputs,
+  fleet: FleetSpec,
+  deployable: Deployable,
+  log: (line: string) => void,
+): Promise<ImageDetails> {
+  const baseIsLocal = await docker.imageExists(inputs.baseImage);
+  try {
+    const built = await docker.buildImage({
+      context: packBuildContext(inputs.contextParts, { name: DOCKERFILE_IN_CONTEXT, content: inputs.dockerfile }),
+      tag: inputs.tag,
+      dockerfile: DOCKERFILE_IN_CONTEXT,
+      buildArgs: inputs.buildArgs,
+      onProgress: (event) => {
+        if (event.kind === 'step') log(event.text);
+      },
+    });
+    const missing = Object.entries(inputs.labels).filter(([key, value]) => built.labels[key] !== value).map(([key]) => key);
+    if (missing.length > 0) {
+      throw new Error(`the built image ${inputs.tag} lacks the labels ${missing.join(', ')}: the Dockerfile must keep templates/model/Dockerfile.hbs's LABEL instruction`);
+    }
+    return built;
+  } catch (err) {
+    const hint = baseIsLocal
+      ? buildErrors.BUILD_FAILED.fix
+      : `the base image ${inputs.baseImage} is not in the local engine; without a reachable registry build it with \`bash scripts/build-base-image.sh\` and set MODELFLEET_BASE_IMAGE=modelfleet/base:local`;
+    throw new UserError('BUILD_FAILED', `${describeEntry(fleet, deployable)}: ${(err as Error).message}`, hint, { cause: err });
+  }
+}
+
+/** The Dockerfile travels at the context's root, next to runtime/, app/ and model/. */
+const DOCKERFILE_IN_CONTEXT = 'Dockerfile';
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}

@@ -1,0 +1,27 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The modelfleet package folder (the one holding package.json, dist/ and node_modules/),
+ * found from this module's own location so it works both from dist/ and from sources (tsx, vitest).
+ */
+export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && readPackageName(manifest) === 'modelfleet') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`no modelfleet package.json above ${from}`);
+    dir = parent;
+  }
+}
+
+function readPackageName(manifest: string): string | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown };
+    return typeof parsed.name === 'string' ? parsed.name : undefined;
+  } catch {
+    return undefined;
+  }
+}

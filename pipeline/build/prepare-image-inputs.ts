@@ -1,0 +1,239 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
+import { compileModelFolder, DEFAULT_BASE_IMAGE } from '../../generator/render/render-model-folder.js';
+import { readModelTemplates } from '../../generator/render/model-templates.js';
+import { UserError, isUserError } from '../../lib/errors/user-error.js';
+import { userErrorWithFix } from './user-error-with-fix.js';
+import { readMlflowModel } from '../../serving/mlflow/read-mlflow-model.js';
+import { downloadRegisteredModel } from '../mlflow-registry/download-registered-model.js';
+import { readMlflowConnection } from '../mlflow-registry/mlflow-connection.js';
+import type { DockerSeam } from '../seams/docker.js';
+import { findPackageRoot } from './find-package-root.js';
+import { computeContentDigest, resolveImageTag, type ImageContent } from './image-tag.js';
+import type { ContextPart } from './pack-build-context.js';
+import { prepareRuntimeDependencies } from './prepare-runtime-dependencies.js';
+import { traceServeClosure } from './trace-serve-closure.js';
+
+/** Label keys on every model image. */
+export const IMAGE_LABELS = {
+  deployName: 'io.modelfleet.deploy-name',
+  model: 'io.modelfleet.model',
+  variant: 'io.modelfleet.variant',
+  modelVersion: 'io.modelfleet.model-version',
+  artifactDigest: 'io.modelfleet.artifact-digest',
+  source: 'io.modelfleet.source',
+  contentDigest: 'io.modelfleet.content-digest',
+  // https://github.com/opencontainers/image-spec/blob/main/annotations.md
+  revision: 'org.opencontainers.image.revision',
+} as const;
+
+/** Everything a model image is made of, resolved but not built yet. */
+export interface ImageInputs {
+  readonly deployName: string;
+  /** `modelfleet/<deployName>:<digest-12>`. */
+  readonly tag: string;
+  readonly contentDigest: string;
+  readonly baseImage: string;
+  readonly dockerfile: string;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  /** The labels the image gets (through the Dockerfile's LABEL instruction), content digest and git commit included. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Build context folders, in layer order. */
+  readonly contextParts: readonly ContextPart[];
+  readonly model: { readonly dir: string; readonly source: string; readonly version: string; readonly artifactDigest: string; readonly sizeBytes: number };
+}
+
+export interface PrepareImageInputsOptions {
+  readonly fleet: FleetSpec;
+  readonly deployable: Deployable;
+  /** Absolute output folder (`build`). */
+  readonly outDir: string;
+  /** Default: MODELFLEET_BASE_IMAGE, else node:20-bookworm-slim. */
+  readonly baseImage?: string;
+  /** When given, the base image's local ID joins the content digest. */
+  readonly docker?: DockerSeam;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly packageRoot?: string;
+  readonly cacheDir?: string;
+  readonly fetchImpl?: typeof fetch;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Resolves the model (local MLflow folder, or a download from the MLflow registry), the
+ * production dependencies, the serving code and the Dockerfile, and computes the content-digest
+ * tag. No image is built, so a later job (load test, deploy) can find the image this way after
+ * the build job's artifacts expired.
+ */
+export async function prepareImageInputs(options: PrepareImageInputsOptions): Promise<ImageInputs> {
+  const { fleet, deployable, outDir } = options;
+  const { model, variant } = deployable;
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const packageRoot = options.packageRoot ?? findPackageRoot();
+  const source = variant.source;
+  if (source.kind === 'image') throw new Error(`prepareImageInputs: ${variant.deployName} brings its own image`);
+  const entryLabel = describeEntry(fleet, deployable);
+  const folder = join(outDir, 'models', variant.deployName);
+
+  // The model.
+  let modelDir: string;
+  let version: string | undefined;
+  let sourceText: string;
+  if (source.kind === 'path') {
+    modelDir = resolve(dirname(fleet.file), source.path);
+    sourceText = `path:${source.path}`;
+  } else {
+    const connection = readMlflowConnection(env);
+    if (!connection) {
+      throw userErrorWithFix('MLFLOW_NOT_CONFIGURED', `${entryLabel} reads registered model "${source.name}" from MLflow, but MLFLOW_TRACKING_URI is not set (or is not an http(s) URL)`);
+    }
+    const downloaded = await downloadRegisteredModel({
+      source,
+      connection,
+      targetDir: join(folder, 'model'),
+      entryLabel,
+      ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+      onProgress: (text) => log(`mlflow: ${text}`),
+    });
+    modelDir = downloaded.dir;
+    version = downloaded.version;
+    sourceText = `mlflow:${source.name}/${downloaded.version}`;
+  }
+  let artifactDigest: string;
+  try {
+    artifactDigest = (await readMlflowModel(modelDir)).artifactDigest;
+  } catch (err) {
+    if (isUserError(err)) throw new UserError(err.code, `${entryLabel}: ${err.message}`, err.hint, { cause: err });
+    throw err;
+  }
+  const modelVersion = version ?? `local-${artifactDigest.replace(/^sha256:/, '').slice(0, 12)}`;
+  const modelBytes = await folderSize(modelDir);
+
+  // The serving code and its production dependencies.
+  if (!existsSync(join(packageRoot, 'dist', 'cli', 'entry.js')) || !existsSync(join(packageRoot, 'dist', 'cli', 'commands', 'serve.js'))) {
+    throw userErrorWithFix('BUILD_NOT_COMPILED', `${join(packageRoot, 'dist')} holds no compiled CLI; model images copy the serving code from there`);
+  }
+  const closure = await traceServeClosure(packageRoot);
+  const appFiles = ['bin/modelfleet.js', ...closure.files];
+  const runtime = await prepareRuntimeDependencies({ packageRoot, packages: closure.packages, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+  const servingCodeDigest = await digestFiles(packageRoot, appFiles);
+
+  // The Dockerfile: the generated one, or rendered from the template when the folder is missing.
+  const dockerfile = await readOrRenderDockerfile(folder, fleet, deployable);
+
+  const baseImage = options.baseImage ?? (env.MODELFLEET_BASE_IMAGE?.trim() || DEFAULT_BASE_IMAGE);
+  const baseImageId = options.docker ? (await options.docker.inspectImage(baseImage))?.id : undefined;
+  // The Dockerfile turns these into the labels below, in one LABEL instruction (a builder step
+  // per label otherwise).
+  const buildArgs = {
+    BASE_IMAGE: baseImage,
+    MODEL_NAME: variant.deployName,
+    MODEL_VERSION: modelVersion,
+    MODEL: model.name,
+    VARIANT: variant.id,
+    ARTIFACT_DIGEST: artifactDigest,
+    MODEL_SOURCE: sourceText,
+  };
+  const labels: Record<string, string> = {
+    [IMAGE_LABELS.deployName]: variant.deployName,
+    [IMAGE_LABELS.model]: model.name,
+    [IMAGE_LABELS.variant]: variant.id,
+    [IMAGE_LABELS.modelVersion]: modelVersion,
+    [IMAGE_LABELS.artifactDigest]: artifactDigest,
+    [IMAGE_LABELS.source]: sourceText,
+  };
+  const content: ImageContent = {
+    deployName: variant.deployName,
+    dockerfile,
+    baseImage,
+    ...(baseImageId ? { baseImageId } : {}),
+    runtimeDependenciesKey: runtime.key,
+    servingCodeDigest,
+    artifactDigest,
+    buildArgs,
+    labels,
+  };
+  const contentDigest = computeContentDigest(content);
+  const tag = resolveImageTag(content);
+  const commit = await gitCommit(dirname(fleet.file), env);
+
+  return {
+    deployName: variant.deployName,
+    tag,
+    contentDigest,
+    baseImage,
+    dockerfile,
+    // The content digest and the commit are not inputs of the digest (the commit changes nothing in the image).
+    buildArgs: { ...buildArgs, CONTENT_DIGEST: `sha256:${contentDigest}`, GIT_COMMIT: commit },
+    labels: { ...labels, [IMAGE_LABELS.contentDigest]: `sha256:${contentDigest}`, [IMAGE_LABELS.revision]: commit },
+    contextParts: [
+      { from: runtime.dir, to: 'runtime' },
+      { from: packageRoot, to: 'app', entries: appFiles },
+      { from: modelDir, to: 'model' },
+    ],
+    model: { dir: modelDir, source: sourceText, version: modelVersion, artifactDigest, sizeBytes: modelBytes },
+  };
+}
+
+/** The tag `modelfleet build` gives (or gave) this deployable's image, computed without building. */
+export async function resolveImageTagFor(options: PrepareImageInputsOptions): Promise<string> {
+  return (await prepareImageInputs(options)).tag;
+}
+
+/** `models.yaml:14:5 (model "match-2-taxi", variant "v2")`: where to look when something is wrong. */
+export function describeEntry(fleet: FleetSpec, { model, variant }: Deployable): string {
+  const where = `${basename(fleet.file)}:${model.location.line}:${model.location.column}`;
+  const variantText = model.variants.length > 1 || variant.id !== 'main' ? `, variant "${variant.id}"` : '';
+  return `${where} (model "${model.name}"${variantText})`;
+}
+
+async function readOrRenderDockerfile(folder: string, fleet: FleetSpec, deployable: Deployable): Promise<string> {
+  const generated = join(folder, 'Dockerfile');
+  if (existsSync(generated)) return readFile(generated, 'utf8');
+  // Retry-safe: the folder is deterministic output of models.yaml, so render it again.
+  const fleetFile = relative(process.cwd(), fleet.file) || basename(fleet.file);
+  const files = compileModelFolder(readModelTemplates(), isAbsolute(fleetFile) ? basename(fleet.file) : fleetFile)(deployable);
+  const dockerfile = files.find((file) => file.path.endsWith('/Dockerfile'));
+  if (!dockerfile) {
+    throw userErrorWithFix('BUILD_OUTPUT_MISSING', `${generated} does not exist and templates/model/ has no Dockerfile.hbs to render it from`);
+  }
+  return dockerfile.content;
+}
+
+async function digestFiles(root: string, files: readonly string[]): Promise<string> {
+  const outer = createHash('sha256');
+  for (const file of [...files].sort()) {
+    const inner = createHash('sha256').update(await readFile(join(root, file))).digest('hex');
+    outer.update(`${file}\0${inner}\n`);
+  }
+  return `sha256:${outer.digest('hex')}`;
+}
+
+async function folderSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) total += await folderSize(full);
+    else if (entry.isFile()) total += (await stat(full)).size;
+  }
+  return total;
+}
+
+const run = promisify(execFile);
+
+/** CI_COMMIT_SHA in GitLab; `git rev-parse HEAD` elsewhere; `unknown` outside a repository. */
+async function gitCommit(cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.CI_COMMIT_SHA) return env.CI_COMMIT_SHA;
+  try {
+    const { stdout } = await run('git', ['rev-parse', 'HEAD'], { cwd, timeout: 5_000 });
+    return stdout.trim() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
