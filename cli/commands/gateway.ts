@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .command('routes')
     .description('Write the gateway route table from models.yaml.')
     .option('--fleet <file>', 'the fleet file', 'models.yaml')
-    .option('--upstream <template>', 'base URL of each variant\'s model server; {deployName} is replaced', 'http://{deployName}:8080')
+    .option('--upstream <template>', 'base URL of each variant\'s model server, {deployName} replaced; the default names its Kubernetes Service', 'http://{deployName}:80')
     .option('--out <file>', 'where to write the route table', 'build/gateway/routes.json')
     .action(async (flags: RoutesFlags) => {
       const [{ loadFleet }, { buildRouteTable }, { readRouteInputs }, { writeRouteTable }] = await Promise.all([
@@ -50,7 +50,7 @@ export function register(program: Command): void {
       ]);
       if (!flags.upstream.includes('{deployName}')) {
         throw new UserError('GATEWAY_OPTION_INVALID', `--upstream ${flags.upstream} has no {deployName}: every variant would get the same model server`,
-          'Use a template such as http://{deployName}:8080 (a Kubernetes Service per variant).');
+          'Use a template such as http://{deployName}:80 (the Kubernetes Service of each variant).');
       }
       const fleet = loadFleet(flags.fleet);
       const inputs = await readRouteInputs(fleet);
@@ -63,7 +63,7 @@ export function register(program: Command): void {
 async function serveGateway(flags: ServeFlags): Promise<void> {
   const routesFile = flags.routes ?? process.env.GATEWAY_ROUTES;
   if (!routesFile) {
-    throw new UserError('GATEWAY_OPTION_INVALID', 'no route table: pass --routes FILE or set GATEWAY_ROUTES',
+    throw new UserError('USAGE', 'no route table: pass --routes FILE or set GATEWAY_ROUTES',
       'Write one with `modelfleet gateway routes --fleet models.yaml --out routes.json`.');
   }
   const port = parseWhole('--port / PORT', flags.port ?? process.env.PORT, 8000, 0, 65_535);

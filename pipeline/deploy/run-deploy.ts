@@ -15,6 +15,7 @@ import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isKubeConfigured, openKube } from '../seams/kube.js';
 import { deployLocalGateway } from '../local-target/local-gateway.js';
 import { deployLocal, removeLocal, type LocalRuntimeChoice } from '../local-target/deploy-local.js';
+import { readLocalState } from '../local-target/local-state.js';
 import { GATEWAY_NAME, renderGatewayManifests } from './gateway/render-gateway-manifests.js';
 import { GATEWAY_DEPLOYABLE } from './kube/deploy-labels.js';
 import { deployToKube, pruneRemovedDeployables, removeFromKube } from './kube/deploy-to-kube.js';
@@ -105,7 +106,9 @@ async function gatewayImage(command: DeployCommand): Promise<string> {
   const file = join(command.out, 'gateway', 'image.json');
   const read = async () => {
     try {
-      const record = JSON.parse(await readFile(file, 'utf8')) as { tag?: unknown };
+      // A cluster pulls the pushed reference; the local tag only works on the build machine.
+      const record = JSON.parse(await readFile(file, 'utf8')) as { tag?: unknown; registryReference?: unknown };
+      if (typeof record.registryReference === 'string' && record.registryReference !== '') return record.registryReference;
       return typeof record.tag === 'string' && record.tag !== '' ? record.tag : undefined;
     } catch {
       return undefined;
@@ -141,6 +144,14 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
     case 'gateway': {
       const fleet = loadFleet(command.file);
       const result = await deployLocalGateway(fleet, docker, print);
+      // As on Kubernetes: once the gateway no longer routes to them, models that left models.yaml go.
+      const keep = new Set(listDeployables(fleet).map((d) => d.variant.deployName));
+      for (const name of Object.keys((await readLocalState()).models)) {
+        if (!keep.has(name)) {
+          print(`${name}: no longer in ${command.file}; stopping its local instance`);
+          await removeLocal(fleet, name, docker ?? (await openDocker()), print);
+        }
+      }
       print(`gateway: ${result.url} (docs at ${result.url}/docs)`);
       return;
     }

@@ -91,7 +91,7 @@ export async function startProcess(spec: ProcessSpec): Promise<RunningInstance> 
 
 /** Whether a recorded instance still runs (a container that is up, a process that exists). */
 export async function isInstanceAlive(instance: LocalInstance, docker: DockerSeam | undefined): Promise<boolean> {
-  if (instance.runtime === 'process') return isModelfleetProcess(instance.pid);
+  if (instance.runtime === 'process') return isModelfleetProcess(instance.pid, instance.port);
   if (!docker || !instance.containerId) return false;
   const state = await docker.container(instance.containerId).inspect().catch(() => undefined);
   return state?.running ?? false;
@@ -111,7 +111,7 @@ export async function stopInstance(instance: LocalInstance, docker: DockerSeam |
     return;
   }
   const pid = instance.pid;
-  if (!(await isModelfleetProcess(pid))) return;
+  if (!(await isModelfleetProcess(pid, instance.port))) return;
   try {
     process.kill(pid as number, 'SIGTERM');
   } catch {
@@ -145,13 +145,21 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-async function isModelfleetProcess(pid: number | undefined): Promise<boolean> {
+/**
+ * Whether `pid` is still the instance we started: `node …/bin/modelfleet.js serve|gateway …
+ * --port <port>`. A pid the system reused for anything else never matches.
+ */
+async function isModelfleetProcess(pid: number | undefined, port: number): Promise<boolean> {
   if (pid === undefined || !isProcessAlive(pid)) return false;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
   // Without /proc (macOS) the pid check alone has to do.
   if (cmdline === undefined) return true;
   // A zombie has an empty command line: it is gone for our purposes.
-  return cmdline.includes('modelfleet');
+  const args = cmdline.split('\0');
+  const bin = args.findIndex((arg) => arg.endsWith('bin/modelfleet.js'));
+  if (bin === -1 || !['serve', 'gateway'].includes(args[bin + 1] ?? '')) return false;
+  const portFlag = args.indexOf('--port');
+  return portFlag !== -1 && args[portFlag + 1] === String(port);
 }
 
 function formatMiB(bytes: number | undefined): string {

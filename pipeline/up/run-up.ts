@@ -14,7 +14,7 @@ import { runCliStep } from '../deploy/run-cli-step.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isInstanceAlive, stopInstance } from '../local-target/instance-runtime.js';
 import { NOT_DEPLOYED_UPSTREAM, routesFile } from '../local-target/local-gateway.js';
-import { readLocalState, updateLocalState, EMPTY_STATE } from '../local-target/local-state.js';
+import { readLocalState, updateLocalState, EMPTY_STATE, type LocalModelInstance } from '../local-target/local-state.js';
 
 export const DEFAULT_BASE_IMAGE = 'modelfleet/base:local';
 
@@ -116,14 +116,21 @@ export async function runDown(print: (line: string) => void): Promise<number> {
     print(`stopped the gateway (127.0.0.1:${state.gateway.port})`);
     stopped += 1;
   }
+  const kept: Record<string, LocalModelInstance> = {};
   for (const instance of Object.values(state.models)) {
+    if (instance.runtime === 'docker' && !docker) {
+      // Without an engine the container cannot be stopped; keep it recorded for the next `down`.
+      print(`could not stop ${instance.deployName} (container ${instance.containerName ?? instance.containerId ?? '?'}): no Docker engine answers; run \`modelfleet down\` again once it does`);
+      kept[instance.deployName] = instance;
+      continue;
+    }
     const alive = await isInstanceAlive(instance, docker);
     await stopInstance(instance, docker);
     print(`${alive ? 'stopped' : 'forgot (already stopped)'} ${instance.deployName} (127.0.0.1:${instance.port})`);
     stopped += 1;
   }
-  await updateLocalState(() => EMPTY_STATE);
-  if (stopped === 0) print('nothing runs on the local target');
+  await updateLocalState(() => ({ ...EMPTY_STATE, models: kept }));
+  if (stopped === 0 && Object.keys(kept).length === 0) print('nothing runs on the local target');
   return stopped;
 }
 

@@ -62,12 +62,12 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /**
  * The gateway: one HTTP server in front of the fleet. Plain node:http rather than fastify: the
- * proxy path is the product, and measured side by side the framework added tail latency without
- * giving a pass-through anything it needs (docs/gateway.md, "Performance").
+ * proxy path is the product, and measured side by side a bare fastify proxy cost more CPU per
+ * request than this whole gateway (docs/gateway.md, "Performance").
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (!options.routesFile && !options.table) {
-    throw new UserError('GATEWAY_OPTION_INVALID', 'the gateway needs a route table: pass --routes FILE (or set GATEWAY_ROUTES)');
+    throw new UserError('USAGE', 'the gateway needs a route table: pass --routes FILE (or set GATEWAY_ROUTES)');
   }
   const logger = options.logger ?? createLogger({ component: 'gateway' });
   const metrics = new GatewayMetrics();
@@ -86,13 +86,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const version = options.version ?? '0.0.0';
 
   let live = new LiveTable(options.table ? validateRouteTable(options.table, 'the route table') : await readRouteTable(options.routesFile as string), pools, metrics);
+  /** Replaced tables whose requests have not all finished yet (close() waits for them too). */
+  let retired: LiveTable[] = [];
+  const inFlight = (): number => {
+    retired = retired.filter((t) => t.inFlight > 0);
+    return retired.reduce((n, t) => n + t.inFlight, live.inFlight);
+  };
   let openapiText = '';
-  let docsHtml = '';
   let summaryText = '';
   const publish = (): void => {
     // Built once per table, not per request: these documents only change when the table does.
     openapiText = JSON.stringify(buildOpenApiDocument(live.table, version));
-    docsHtml = renderDocsPage(live.table, '');
     summaryText = JSON.stringify(summarize(live.table, options.routesFile));
     metrics.routes.set(live.table.routes.length);
   };
@@ -104,6 +108,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     live = new LiveTable(checked, pools, metrics);
     publish();
     previous.retire();
+    if (previous.inFlight > 0) retired.push(previous);
   };
 
   const readAndSwap = async (): Promise<ReloadResult> => {
@@ -165,7 +170,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (get) return sendText(res, 200, 'application/json; charset=utf-8', openapiText);
         break;
       case '/docs':
-        if (get) return sendText(res, 200, 'text/html; charset=utf-8', docsHtml);
+        // Rendered per request so its curl lines name the host the reader reached the gateway by.
+        if (get) return sendText(res, 200, 'text/html; charset=utf-8', renderDocsPage(live.table, `http://${safeHost(req.headers.host)}`));
         break;
       case '/metrics':
         if (get) {
@@ -233,10 +239,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
-    while (live.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     server.closeAllConnections();
     await closed;
-    await pools.closeAll(live.inFlight > 0);
+    await pools.closeAll(inFlight() > 0);
   };
 
   return {
@@ -272,4 +278,9 @@ function summarize(table: RouteTable, file: string | undefined): unknown {
       variants: r.variants.map((v) => ({ id: v.id, deployName: v.deployName, upstream: v.upstream, weight: v.weight, shadow: v.shadow, source: v.source })),
     })),
   };
+}
+
+/** The Host header if it looks like a host[:port] (it lands in copy-paste shell lines), else 127.0.0.1. */
+function safeHost(host: string | undefined): string {
+  return host !== undefined && /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:]+\](:\d+)?$/.test(host) ? host : '127.0.0.1';
 }

@@ -1,4 +1,4 @@
-import { mergeBatches, type RowBatch } from './row-batch.js';
+import type { RowBatch } from './row-batch.js';
 import type { OutputTensor } from './onnx-runtime.js';
 
 /**
@@ -100,7 +100,7 @@ export class LatencyModel {
 }
 
 export class AdaptiveBatcher {
-  readonly #run: (batch: RowBatch) => Promise<readonly OutputTensor[]>;
+  readonly #run: (parts: readonly RowBatch[]) => Promise<readonly OutputTensor[]>;
   readonly #options: BatcherOptions;
   readonly #onBatch: (report: BatchReport) => void;
   readonly #now: () => number;
@@ -114,7 +114,7 @@ export class AdaptiveBatcher {
   #intake = 0;
 
   constructor(
-    run: (batch: RowBatch) => Promise<readonly OutputTensor[]>,
+    run: (parts: readonly RowBatch[]) => Promise<readonly OutputTensor[]>,
     options: BatcherOptions,
     onBatch: (report: BatchReport) => void = () => {},
     now: () => number = () => performance.now(),
@@ -149,7 +149,7 @@ export class AdaptiveBatcher {
 
   async #runAlone(batch: RowBatch): Promise<ResultSlice> {
     const started = this.#now();
-    const outputs = await this.#run(batch);
+    const outputs = await this.#run([batch]);
     const inferenceMs = this.#now() - started;
     this.latency.record(batch.rows, inferenceMs);
     this.#onBatch({ rows: batch.rows, requests: 1, inferenceMs, waitMs: 0 });
@@ -197,8 +197,7 @@ export class AdaptiveBatcher {
     this.#busy = true;
     const now = this.#now();
     const waitMs = now - (taken[0]?.enqueuedAt ?? now);
-    const merged = mergeBatches(taken.map((p) => p.batch));
-    this.#run(merged).then(
+    this.#run(taken.map((p) => p.batch)).then(
       (outputs) => {
         const inferenceMs = this.#now() - now;
         this.latency.record(rows, inferenceMs);

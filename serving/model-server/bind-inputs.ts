@@ -103,47 +103,91 @@ export interface FeedData {
   readonly dims: readonly number[];
 }
 
-/** Turns a validated batch into ONNX feeds (numbers converted to each input's element type). */
-export function buildFeeds(binding: InputBinding, batch: RowBatch): Record<string, FeedData> {
+/**
+ * Turns validated batches into the feeds of one inference call: the parts are written straight into
+ * one array of each input's element type (no intermediate merged copy). One float64 part is passed as is.
+ */
+export function buildFeeds(binding: InputBinding, parts: readonly RowBatch[]): Record<string, FeedData> {
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
   const feeds: Record<string, FeedData> = {};
   if (binding.kind === 'matrix') {
     const k = binding.columns.length;
-    const packed = new Float64Array(batch.rows * k);
-    batch.inputs.forEach((input, c) => {
-      const src = input.values.data as Float64Array;
-      for (let r = 0; r < batch.rows; r++) packed[r * k + c] = src[r] ?? NaN;
-    });
-    feeds[binding.graph.name] = { type: binding.graph.type, data: convertNumbers(packed, binding.graph.type), dims: [batch.rows, k] };
+    const packed = allocateNumbers(binding.graph.type, rows * k);
+    let base = 0;
+    for (const part of parts) {
+      part.inputs.forEach((input, c) => {
+        const src = input.values.data as Float64Array;
+        for (let r = 0; r < part.rows; r++) writeNumber(packed, (base + r) * k + c, src[r] ?? NaN);
+      });
+      base += part.rows;
+    }
+    feeds[binding.graph.name] = { type: binding.graph.type, data: packed, dims: [rows, k] };
     return feeds;
   }
-  const byName = new Map(batch.inputs.map((i) => [i.name, i]));
-  for (const feed of binding.feeds) {
-    const input = byName.get(feed.input);
-    if (!input) continue;
-    const dims = feed.rank === 1 && input.rowShape.length === 0 ? [batch.rows] : [batch.rows, ...(input.rowShape.length === 0 ? [1] : input.rowShape)];
-    const values = input.values;
-    let data: FeedData['data'];
-    if (values.kind === 'number') data = convertNumbers(values.data, feed.graph.type);
-    else if (values.kind === 'boolean') data = values.data;
-    else if (feed.graph.type === 'int64') data = BigInt64Array.from(values.data, (s) => BigInt(Date.parse(s)));
-    else data = values.data;
-    feeds[feed.graph.name] = { type: feed.graph.type, data, dims };
-  }
+  const first = parts[0];
+  if (!first) return feeds;
+  binding.feeds.forEach((feed) => {
+    const index = first.inputs.findIndex((i) => i.name === feed.input);
+    const input = first.inputs[index];
+    if (!input) return;
+    const dims = feed.rank === 1 && input.rowShape.length === 0 ? [rows] : [rows, ...(input.rowShape.length === 0 ? [1] : input.rowShape)];
+    const columns = parts.map((p) => p.inputs[index]?.values ?? input.values);
+    feeds[feed.graph.name] = { type: feed.graph.type, data: concatColumns(columns, feed.graph.type, rows * input.width), dims };
+  });
   return feeds;
 }
 
-function convertNumbers(src: Float64Array, type: string): FeedData['data'] {
-  switch (type) {
-    case 'float64': return src;
-    case 'float32': return Float32Array.from(src);
-    case 'int32': return Int32Array.from(src);
-    case 'int16': return Int16Array.from(src);
-    case 'int8': return Int8Array.from(src);
-    case 'uint8': return Uint8Array.from(src);
-    case 'uint16': return Uint16Array.from(src);
-    case 'uint32': return Uint32Array.from(src);
-    case 'int64': return BigInt64Array.from(src, (v) => BigInt(Number.isFinite(v) ? Math.trunc(v) : 0));
-    case 'uint64': return BigUint64Array.from(src, (v) => BigInt(Number.isFinite(v) ? Math.trunc(v) : 0));
-    default: return Float32Array.from(src);
+function concatColumns(columns: readonly ColumnData[], type: string, size: number): FeedData['data'] {
+  const [only] = columns;
+  if (only?.kind === 'number') {
+    if (columns.length === 1 && type === 'float64') return only.data;
+    const out = allocateNumbers(type, size);
+    let offset = 0;
+    for (const column of columns) {
+      const src = column.data as Float64Array;
+      if (out instanceof BigInt64Array || out instanceof BigUint64Array) {
+        for (let i = 0; i < src.length; i++) writeNumber(out, offset + i, src[i] ?? 0);
+      } else {
+        // TypedArray#set converts element types (float64 → float32, int32, ...) natively.
+        out.set(src, offset);
+      }
+      offset += src.length;
+    }
+    return out;
   }
+  if (only?.kind === 'boolean') {
+    if (columns.length === 1) return only.data;
+    const out = new Uint8Array(size);
+    let offset = 0;
+    for (const column of columns) {
+      out.set(column.data as Uint8Array, offset);
+      offset += column.data.length;
+    }
+    return out;
+  }
+  const strings = columns.length === 1 ? (only?.data as string[]) : columns.flatMap((c) => c.data as string[]);
+  return type === 'int64' ? BigInt64Array.from(strings, (s) => BigInt(Date.parse(s))) : strings;
+}
+
+type NumberArray = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+function allocateNumbers(type: string, size: number): NumberArray {
+  switch (type) {
+    case 'float64': return new Float64Array(size);
+    case 'float32': return new Float32Array(size);
+    case 'int32': return new Int32Array(size);
+    case 'int16': return new Int16Array(size);
+    case 'int8': return new Int8Array(size);
+    case 'uint8': return new Uint8Array(size);
+    case 'uint16': return new Uint16Array(size);
+    case 'uint32': return new Uint32Array(size);
+    case 'int64': return new BigInt64Array(size);
+    case 'uint64': return new BigUint64Array(size);
+    default: return new Float32Array(size);
+  }
+}
+
+function writeNumber(out: NumberArray, index: number, value: number): void {
+  if (out instanceof BigInt64Array || out instanceof BigUint64Array) out[index] = BigInt(Number.isFinite(value) ? Math.trunc(value) : 0);
+  else out[index] = value;
 }

@@ -65,9 +65,9 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
   let draining = false;
 
   const batcher = new AdaptiveBatcher(
-    (batch) => {
+    (parts) => {
       if (!runtime) return Promise.reject(new Error('no model runtime attached'));
-      return runtime.run(batch);
+      return runtime.run(parts);
     },
     config.batching,
     (report) => {
@@ -280,7 +280,7 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     async warmUp(loaded) {
       runtime = loaded;
       const started = performance.now();
-      const outputs = await loaded.run(warmUpBatch(validator, model));
+      const outputs = await loaded.run([warmUpBatch(validator, model)]);
       batcher.latency.record(1, performance.now() - started);
       if (outputs.length === 0) throw new Error('the warm-up inference returned no outputs');
       warmedUp = true;

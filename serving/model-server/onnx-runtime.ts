@@ -18,7 +18,8 @@ export interface OutputTensor {
 export interface ModelRuntime {
   readonly outputs: readonly GraphValue[];
   readonly inputs: readonly GraphValue[];
-  run(batch: RowBatch): Promise<readonly OutputTensor[]>;
+  /** Scores the parts (validated requests) as one inference call; outputs hold their rows in order. */
+  run(parts: readonly RowBatch[]): Promise<readonly OutputTensor[]>;
   close(): Promise<void>;
 }
 
@@ -76,9 +77,9 @@ function createRuntime(
   return {
     inputs,
     outputs,
-    async run(batch) {
+    async run(parts) {
       const feeds: Record<string, Tensor> = {};
-      for (const [name, feed] of Object.entries(buildFeeds(binding, batch))) {
+      for (const [name, feed] of Object.entries(buildFeeds(binding, parts))) {
         feeds[name] = new ort.Tensor(feed.type as 'float32', feed.data as Float32Array, feed.dims);
       }
       const result = await session.run(feeds);

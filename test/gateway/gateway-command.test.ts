@@ -44,7 +44,7 @@ describe('modelfleet gateway', () => {
     delete process.env.GATEWAY_ROUTES;
     try {
       expect(await main(['gateway'])).toBe(1);
-      expect(errors.join('\n')).toMatch(/error\[GATEWAY_OPTION_INVALID\]: no route table: pass --routes FILE or set GATEWAY_ROUTES/);
+      expect(errors.join('\n')).toMatch(/error\[USAGE\]: no route table: pass --routes FILE or set GATEWAY_ROUTES/);
       expect(await main(['gateway', '--routes', join(dir, 'routes.json'), '--port', 'eighty'])).toBe(1);
       expect(errors.join('\n')).toMatch(/--port \/ PORT must be a whole number from 0 to 65535, got "eighty"/);
     } finally {

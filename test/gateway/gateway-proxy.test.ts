@@ -220,6 +220,7 @@ describe('gateway endpoints', () => {
     const html = await res.text();
     expect(html).toContain(`POST ${TAXI}`);
     expect(html).toContain(`POST ${BIKE}`);
+    expect(html).toContain(`curl -s -X POST ${url}${TAXI}`);
     expect(html).not.toMatch(/<script|https?:\/\/(?!127)/);
   });
 

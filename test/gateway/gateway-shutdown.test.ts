@@ -24,4 +24,23 @@ describe('gateway shutdown', () => {
       await slow.kill();
     }
   });
+
+  it('waits on stop for a request that started on a table replaced since', async () => {
+    const slow = await startFakeUpstream('slow', 400);
+    const other = await startFakeUpstream('other');
+    try {
+      const tableFor = (up: typeof slow) => buildRouteTable(fleet([model('m', '/score/m', [variant('m', 100)])]), () => up.url);
+      const gateway = await createGateway({ table: tableFor(slow), logger: pino({ level: 'silent' }) });
+      const url = await gateway.listen(0);
+      const inFlight = fetch(`${url}/score/m`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      await new Promise((r) => setTimeout(r, 100));
+      gateway.replaceTable(tableFor(other));
+      await gateway.close();
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { served_by: string }).served_by).toBe('slow');
+    } finally {
+      await Promise.all([slow.kill(), other.kill()]);
+    }
+  });
 });

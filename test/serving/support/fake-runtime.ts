@@ -8,11 +8,12 @@ export function fakeRuntime(options: { delayMs?: number; gate?: Promise<void> } 
     batches,
     inputs: [],
     outputs: [{ name: 'probability', type: 'float64', shape: ['N', 1] }],
-    async run(batch: RowBatch): Promise<readonly OutputTensor[]> {
+    async run(parts: readonly RowBatch[]): Promise<readonly OutputTensor[]> {
       if (options.gate) await options.gate;
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
-      batches.push(batch.rows);
-      return [{ name: 'probability', type: 'float64', dims: [batch.rows, 1], data: Float64Array.from({ length: batch.rows }, (_, i) => i / 10) }];
+      const rows = parts.reduce((n, p) => n + p.rows, 0);
+      batches.push(rows);
+      return [{ name: 'probability', type: 'float64', dims: [rows, 1], data: Float64Array.from({ length: rows }, (_, i) => i / 10) }];
     },
     async close() {},
   };
