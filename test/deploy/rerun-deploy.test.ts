@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,24 @@ describe('re-running one deploy job alone', () => {
 
     expect(again.code, again.output).toBe(0);
     expect(again.output).toMatch(new RegExp(`${NAME}: unchanged`));
+  }, 120_000);
+
+  it('stops a model that left models.yaml once the gateway is deployed without it', async () => {
+    const before = JSON.parse(await readFile(join(dir, '.modelfleet', 'local', 'state.json'), 'utf8')) as { models: Record<string, { port: number }> };
+    const port = before.models[NAME]?.port;
+    const fleet = await readFile(join(dir, 'models.yaml'), 'utf8');
+    // Drop the model's entry (its block runs up to the next `  - name:`).
+    const without = fleet.replace(/\n {2}- name: match-7-moto-baseline\n(?: {4}.*\n)+/, '\n');
+    expect(without).not.toContain(NAME);
+    await writeFile(join(dir, 'models.yaml'), without);
+
+    const result = await cli(['deploy', '--gateway', '--target', 'local']);
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(new RegExp(`${NAME}: no longer in models\\.yaml`));
+    const after = JSON.parse(await readFile(join(dir, '.modelfleet', 'local', 'state.json'), 'utf8')) as { models: Record<string, unknown> };
+    expect(after.models[NAME]).toBeUndefined();
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    await writeFile(join(dir, 'models.yaml'), fleet);
   }, 120_000);
 
   it('fails naming the model when it is not in models.yaml', async () => {
