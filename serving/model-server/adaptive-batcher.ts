@@ -19,8 +19,9 @@ import type { OutputTensor } from './onnx-runtime.js';
  * 1. The runtime is never left idle while rows wait: when it is free, the queue is dispatched in the
  *    same event-loop turn (setImmediate), so a lone request sees no timer delay and everything read in
  *    that turn rides along.
- * 2. When an inference ends, everything queued meanwhile goes out at once, up to maxBatchSize rows
- *    (a request is never split; one bigger than maxBatchSize runs alone).
+ * 2. When an inference ends, everything queued meanwhile goes out at once, cut into calls of at most
+ *    maxBatchSize rows issued together (a request is never split; one bigger than maxBatchSize gets
+ *    a call of its own).
  * 3. A batch below maxBatchSize is held for at most MAX_HOLD_TURNS event-loop turns while requests are
  *    known to be mid-intake (headers read, body not yet validated), and only while the latency model
  *    (latency = a + b·rows fitted over the last 50 batches, as BentoML does) predicts that the oldest
@@ -107,7 +108,9 @@ export class AdaptiveBatcher {
   readonly latency = new LatencyModel();
   #queue: Pending[] = [];
   #queuedRows = 0;
-  #busy = false;
+  /** Inference calls issued and not yet finished; new requests queue while there are any. */
+  #inflight = 0;
+  #lastDone = 0;
   #scheduled = false;
   #holdTurns = 0;
   /** Requests whose headers arrived but which are not yet validated and queued. */
@@ -157,7 +160,7 @@ export class AdaptiveBatcher {
   }
 
   #schedule(): void {
-    if (this.#busy || this.#scheduled || this.#queue.length === 0) return;
+    if (this.#inflight > 0 || this.#scheduled || this.#queue.length === 0) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -174,7 +177,7 @@ export class AdaptiveBatcher {
   }
 
   #dispatch(): void {
-    if (this.#busy || this.#queue.length === 0) return;
+    if (this.#inflight > 0 || this.#queue.length === 0) return;
     if (this.#holdTurns < MAX_HOLD_TURNS && this.#shouldHold()) {
       // Let the event loop read the bodies already in flight (a poll phase runs between two check
       // phases), then decide again. Holding never idles the runtime on a timer: in one event loop the
@@ -184,6 +187,13 @@ export class AdaptiveBatcher {
       return;
     }
     this.#holdTurns = 0;
+    // Everything queued goes out now, cut into calls of at most maxBatchSize rows. onnxruntime-node runs
+    // each call synchronously in a setImmediate callback, so several calls issued together run back to
+    // back in one event-loop turn instead of costing a loop turn each.
+    while (this.#queue.length > 0) this.#launch(this.#takeBatch());
+  }
+
+  #takeBatch(): Pending[] {
     const taken: Pending[] = [];
     let rows = 0;
     while (this.#queue.length > 0) {
@@ -194,12 +204,20 @@ export class AdaptiveBatcher {
       this.#queue.shift();
     }
     this.#queuedRows -= rows;
-    this.#busy = true;
+    return taken;
+  }
+
+  #launch(taken: Pending[]): void {
+    const rows = taken.reduce((n, p) => n + p.batch.rows, 0);
+    this.#inflight++;
     const now = this.#now();
     const waitMs = now - (taken[0]?.enqueuedAt ?? now);
     this.#run(taken.map((p) => p.batch)).then(
       (outputs) => {
-        const inferenceMs = this.#now() - now;
+        const done = this.#now();
+        // Calls issued together finish one after another: time each from the end of the previous one.
+        const inferenceMs = done - Math.max(now, this.#lastDone);
+        this.#lastDone = done;
         this.latency.record(rows, inferenceMs);
         this.#onBatch({ rows, requests: taken.length, inferenceMs, waitMs });
         let offset = 0;
@@ -212,13 +230,13 @@ export class AdaptiveBatcher {
         for (const p of taken) p.reject(err);
       },
     ).finally(() => {
-      this.#busy = false;
+      this.#inflight--;
       this.#schedule();
     });
   }
 
   /** Resolves once nothing is queued or running (used by graceful shutdown). */
   async drain(): Promise<void> {
-    while (this.#busy || this.#queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.#inflight > 0 || this.#queue.length > 0) await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -114,10 +114,16 @@ export function buildFeeds(binding: InputBinding, parts: readonly RowBatch[]): R
     const k = binding.columns.length;
     const packed = allocateNumbers(binding.graph.type, rows * k);
     let base = 0;
+    const bigints = packed instanceof BigInt64Array || packed instanceof BigUint64Array;
     for (const part of parts) {
       part.inputs.forEach((input, c) => {
         const src = input.values.data as Float64Array;
-        for (let r = 0; r < part.rows; r++) writeNumber(packed, (base + r) * k + c, src[r] ?? NaN);
+        if (bigints) {
+          for (let r = 0; r < part.rows; r++) writeNumber(packed, (base + r) * k + c, src[r] ?? NaN);
+        } else {
+          const out = packed as Float64Array;
+          for (let r = 0, at = base * k + c; r < part.rows; r++, at += k) out[at] = src[r] as number;
+        }
       });
       base += part.rows;
     }

@@ -10,6 +10,11 @@ export function formatPredictions(slice: ResultSlice): unknown[] {
   const out: unknown[] = new Array<unknown>(slice.rows);
   const [single] = slice.outputs;
   if (slice.outputs.length === 1 && single) {
+    if (single.dims.length <= 2 && (single.dims[1] ?? 1) === 1) {
+      // One value a row (the usual probability output): no per-row shape work.
+      for (let r = 0; r < slice.rows; r++) out[r] = plain(single.data[slice.offset + r]);
+      return out;
+    }
     for (let r = 0; r < slice.rows; r++) out[r] = rowValue(single, slice.offset + r);
     return out;
   }

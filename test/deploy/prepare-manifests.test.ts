@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { APPLIED_MANIFESTS_ANNOTATION, DEPLOYABLE_LABEL, MANIFEST_HASH_ANNOTATION } from '../../pipeline/deploy/kube/deploy-labels.js';
 import { namespaceForEnvironment, environmentName } from '../../pipeline/deploy/kube/namespace-for-env.js';
 import { prepareManifests, readRecordedManifests, recordManifests } from '../../pipeline/deploy/kube/prepare-manifests.js';
-import { hopelessPodReason, readRolloutStatus } from '../../pipeline/deploy/kube/rollout-status.js';
+import { hopelessPodReason, readRolloutStatus } from '../../pipeline/deploy/kube/read-rollout-status.js';
 import type { KubeObject } from '../../pipeline/seams/kube.js';
 import { modelManifests } from './kube-fixtures.js';
 

@@ -4,8 +4,8 @@ import type { KubeClient, KubeObject, ObjectRef } from '../../seams/kube.js';
 import { DEPLOYABLE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MANIFEST_HASH_ANNOTATION } from './deploy-labels.js';
 import { describeRolloutFailure, summarizeCause } from './describe-rollout-failure.js';
 import { describeObject, findDeployment, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
-import { hopelessPodReason, readRolloutStatus, type RolloutStatus } from './rollout-status.js';
-import { toDeployError } from './to-user-error.js';
+import { hopelessPodReason, readRolloutStatus, type RolloutStatus } from './read-rollout-status.js';
+import { toDeployError } from './to-deploy-error.js';
 
 /** Kinds a deployable may own; `--remove` and pruning look through these by label. */
 export const MANAGED_KINDS: ReadonlyArray<{ readonly apiVersion: string; readonly kind: string }> = [
