@@ -106,24 +106,6 @@ export function encodeModel(parts: GraphParts): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Decodes a model file; tests use it to read weights back and compute outputs without onnxruntime. */
-export function decodeModel(bytes: Uint8Array): OnnxTypes.ModelProto {
-  return onnx.ModelProto.decode(bytes);
-}
-
-/** Numbers of an initializer written by `tensor` (raw_data, little-endian). */
-export function readInitializer(model: OnnxTypes.IModelProto, name: string): { dims: number[]; values: number[] } {
-  const t = model.graph?.initializer?.find((i) => i.name === name);
-  if (!t?.rawData) throw new Error(`initializer ${name} not found`);
-  const raw = t.rawData;
-  const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
-  const dims = (t.dims ?? []).map(Number);
-  if (t.dataType === ElemType.FLOAT) return { dims, values: Array.from(new Float32Array(buf)) };
-  if (t.dataType === ElemType.DOUBLE) return { dims, values: Array.from(new Float64Array(buf)) };
-  if (t.dataType === ElemType.INT64) return { dims, values: Array.from(new BigInt64Array(buf), Number) };
-  throw new Error(`initializer ${name}: unsupported element type ${t.dataType}`);
-}
-
 function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
