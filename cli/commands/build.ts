@@ -3,6 +3,7 @@ import { UserError } from '../../lib/errors/user-error.js';
 
 interface BuildFlags {
   model?: string;
+  gateway: boolean;
   file: string;
   out: string;
   force: boolean;
@@ -11,19 +12,30 @@ interface BuildFlags {
 /**
  * `modelfleet build --model NAME`: the `<model>:build` job. Builds the model's serving image
  * from its generated folder, tagged by content digest (skipped when that tag exists), pushes it
- * when CI_REGISTRY is set, and writes build/models/<NAME>/image.json (docs/build.md).
+ * when CI_REGISTRY is set, and writes build/models/<NAME>/image.json.
+ * `modelfleet build --gateway`: the `gateway:build` job; the same for the gateway image, whose
+ * record is build/gateway/image.json (docs/build.md).
  */
 export function register(program: Command): void {
   program
     .command('build')
-    .description('Build one model\'s serving image (Docker) and write build/models/<NAME>/image.json (docs/build.md).')
+    .description('Build one model\'s serving image, or the gateway image (Docker), and write its image.json (docs/build.md).')
     .option('--model <deployName>', 'the model (or A/B variant) to build, as its jobs name it')
+    .option('--gateway', 'build the gateway image instead; writes <out>/gateway/image.json', false)
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
     .option('--out <dir>', 'the output folder', 'build')
     .option('--force', 'build even when an image with the same content digest exists', false)
     .action(async (flags: BuildFlags) => {
+      if (flags.model && flags.gateway) {
+        throw new UserError('USAGE', `modelfleet build got both --model ${flags.model} and --gateway; one run builds one image`,
+          'Run `modelfleet build --model <deployName>` for a model image and `modelfleet build --gateway` for the gateway image, as separate commands (they are separate jobs).');
+      }
+      if (flags.gateway) {
+        await buildGateway(flags);
+        return;
+      }
       if (!flags.model) {
-        throw new UserError('USAGE', 'modelfleet build needs --model <deployName>', 'Name the model as its jobs do (`<deployName>:build`); `modelfleet build --help` lists the options.');
+        throw new UserError('USAGE', 'modelfleet build needs --model <deployName> or --gateway', 'Name the model as its jobs do (`<deployName>:build`), or pass --gateway for the gateway image; `modelfleet build --help` lists the options.');
       }
       const [{ resolve }, { loadFleet }, { findDeployable }, { openDocker }, { buildModelImage }] = await Promise.all([
         import('node:path'),
@@ -41,4 +53,22 @@ export function register(program: Command): void {
       const result = await buildModelImage({ fleet, deployable, outDir: resolve(flags.out), docker, force: flags.force, log });
       log(`wrote ${result.recordFile}`);
     });
+}
+
+/** The gateway image holds no route table (a ConfigMap brings it), so models.yaml is only used to find the git commit. */
+async function buildGateway(flags: BuildFlags): Promise<void> {
+  const [{ dirname, resolve }, { openDocker }, { buildGatewayImage }] = await Promise.all([
+    import('node:path'),
+    import('../../pipeline/seams/docker.js'),
+    import('../../pipeline/build/build-gateway-image.js'),
+  ]);
+  const log = (line: string) => console.log(`[gateway:build] ${line}`);
+  const result = await buildGatewayImage({
+    outDir: resolve(flags.out),
+    docker: await openDocker(),
+    cwd: dirname(resolve(flags.file)),
+    force: flags.force,
+    log,
+  });
+  log(`wrote ${result.recordFile}`);
 }

@@ -1,7 +1,10 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-/** `build/models/<deployName>/image.json`: what the load test and deploy jobs run. */
+/**
+ * `build/models/<deployName>/image.json`: what the load test and deploy jobs run; the gateway's
+ * is `build/gateway/image.json` (deployName `gateway`, no model fields).
+ */
 export interface ImageRecord {
   readonly deployName: string;
   /** Local reference, e.g. `modelfleet/match-7-moto-baseline:0123456789ab`; the BYO image as given for `image:` entries. */
@@ -33,9 +36,18 @@ export function imageRecordPath(outDir: string, deployName: string): string {
   return join(outDir, 'models', deployName, 'image.json');
 }
 
-/** Writes atomically (temp file, then rename): a failed job never leaves half a file. */
+/** `build/gateway/image.json`: the gateway image, which `gateway:deploy` runs. */
+export function gatewayImageRecordPath(outDir: string): string {
+  return join(outDir, 'gateway', 'image.json');
+}
+
+/** Writes a model's image.json (see writeImageRecordFile). */
 export async function writeImageRecord(outDir: string, record: ImageRecord): Promise<string> {
-  const file = imageRecordPath(outDir, record.deployName);
+  return writeImageRecordFile(imageRecordPath(outDir, record.deployName), record);
+}
+
+/** Writes atomically (temp file, then rename): a failed job never leaves half a file. */
+export async function writeImageRecordFile(file: string, record: ImageRecord): Promise<string> {
   await mkdir(dirname(file), { recursive: true });
   const temp = `${file}.tmp-${process.pid}`;
   await writeFile(temp, `${JSON.stringify(record, null, 2)}\n`);

@@ -27,6 +27,11 @@ export function imageRepository(deployName: string): string {
 
 /** sha256 hex over a canonical rendering of the content (keys sorted). */
 export function computeContentDigest(content: ImageContent): string {
+  return digestCanonicalJson(content);
+}
+
+/** sha256 hex over JSON with object keys sorted, so key order never changes a digest. */
+export function digestCanonicalJson(content: object): string {
   const canonical = JSON.stringify(content, (_key, value: unknown) =>
     value !== null && typeof value === 'object' && !Array.isArray(value)
       ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))

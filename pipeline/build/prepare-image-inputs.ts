@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
 import { compileModelFolder, DEFAULT_BASE_IMAGE } from '../../generator/render/render-model-folder.js';
 import { readModelTemplates } from '../../generator/render/model-templates.js';
@@ -14,10 +11,10 @@ import { downloadRegisteredModel } from '../mlflow-registry/download-registered-
 import { readMlflowConnection } from '../mlflow-registry/mlflow-connection.js';
 import type { DockerSeam } from '../seams/docker.js';
 import { findPackageRoot } from './find-package-root.js';
+import { gitCommit } from './git-commit.js';
 import { computeContentDigest, resolveImageTag, type ImageContent } from './image-tag.js';
 import type { ContextPart } from './pack-build-context.js';
-import { prepareRuntimeDependencies } from './prepare-runtime-dependencies.js';
-import { traceServeClosure } from './trace-serve-closure.js';
+import { prepareServingLayers } from './prepare-serving-layers.js';
 
 /** Label keys on every model image. */
 export const IMAGE_LABELS = {
@@ -115,14 +112,8 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
   const modelVersion = version ?? `local-${artifactDigest.replace(/^sha256:/, '').slice(0, 12)}`;
   const modelBytes = await folderSize(modelDir);
 
-  // The serving code and its production dependencies.
-  if (!existsSync(join(packageRoot, 'dist', 'cli', 'entry.js')) || !existsSync(join(packageRoot, 'dist', 'cli', 'commands', 'serve.js'))) {
-    throw userErrorWithFix('BUILD_NOT_COMPILED', `${join(packageRoot, 'dist')} holds no compiled CLI; model images copy the serving code from there`);
-  }
-  const closure = await traceServeClosure(packageRoot);
-  const appFiles = ['bin/modelfleet.js', ...closure.files];
-  const runtime = await prepareRuntimeDependencies({ packageRoot, packages: closure.packages, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
-  const servingCodeDigest = await digestFiles(packageRoot, appFiles);
+  // The serving code and its production dependencies (the same layers as the gateway image's).
+  const { runtime, appFiles, servingCodeDigest } = await prepareServingLayers({ packageRoot, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
 
   // The Dockerfile: the generated one, or rendered from the template when the folder is missing.
   const dockerfile = await readOrRenderDockerfile(folder, fleet, deployable);
@@ -206,15 +197,6 @@ async function readOrRenderDockerfile(folder: string, fleet: FleetSpec, deployab
   return dockerfile.content;
 }
 
-async function digestFiles(root: string, files: readonly string[]): Promise<string> {
-  const outer = createHash('sha256');
-  for (const file of [...files].sort()) {
-    const inner = createHash('sha256').update(await readFile(join(root, file))).digest('hex');
-    outer.update(`${file}\0${inner}\n`);
-  }
-  return `sha256:${outer.digest('hex')}`;
-}
-
 async function folderSize(dir: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -223,17 +205,4 @@ async function folderSize(dir: string): Promise<number> {
     else if (entry.isFile()) total += (await stat(full)).size;
   }
   return total;
-}
-
-const run = promisify(execFile);
-
-/** CI_COMMIT_SHA in GitLab; `git rev-parse HEAD` elsewhere; `unknown` outside a repository. */
-async function gitCommit(cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
-  if (env.CI_COMMIT_SHA) return env.CI_COMMIT_SHA;
-  try {
-    const { stdout } = await run('git', ['rev-parse', 'HEAD'], { cwd, timeout: 5_000 });
-    return stdout.trim() || 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

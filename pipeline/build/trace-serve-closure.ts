@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-/** What `modelfleet serve` loads: compiled files (relative to the package root) and npm packages. */
+/** What the image commands load: compiled files (relative to the package root) and npm packages. */
 export interface ServeClosure {
   readonly files: readonly string[];
   readonly packages: readonly string[];
@@ -13,19 +13,24 @@ const DYNAMIC_IMPORT = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 const BUILTINS = new Set(builtinModules);
 
 /**
- * Follows the imports of the compiled CLI to find what a model image must hold for
- * `modelfleet serve`, and nothing else:
+ * The commands images run: `serve` (model images) and `gateway` (the gateway image). Both
+ * images copy the closure of all of them, so they share the dependency and code layers.
+ */
+export const IMAGE_COMMANDS: readonly string[] = ['serve', 'gateway'];
+
+/**
+ * Follows the imports of the compiled CLI to find what an image must hold for
+ * `modelfleet serve` and `modelfleet gateway` (IMAGE_COMMANDS), and nothing else:
  * - from the entry point and the command list, static imports and the lazy command imports
  *   (every command registers itself at start-up);
  * - from other command modules, static imports only (their actions import the heavy parts lazily);
- * - from the serve command, everything, lazy imports included.
- * So Docker and Kubernetes clients, which only other commands' actions load, stay out of the image.
+ * - from the image commands, everything, lazy imports included.
+ * So Docker and Kubernetes clients, which only other commands' actions load, stay out of the images.
  */
 export async function traceServeClosure(packageRoot: string): Promise<ServeClosure> {
   const dist = join(packageRoot, 'dist');
   const entry = join(dist, 'cli', 'entry.js');
   const main = join(dist, 'cli', 'main.js');
-  const serve = join(dist, 'cli', 'commands', 'serve.js');
   const files = new Set<string>();
   const packages = new Set<string>();
   const visitedLazy = new Set<string>();
@@ -48,7 +53,7 @@ export async function traceServeClosure(packageRoot: string): Promise<ServeClosu
   };
 
   await visit(entry, (file) => file === entry || file === main, new Set());
-  await visit(serve, () => true, visitedLazy);
+  for (const command of IMAGE_COMMANDS) await visit(join(dist, 'cli', 'commands', `${command}.js`), () => true, visitedLazy);
   if (!files.has('dist/cli/entry.js')) {
     throw new Error(`${entry} does not exist: build modelfleet first (npm run build)`);
   }

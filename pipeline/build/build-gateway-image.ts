@@ -1,0 +1,106 @@
+import { buildErrors } from '../../lib/errors/codes-build.js';
+import { UserError } from '../../lib/errors/user-error.js';
+import type { DockerSeam, ImageDetails } from '../seams/docker.js';
+import { gatewayImageRecordPath, writeImageRecordFile, type ImageRecord } from './image-record.js';
+import { packBuildContext } from './pack-build-context.js';
+import { prepareGatewayImageInputs, type GatewayImageInputs, type PrepareGatewayImageInputsOptions } from './prepare-gateway-image-inputs.js';
+import { registryTargetFor } from './registry-target.js';
+import { userErrorWithFix } from './user-error-with-fix.js';
+
+/** `deployName` of the gateway's image record and its repository name under CI_REGISTRY_IMAGE. */
+export const GATEWAY_NAME = 'gateway';
+
+export interface BuildGatewayImageOptions extends Omit<PrepareGatewayImageInputsOptions, 'docker'> {
+  /** From `openDocker()`; undefined when no engine answers. */
+  readonly docker: DockerSeam | undefined;
+  /** Absolute output folder (`build`): the record goes to `<outDir>/gateway/image.json`. */
+  readonly outDir: string;
+  /** Build even when the tag exists. */
+  readonly force?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface BuildGatewayImageResult {
+  readonly record: ImageRecord;
+  /** Path of the image.json written. */
+  readonly recordFile: string;
+  readonly durationMs: number;
+}
+
+/**
+ * `modelfleet build --gateway`: the `gateway:build` job. Builds the gateway image (or finds it by
+ * its content-digest tag), pushes it when a registry is configured, and writes
+ * build/gateway/image.json, which `gateway:deploy` reads.
+ */
+export async function buildGatewayImage(options: BuildGatewayImageOptions): Promise<BuildGatewayImageResult> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const env = options.env ?? process.env;
+  const docker = options.docker;
+  if (!docker) {
+    throw userErrorWithFix('BUILD_DOCKER_UNAVAILABLE', 'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock), and the gateway image needs one to build');
+  }
+  log('resolving the dependencies and the gateway code');
+  const inputs = await prepareGatewayImageInputs({ ...options, docker });
+
+  let details = options.force ? undefined : await docker.inspectImage(inputs.tag);
+  const outcome: ImageRecord['outcome'] = details ? 'existing' : 'built';
+  if (details) {
+    log(`${inputs.tag} exists: same content, build skipped`);
+  } else {
+    log(`building ${inputs.tag} on ${inputs.baseImage}`);
+    details = await runBuild(docker, inputs, log);
+  }
+
+  const target = registryTargetFor(GATEWAY_NAME, inputs.tag.split(':').at(-1) ?? '', env);
+  if (target) {
+    log(`pushing ${target.reference}`);
+    try {
+      await docker.tagImage(inputs.tag, target.reference);
+      await docker.pushImage(target.reference, target.auth, (text) => log(`push: ${text}`));
+    } catch (err) {
+      throw userErrorWithFix('BUILD_PUSH_FAILED', `the gateway image ${inputs.tag}: ${(err as Error).message}`, err);
+    }
+  }
+
+  const record: ImageRecord = {
+    deployName: GATEWAY_NAME,
+    tag: inputs.tag,
+    outcome,
+    contentDigest: inputs.contentDigest,
+    imageId: details.id,
+    ...(target ? { registryReference: target.reference } : {}),
+    baseImage: inputs.baseImage,
+    labels: details.labels,
+    layers: details.layers,
+    sizeBytes: details.sizeBytes,
+  };
+  const recordFile = await writeImageRecordFile(gatewayImageRecordPath(options.outDir), record);
+  log(`${outcome === 'built' ? 'built' : 'reused'} ${inputs.tag} (${details.layers.length} layers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { record, recordFile, durationMs: Date.now() - started };
+}
+
+async function runBuild(docker: DockerSeam, inputs: GatewayImageInputs, log: (line: string) => void): Promise<ImageDetails> {
+  const baseIsLocal = await docker.imageExists(inputs.baseImage);
+  try {
+    const built = await docker.buildImage({
+      context: packBuildContext(inputs.contextParts, { name: 'Dockerfile', content: inputs.dockerfile }),
+      tag: inputs.tag,
+      dockerfile: 'Dockerfile',
+      buildArgs: inputs.buildArgs,
+      onProgress: (event) => {
+        if (event.kind === 'step') log(event.text);
+      },
+    });
+    const missing = Object.entries(inputs.labels).filter(([key, value]) => built.labels[key] !== value).map(([key]) => key);
+    if (missing.length > 0) {
+      throw new Error(`the built image ${inputs.tag} lacks the labels ${missing.join(', ')}: the Dockerfile must keep templates/gateway/Dockerfile.hbs's LABEL instruction`);
+    }
+    return built;
+  } catch (err) {
+    const hint = baseIsLocal
+      ? buildErrors.BUILD_FAILED.fix
+      : `the base image ${inputs.baseImage} is not in the local engine; without a reachable registry build it with \`bash scripts/build-base-image.sh\` and set MODELFLEET_BASE_IMAGE=modelfleet/base:local`;
+    throw new UserError('BUILD_FAILED', `the gateway image: ${(err as Error).message}`, hint, { cause: err });
+  }
+}

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { prepareRuntimeDependencies, type RuntimeDependencies } from './prepare-runtime-dependencies.js';
+import { IMAGE_COMMANDS, traceServeClosure } from './trace-serve-closure.js';
+import { userErrorWithFix } from './user-error-with-fix.js';
+
+/** The two layers every modelfleet image shares: production dependencies and compiled code. */
+export interface ServingLayers {
+  readonly runtime: RuntimeDependencies;
+  /** `bin/modelfleet.js` and the compiled files the image commands reach, relative to the package root. */
+  readonly appFiles: readonly string[];
+  /** `sha256:...` over appFiles' paths and contents. */
+  readonly servingCodeDigest: string;
+}
+
+/**
+ * Traces what `serve` and `gateway` load and prepares the dependency tree for it. Model images
+ * and the gateway image take these layers from here, so they hold the same files.
+ */
+export async function prepareServingLayers(options: { readonly packageRoot: string; readonly cacheDir?: string }): Promise<ServingLayers> {
+  const { packageRoot } = options;
+  const commands = IMAGE_COMMANDS.map((command) => join(packageRoot, 'dist', 'cli', 'commands', `${command}.js`));
+  if (![join(packageRoot, 'dist', 'cli', 'entry.js'), ...commands].every((file) => existsSync(file))) {
+    throw userErrorWithFix('BUILD_NOT_COMPILED', `${join(packageRoot, 'dist')} holds no compiled CLI; images copy the serving code from there`);
+  }
+  const closure = await traceServeClosure(packageRoot);
+  const appFiles = ['bin/modelfleet.js', ...closure.files];
+  const runtime = await prepareRuntimeDependencies({ packageRoot, packages: closure.packages, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+  return { runtime, appFiles, servingCodeDigest: await digestFiles(packageRoot, appFiles) };
+}
+
+async function digestFiles(root: string, files: readonly string[]): Promise<string> {
+  const outer = createHash('sha256');
+  for (const file of [...files].sort()) {
+    const inner = createHash('sha256').update(await readFile(join(root, file))).digest('hex');
+    outer.update(`${file}\0${inner}\n`);
+  }
+  return `sha256:${outer.digest('hex')}`;
+}
