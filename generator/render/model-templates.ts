@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
+import { findPackageRoot } from '../../lib/package-root.js';
 
 /** A Handlebars file from templates/model/; it renders to the same name without `.hbs`. */
 export interface ModelTemplate {
@@ -9,16 +9,9 @@ export interface ModelTemplate {
   readonly source: string;
 }
 
-/** templates/model/ of the modelfleet package, found from this module's location (works from dist/ and sources). */
-export function findModelTemplatesDir(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const candidate = join(dir, 'templates', 'model');
-    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new UserError('TEMPLATE_FAILED', `no templates/model/ folder above ${from}`, 'reinstall modelfleet; templates/ ships with the package');
-    dir = parent;
-  }
+/** templates/model/ of the modelfleet package (works from dist/ and sources). */
+export function findModelTemplatesDir(): string {
+  return join(findPackageRoot(), 'templates', 'model');
 }
 
 /** Reads every `*.hbs` file of `dir`, sorted by name so output order never depends on the file system. */

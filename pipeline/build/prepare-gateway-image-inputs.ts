@@ -4,7 +4,7 @@ import Handlebars from 'handlebars';
 import { DEFAULT_BASE_IMAGE } from '../../generator/render/render-model-folder.js';
 import { UserError } from '../../lib/errors/user-error.js';
 import type { DockerSeam } from '../seams/docker.js';
-import { findPackageRoot } from './find-package-root.js';
+import { findPackageRoot } from '../../lib/package-root.js';
 import { gitCommit } from './git-commit.js';
 import { digestCanonicalJson } from './image-tag.js';
 import type { ContextPart } from './pack-build-context.js';

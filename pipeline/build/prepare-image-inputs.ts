@@ -10,7 +10,7 @@ import { readMlflowModel } from '../../serving/mlflow/read-mlflow-model.js';
 import { downloadRegisteredModel } from '../mlflow-registry/download-registered-model.js';
 import { readMlflowConnection } from '../mlflow-registry/mlflow-connection.js';
 import type { DockerSeam } from '../seams/docker.js';
-import { findPackageRoot } from './find-package-root.js';
+import { findPackageRoot } from '../../lib/package-root.js';
 import { gitCommit } from './git-commit.js';
 import { computeContentDigest, resolveImageTag, type ImageContent } from './image-tag.js';
 import type { ContextPart } from './pack-build-context.js';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { findPackageRoot } from '../manifests/find-package-root.js';
+import { findPackageRoot } from '../../lib/package-root.js';
 
 export interface CliStepResult {
   readonly code: number;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
-import { findPackageRoot } from '../manifests/find-package-root.js';
+import { findPackageRoot } from '../../lib/package-root.js';
 import { systemClock, type Clock } from '../seams/clock.js';
 import { sampleProcess } from '../seams/process-sampler.js';
 import { formatMemoryQuantity } from '../sizing/sizing-policy.js';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { findPackageRoot } from '../manifests/find-package-root.js';
+import { findPackageRoot } from '../../lib/package-root.js';
 import type { DockerSeam } from '../seams/docker.js';
 import type { LocalInstance } from './local-state.js';
 

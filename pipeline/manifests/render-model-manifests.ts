@@ -1,11 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import Handlebars from 'handlebars';
-import { dump, load } from 'js-yaml';
+import { dump } from 'js-yaml';
 import type { Deployable } from '../../generator/fleet/types.js';
 import { CONFIG_DEFAULTS } from '../../serving/model-server/server-config.js';
 import type { Sizing } from '../sizing/sizing-policy.js';
-import { findPackageRoot } from './find-package-root.js';
+import { renderK8sTemplate } from './render-k8s-template.js';
 import { validateManifest } from './validate-manifest.js';
 
 /** The manifests every model gets, in the order they are written and applied. */
@@ -157,23 +154,6 @@ export function buildManifestValues(deployable: Deployable, sizing: Sizing, opti
   };
 }
 
-const handlebars = Handlebars.create();
-// JSON is YAML's flow syntax: a JSON-encoded value is always one YAML scalar, list or map,
-// whatever text it holds, so no model name or label can add structure to a manifest.
-handlebars.registerHelper('json', (value: unknown) => new handlebars.SafeString(JSON.stringify(value ?? null)));
-
-const compiled = new Map<string, HandlebarsTemplateDelegate>();
-
-function templateFor(name: string): HandlebarsTemplateDelegate {
-  let template = compiled.get(name);
-  if (!template) {
-    const text = readFileSync(join(findPackageRoot(), 'k8s-templates', 'model', name), 'utf8');
-    template = handlebars.compile(text, { strict: true, noEscape: true });
-    compiled.set(name, template);
-  }
-  return template;
-}
-
 /** Canonical YAML: one fixed dump style so the same object always gives the same bytes. */
 export function dumpManifest(object: unknown): string {
   return dump(object, { noRefs: true, lineWidth: -1, sortKeys: false });
@@ -188,7 +168,7 @@ export function dumpManifest(object: unknown): string {
 export function renderModelManifests(deployable: Deployable, sizing: Sizing, options: ManifestOptions): RenderedManifest[] {
   const values = buildManifestValues(deployable, sizing, options);
   return MANIFEST_TEMPLATES.map(({ file, template }) => {
-    const object = load(templateFor(template)(values)) as Record<string, unknown>;
+    const object = renderK8sTemplate('model', template, values);
     validateManifest(object, `model ${JSON.stringify(deployable.variant.deployName)} ${file}`);
     return { file, kind: String(object.kind), object, yaml: dumpManifest(object) };
   });

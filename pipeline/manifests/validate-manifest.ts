@@ -1,3 +1,4 @@
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
@@ -11,6 +12,7 @@ interface Validatable {
 type ModelConstructor = new (data: never) => Validatable;
 
 const MODELS: Readonly<Record<string, ModelConstructor>> = {
+  'v1/ConfigMap': ConfigMap as unknown as ModelConstructor,
   'v1/Service': Service as unknown as ModelConstructor,
   'apps/v1/Deployment': Deployment as unknown as ModelConstructor,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as unknown as ModelConstructor,
@@ -27,7 +29,7 @@ export function validateManifest(object: Readonly<Record<string, unknown>>, wher
   const key = `${String(object.apiVersion)}/${String(object.kind)}`;
   const Model = MODELS[key];
   if (!Model) {
-    throw new UserError('MANIFEST_INVALID', `${where}: no schema for ${key}`, 'Only Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget are rendered.');
+    throw new UserError('MANIFEST_INVALID', `${where}: no schema for ${key}`, 'modelfleet renders only ConfigMap, Deployment, Service, HorizontalPodAutoscaler and PodDisruptionBudget; a template of another kind needs its schema added in pipeline/manifests/validate-manifest.ts.');
   }
   try {
     new Model(structuredClone(object) as never).validate();

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import Handlebars from 'handlebars';
-import { load } from 'js-yaml';
-import { findPackageRoot } from '../../manifests/find-package-root.js';
+import { renderK8sTemplate } from '../../manifests/render-k8s-template.js';
+import { validateManifest } from '../../manifests/validate-manifest.js';
 import type { KubeObject } from '../../seams/kube.js';
 
 export const GATEWAY_NAME = 'modelfleet-gateway';
@@ -16,10 +13,6 @@ export interface GatewayManifestOptions {
   readonly routesJson: string;
   readonly replicas?: number;
 }
-
-const handlebars = Handlebars.create();
-// JSON is YAML's flow syntax: a JSON-encoded value is one scalar, list or map whatever it holds.
-handlebars.registerHelper('json', (value: unknown) => new handlebars.SafeString(JSON.stringify(value ?? null)));
 
 /** The gateway's ConfigMap (route table), Service, Deployment and PodDisruptionBudget, from k8s-templates/gateway/. Pure apart from reading the templates. */
 export function renderGatewayManifests(options: GatewayManifestOptions): KubeObject[] {
@@ -35,9 +28,9 @@ export function renderGatewayManifests(options: GatewayManifestOptions): KubeObj
     selectorLabels,
     labels: { ...selectorLabels, 'app.kubernetes.io/component': 'gateway', 'app.kubernetes.io/part-of': 'modelfleet', 'app.kubernetes.io/managed-by': 'modelfleet' },
   };
-  const dir = join(findPackageRoot(), 'k8s-templates', 'gateway');
   return TEMPLATES.map((file) => {
-    const template = handlebars.compile(readFileSync(join(dir, file), 'utf8'), { strict: true, noEscape: true });
-    return load(template(values)) as KubeObject;
+    const object = renderK8sTemplate('gateway', file, values);
+    validateManifest(object, `gateway ${file.replace(/\.hbs$/, '')}`);
+    return object as KubeObject;
   });
 }
