@@ -1,10 +1,8 @@
-import { buildErrors } from '../../lib/errors/codes-build.js';
-import { UserError } from '../../lib/errors/user-error.js';
-import type { DockerSeam, ImageDetails } from '../seams/docker.js';
+import type { DockerSeam } from '../seams/docker.js';
 import { gatewayImageRecordPath, writeImageRecordFile, type ImageRecord } from './image-record.js';
-import { packBuildContext } from './pack-build-context.js';
-import { prepareGatewayImageInputs, type GatewayImageInputs, type PrepareGatewayImageInputsOptions } from './prepare-gateway-image-inputs.js';
+import { prepareGatewayImageInputs, type PrepareGatewayImageInputsOptions } from './prepare-gateway-image-inputs.js';
 import { registryTargetFor } from './registry-target.js';
+import { runImageBuild } from './run-image-build.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
 
 /** `deployName` of the gateway's image record and its repository name under CI_REGISTRY_IMAGE. */
@@ -49,7 +47,7 @@ export async function buildGatewayImage(options: BuildGatewayImageOptions): Prom
     log(`${inputs.tag} exists: same content, build skipped`);
   } else {
     log(`building ${inputs.tag} on ${inputs.baseImage}`);
-    details = await runBuild(docker, inputs, log);
+    details = await runImageBuild(docker, inputs, { subject: 'the gateway image', template: 'templates/gateway/Dockerfile.hbs' }, log);
   }
 
   const target = registryTargetFor(GATEWAY_NAME, inputs.tag.split(':').at(-1) ?? '', env);
@@ -80,27 +78,3 @@ export async function buildGatewayImage(options: BuildGatewayImageOptions): Prom
   return { record, recordFile, durationMs: Date.now() - started };
 }
 
-async function runBuild(docker: DockerSeam, inputs: GatewayImageInputs, log: (line: string) => void): Promise<ImageDetails> {
-  const baseIsLocal = await docker.imageExists(inputs.baseImage);
-  try {
-    const built = await docker.buildImage({
-      context: packBuildContext(inputs.contextParts, { name: 'Dockerfile', content: inputs.dockerfile }),
-      tag: inputs.tag,
-      dockerfile: 'Dockerfile',
-      buildArgs: inputs.buildArgs,
-      onProgress: (event) => {
-        if (event.kind === 'step') log(event.text);
-      },
-    });
-    const missing = Object.entries(inputs.labels).filter(([key, value]) => built.labels[key] !== value).map(([key]) => key);
-    if (missing.length > 0) {
-      throw new Error(`the built image ${inputs.tag} lacks the labels ${missing.join(', ')}: the Dockerfile must keep templates/gateway/Dockerfile.hbs's LABEL instruction`);
-    }
-    return built;
-  } catch (err) {
-    const hint = baseIsLocal
-      ? buildErrors.BUILD_FAILED.fix
-      : `the base image ${inputs.baseImage} is not in the local engine; without a reachable registry build it with \`bash scripts/build-base-image.sh\` and set MODELFLEET_BASE_IMAGE=modelfleet/base:local`;
-    throw new UserError('BUILD_FAILED', `the gateway image: ${(err as Error).message}`, hint, { cause: err });
-  }
-}

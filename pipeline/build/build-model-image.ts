@@ -1,12 +1,9 @@
-import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
-import { buildErrors } from '../../lib/errors/codes-build.js';
-import { UserError } from '../../lib/errors/user-error.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
-import type { DockerSeam, ImageDetails } from '../seams/docker.js';
+import type { DockerSeam } from '../seams/docker.js';
 import { writeImageRecord, type ImageRecord } from './image-record.js';
-import { packBuildContext } from './pack-build-context.js';
-import { describeEntry, prepareImageInputs, type ImageInputs, type PrepareImageInputsOptions } from './prepare-image-inputs.js';
+import { describeEntry, prepareImageInputs, type PrepareImageInputsOptions } from './prepare-image-inputs.js';
 import { registryTargetFor } from './registry-target.js';
+import { runImageBuild } from './run-image-build.js';
 
 export interface BuildModelImageOptions extends Omit<PrepareImageInputsOptions, 'docker'> {
   /** From `openDocker()`; undefined when no engine answers (enough for `image:` entries only). */
@@ -61,7 +58,7 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
     log(`${inputs.tag} exists: same content, build skipped`);
   } else {
     log(`building ${inputs.tag} on ${inputs.baseImage}`);
-    details = await runBuild(docker, inputs, options.fleet, deployable, log);
+    details = await runImageBuild(docker, inputs, { subject: describeEntry(options.fleet, deployable), template: 'templates/model/Dockerfile.hbs' }, log);
   }
 
   const target = registryTargetFor(inputs.deployName, inputs.tag.split(':').at(-1) ?? '', env);
@@ -101,39 +98,6 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
   return { record, recordFile, durationMs: Date.now() - started };
 }
 
-async function runBuild(
-  docker: DockerSeam,
-  inputs: ImageInputs,
-  fleet: FleetSpec,
-  deployable: Deployable,
-  log: (line: string) => void,
-): Promise<ImageDetails> {
-  const baseIsLocal = await docker.imageExists(inputs.baseImage);
-  try {
-    const built = await docker.buildImage({
-      context: packBuildContext(inputs.contextParts, { name: DOCKERFILE_IN_CONTEXT, content: inputs.dockerfile }),
-      tag: inputs.tag,
-      dockerfile: DOCKERFILE_IN_CONTEXT,
-      buildArgs: inputs.buildArgs,
-      onProgress: (event) => {
-        if (event.kind === 'step') log(event.text);
-      },
-    });
-    const missing = Object.entries(inputs.labels).filter(([key, value]) => built.labels[key] !== value).map(([key]) => key);
-    if (missing.length > 0) {
-      throw new Error(`the built image ${inputs.tag} lacks the labels ${missing.join(', ')}: the Dockerfile must keep templates/model/Dockerfile.hbs's LABEL instruction`);
-    }
-    return built;
-  } catch (err) {
-    const hint = baseIsLocal
-      ? buildErrors.BUILD_FAILED.fix
-      : `the base image ${inputs.baseImage} is not in the local engine; without a reachable registry build it with \`bash scripts/build-base-image.sh\` and set MODELFLEET_BASE_IMAGE=modelfleet/base:local`;
-    throw new UserError('BUILD_FAILED', `${describeEntry(fleet, deployable)}: ${(err as Error).message}`, hint, { cause: err });
-  }
-}
-
-/** The Dockerfile travels at the context's root, next to runtime/, app/ and model/. */
-const DOCKERFILE_IN_CONTEXT = 'Dockerfile';
 
 function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;

@@ -1,0 +1,52 @@
+import { buildErrors } from '../../lib/errors/codes-build.js';
+import { UserError } from '../../lib/errors/user-error.js';
+import type { DockerSeam, ImageDetails } from '../seams/docker.js';
+import { packBuildContext, type ContextPart } from './pack-build-context.js';
+
+/** What one image build needs; model and gateway images differ only in these values. */
+export interface ImageBuildInputs {
+  readonly baseImage: string;
+  readonly contextParts: readonly ContextPart[];
+  readonly dockerfile: string;
+  readonly tag: string;
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The Dockerfile travels at the context's root, next to runtime/, app/ (and model/). */
+const DOCKERFILE_IN_CONTEXT = 'Dockerfile';
+
+/**
+ * Builds one image and checks it carries its labels (later jobs find images by them).
+ * Failures become BUILD_FAILED naming `subject`; when the base image is not local, the hint says
+ * how to build it offline, the usual cause where no registry is reachable.
+ */
+export async function runImageBuild(
+  docker: DockerSeam,
+  inputs: ImageBuildInputs,
+  context: { readonly subject: string; readonly template: string },
+  log: (line: string) => void,
+): Promise<ImageDetails> {
+  const baseIsLocal = await docker.imageExists(inputs.baseImage);
+  try {
+    const built = await docker.buildImage({
+      context: packBuildContext(inputs.contextParts, { name: DOCKERFILE_IN_CONTEXT, content: inputs.dockerfile }),
+      tag: inputs.tag,
+      dockerfile: DOCKERFILE_IN_CONTEXT,
+      buildArgs: inputs.buildArgs,
+      onProgress: (event) => {
+        if (event.kind === 'step') log(event.text);
+      },
+    });
+    const missing = Object.entries(inputs.labels).filter(([key, value]) => built.labels[key] !== value).map(([key]) => key);
+    if (missing.length > 0) {
+      throw new Error(`the built image ${inputs.tag} lacks the labels ${missing.join(', ')}: the Dockerfile must keep ${context.template}'s LABEL instruction`);
+    }
+    return built;
+  } catch (err) {
+    const hint = baseIsLocal
+      ? buildErrors.BUILD_FAILED.fix
+      : `the base image ${inputs.baseImage} is not in the local engine; without a reachable registry build it with \`bash scripts/build-base-image.sh\` and set MODELFLEET_BASE_IMAGE=modelfleet/base:local`;
+    throw new UserError('BUILD_FAILED', `${context.subject}: ${(err as Error).message}`, hint, { cause: err });
+  }
+}
