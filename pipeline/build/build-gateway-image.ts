@@ -1,8 +1,7 @@
 import type { DockerSeam } from '../seams/docker.js';
 import { gatewayImageRecordPath, writeImageRecordFile, type ImageRecord } from './image-record.js';
 import { prepareGatewayImageInputs, type PrepareGatewayImageInputsOptions } from './prepare-gateway-image-inputs.js';
-import { registryTargetFor } from './registry-target.js';
-import { runImageBuild } from './run-image-build.js';
+import { ensureImage } from './ensure-image.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
 
 /** `deployName` of the gateway's image record and its repository name under CI_REGISTRY_IMAGE. */
@@ -41,25 +40,12 @@ export async function buildGatewayImage(options: BuildGatewayImageOptions): Prom
   log('resolving the dependencies and the gateway code');
   const inputs = await prepareGatewayImageInputs({ ...options, docker });
 
-  let details = options.force ? undefined : await docker.inspectImage(inputs.tag);
-  const outcome: ImageRecord['outcome'] = details ? 'existing' : 'built';
-  if (details) {
-    log(`${inputs.tag} exists: same content, build skipped`);
-  } else {
-    log(`building ${inputs.tag} on ${inputs.baseImage}`);
-    details = await runImageBuild(docker, inputs, { subject: 'the gateway image', template: 'templates/gateway/Dockerfile.hbs' }, log);
-  }
-
-  const target = registryTargetFor(GATEWAY_NAME, inputs.tag.split(':').at(-1) ?? '', env);
-  if (target) {
-    log(`pushing ${target.reference}`);
-    try {
-      await docker.tagImage(inputs.tag, target.reference);
-      await docker.pushImage(target.reference, target.auth, (text) => log(`push: ${text}`));
-    } catch (err) {
-      throw userErrorWithFix('BUILD_PUSH_FAILED', `the gateway image ${inputs.tag}: ${(err as Error).message}`, err);
-    }
-  }
+  const { details, outcome, target } = await ensureImage(
+    docker,
+    inputs,
+    { subject: `the gateway image ${inputs.tag}`, template: 'templates/gateway/Dockerfile.hbs', repository: GATEWAY_NAME, force: options.force ?? false, env },
+    log,
+  );
 
   const record: ImageRecord = {
     deployName: GATEWAY_NAME,

@@ -2,8 +2,7 @@ import { userErrorWithFix } from './user-error-with-fix.js';
 import type { DockerSeam } from '../seams/docker.js';
 import { writeImageRecord, type ImageRecord } from './image-record.js';
 import { describeEntry, prepareImageInputs, type PrepareImageInputsOptions } from './prepare-image-inputs.js';
-import { registryTargetFor } from './registry-target.js';
-import { runImageBuild } from './run-image-build.js';
+import { ensureImage } from './ensure-image.js';
 
 export interface BuildModelImageOptions extends Omit<PrepareImageInputsOptions, 'docker'> {
   /** From `openDocker()`; undefined when no engine answers (enough for `image:` entries only). */
@@ -52,25 +51,12 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
   const inputs = await prepareImageInputs({ ...options, docker });
   log(`model ${inputs.model.source} version ${inputs.model.version} (${inputs.model.sizeBytes} bytes, ${inputs.model.artifactDigest})`);
 
-  let details = options.force ? undefined : await docker.inspectImage(inputs.tag);
-  const outcome: ImageRecord['outcome'] = details ? 'existing' : 'built';
-  if (details) {
-    log(`${inputs.tag} exists: same content, build skipped`);
-  } else {
-    log(`building ${inputs.tag} on ${inputs.baseImage}`);
-    details = await runImageBuild(docker, inputs, { subject: describeEntry(options.fleet, deployable), template: 'templates/model/Dockerfile.hbs' }, log);
-  }
-
-  const target = registryTargetFor(inputs.deployName, inputs.tag.split(':').at(-1) ?? '', env);
-  if (target) {
-    log(`pushing ${target.reference}`);
-    try {
-      await docker.tagImage(inputs.tag, target.reference);
-      await docker.pushImage(target.reference, target.auth, (text) => log(`push: ${text}`));
-    } catch (err) {
-      throw userErrorWithFix('BUILD_PUSH_FAILED', `${describeEntry(options.fleet, deployable)}: ${(err as Error).message}`, err);
-    }
-  }
+  const { details, outcome, target } = await ensureImage(
+    docker,
+    inputs,
+    { subject: describeEntry(options.fleet, deployable), template: 'templates/model/Dockerfile.hbs', repository: inputs.deployName, force: options.force ?? false, env },
+    log,
+  );
 
   const history = await docker.imageHistory(inputs.tag);
   const layerSizes = history.filter((entry) => entry.sizeBytes > 0).map((entry) => entry.sizeBytes);

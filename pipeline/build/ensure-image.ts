@@ -1,7 +1,10 @@
 import { buildErrors } from '../../lib/errors/codes-build.js';
 import { UserError } from '../../lib/errors/user-error.js';
 import type { DockerSeam, ImageDetails } from '../seams/docker.js';
+import type { ImageRecord } from './image-record.js';
 import { packBuildContext, type ContextPart } from './pack-build-context.js';
+import { registryTargetFor, type RegistryTarget } from './registry-target.js';
+import { userErrorWithFix } from './user-error-with-fix.js';
 
 /** What one image build needs; model and gateway images differ only in these values. */
 export interface ImageBuildInputs {
@@ -49,4 +52,44 @@ export async function runImageBuild(
       : `the base image ${inputs.baseImage} is not in the local engine; without a reachable registry build it with \`bash scripts/build-base-image.sh\` and set MODELFLEET_BASE_IMAGE=modelfleet/base:local`;
     throw new UserError('BUILD_FAILED', `${context.subject}: ${(err as Error).message}`, hint, { cause: err });
   }
+}
+
+export interface EnsuredImage {
+  readonly details: ImageDetails;
+  readonly outcome: ImageRecord['outcome'];
+  /** Where the image was pushed, when a registry is configured. */
+  readonly target: RegistryTarget | undefined;
+}
+
+/**
+ * The image for `inputs.tag`: reused when the engine has it (the tag is a content digest, so the
+ * same tag is the same content) unless `force`, built otherwise, then pushed when CI_REGISTRY and
+ * its credentials are configured.
+ */
+export async function ensureImage(
+  docker: DockerSeam,
+  inputs: ImageBuildInputs,
+  context: { readonly subject: string; readonly template: string; readonly repository: string; readonly force: boolean; readonly env: NodeJS.ProcessEnv },
+  log: (line: string) => void,
+): Promise<EnsuredImage> {
+  let details = context.force ? undefined : await docker.inspectImage(inputs.tag);
+  const outcome: ImageRecord['outcome'] = details ? 'existing' : 'built';
+  if (details) {
+    log(`${inputs.tag} exists: same content, build skipped`);
+  } else {
+    log(`building ${inputs.tag} on ${inputs.baseImage}`);
+    details = await runImageBuild(docker, inputs, context, log);
+  }
+
+  const target = registryTargetFor(context.repository, inputs.tag.split(':').at(-1) ?? '', context.env);
+  if (target) {
+    log(`pushing ${target.reference}`);
+    try {
+      await docker.tagImage(inputs.tag, target.reference);
+      await docker.pushImage(target.reference, target.auth, (text) => log(`push: ${text}`));
+    } catch (err) {
+      throw userErrorWithFix('BUILD_PUSH_FAILED', `${context.subject}: ${(err as Error).message}`, err);
+    }
+  }
+  return { details, outcome, target };
 }
