@@ -5,9 +5,9 @@ import { DEFAULT_BASE_IMAGE } from '../../generator/render/render-model-folder.j
 import { UserError } from '../../lib/errors/user-error.js';
 import type { DockerSeam } from '../seams/docker.js';
 import { findPackageRoot } from '../../lib/package-root.js';
+import type { ImageBuildInputs } from './ensure-image.js';
 import { gitCommit } from './git-commit.js';
 import { digestCanonicalJson } from './image-tag.js';
-import type { ContextPart } from './pack-build-context.js';
 import { prepareServingLayers } from './prepare-serving-layers.js';
 
 /** Image repository of the gateway; `gateway` is a reserved model name, so no model image takes it. */
@@ -30,18 +30,9 @@ export const GATEWAY_IMAGE_LABELS = {
   revision: 'org.opencontainers.image.revision',
 } as const;
 
-/** Everything the gateway image is made of, resolved but not built yet. */
-export interface GatewayImageInputs {
-  /** `modelfleet/gateway:<digest-12>`. */
-  readonly tag: string;
+/** Everything the gateway image is made of, resolved but not built yet. Its build context holds the same runtime/ and app/ as model images. */
+export interface GatewayImageInputs extends ImageBuildInputs {
   readonly contentDigest: string;
-  readonly baseImage: string;
-  readonly dockerfile: string;
-  readonly buildArgs: Readonly<Record<string, string>>;
-  /** The labels the image gets (through the Dockerfile's LABEL instruction). */
-  readonly labels: Readonly<Record<string, string>>;
-  /** Build context folders, in layer order: the same runtime/ and app/ as model images. */
-  readonly contextParts: readonly ContextPart[];
 }
 
 export interface PrepareGatewayImageInputsOptions {

@@ -11,9 +11,9 @@ import { downloadRegisteredModel } from '../mlflow-registry/download-registered-
 import { readMlflowConnection } from '../mlflow-registry/mlflow-connection.js';
 import type { DockerSeam } from '../seams/docker.js';
 import { findPackageRoot } from '../../lib/package-root.js';
+import type { ImageBuildInputs } from './ensure-image.js';
 import { gitCommit } from './git-commit.js';
 import { computeContentDigest, resolveImageTag, type ImageContent } from './image-tag.js';
-import type { ContextPart } from './pack-build-context.js';
 import { prepareServingLayers } from './prepare-serving-layers.js';
 
 /** Label keys on every model image. */
@@ -30,18 +30,9 @@ export const IMAGE_LABELS = {
 } as const;
 
 /** Everything a model image is made of, resolved but not built yet. */
-export interface ImageInputs {
+export interface ImageInputs extends ImageBuildInputs {
   readonly deployName: string;
-  /** `modelfleet/<deployName>:<digest-12>`. */
-  readonly tag: string;
   readonly contentDigest: string;
-  readonly baseImage: string;
-  readonly dockerfile: string;
-  readonly buildArgs: Readonly<Record<string, string>>;
-  /** The labels the image gets (through the Dockerfile's LABEL instruction), content digest and git commit included. */
-  readonly labels: Readonly<Record<string, string>>;
-  /** Build context folders, in layer order. */
-  readonly contextParts: readonly ContextPart[];
   readonly model: { readonly dir: string; readonly source: string; readonly version: string; readonly artifactDigest: string; readonly sizeBytes: number };
 }
 
