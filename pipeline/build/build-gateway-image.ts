@@ -1,7 +1,7 @@
 import type { DockerSeam } from '../seams/docker.js';
 import { gatewayImageRecordPath, writeImageRecordFile, type ImageRecord } from './image-record.js';
 import { prepareGatewayImageInputs, type PrepareGatewayImageInputsOptions } from './prepare-gateway-image-inputs.js';
-import { ensureImage } from './ensure-image.js';
+import { ensureImage, imageRecordFor } from './ensure-image.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
 
 /** `deployName` of the gateway's image record and its repository name under CI_REGISTRY_IMAGE. */
@@ -40,27 +40,16 @@ export async function buildGatewayImage(options: BuildGatewayImageOptions): Prom
   log('resolving the dependencies and the gateway code');
   const inputs = await prepareGatewayImageInputs({ ...options, docker });
 
-  const { details, outcome, target } = await ensureImage(
+  const ensured = await ensureImage(
     docker,
     inputs,
     { subject: `the gateway image ${inputs.tag}`, template: 'templates/gateway/Dockerfile.hbs', repository: GATEWAY_NAME, force: options.force ?? false, env },
     log,
   );
 
-  const record: ImageRecord = {
-    deployName: GATEWAY_NAME,
-    tag: inputs.tag,
-    outcome,
-    contentDigest: inputs.contentDigest,
-    imageId: details.id,
-    ...(target ? { registryReference: target.reference } : {}),
-    baseImage: inputs.baseImage,
-    labels: details.labels,
-    layers: details.layers,
-    sizeBytes: details.sizeBytes,
-  };
+  const record = imageRecordFor(GATEWAY_NAME, inputs, ensured);
   const recordFile = await writeImageRecordFile(gatewayImageRecordPath(options.outDir), record);
-  log(`${outcome === 'built' ? 'built' : 'reused'} ${inputs.tag} (${details.layers.length} layers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`${record.outcome === 'built' ? 'built' : 'reused'} ${inputs.tag} (${record.layers.length} layers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { record, recordFile, durationMs: Date.now() - started };
 }
 

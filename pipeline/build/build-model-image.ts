@@ -2,7 +2,7 @@ import { userErrorWithFix } from './user-error-with-fix.js';
 import type { DockerSeam } from '../seams/docker.js';
 import { writeImageRecord, type ImageRecord } from './image-record.js';
 import { describeEntry, prepareImageInputs, type PrepareImageInputsOptions } from './prepare-image-inputs.js';
-import { ensureImage } from './ensure-image.js';
+import { ensureImage, imageRecordFor } from './ensure-image.js';
 
 export interface BuildModelImageOptions extends Omit<PrepareImageInputsOptions, 'docker'> {
   /** From `openDocker()`; undefined when no engine answers (enough for `image:` entries only). */
@@ -51,7 +51,7 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
   const inputs = await prepareImageInputs({ ...options, docker });
   log(`model ${inputs.model.source} version ${inputs.model.version} (${inputs.model.sizeBytes} bytes, ${inputs.model.artifactDigest})`);
 
-  const { details, outcome, target } = await ensureImage(
+  const ensured = await ensureImage(
     docker,
     inputs,
     { subject: describeEntry(options.fleet, deployable), template: 'templates/model/Dockerfile.hbs', repository: inputs.deployName, force: options.force ?? false, env },
@@ -60,17 +60,9 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
 
   const history = await docker.imageHistory(inputs.tag);
   const layerSizes = history.filter((entry) => entry.sizeBytes > 0).map((entry) => entry.sizeBytes);
+  const { details } = ensured;
   const record: ImageRecord = {
-    deployName: inputs.deployName,
-    tag: inputs.tag,
-    outcome,
-    contentDigest: inputs.contentDigest,
-    imageId: details.id,
-    ...(target ? { registryReference: target.reference } : {}),
-    baseImage: inputs.baseImage,
-    labels: details.labels,
-    layers: details.layers,
-    sizeBytes: details.sizeBytes,
+    ...imageRecordFor(inputs.deployName, inputs, ensured),
     ...(layerSizes.length === details.layers.length ? { modelLayerBytes: layerSizes.at(-1) ?? 0 } : {}),
     model: {
       source: inputs.model.source,
@@ -80,7 +72,7 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
     },
   };
   const recordFile = await writeImageRecord(outDir, record);
-  log(`${outcome === 'built' ? 'built' : 'reused'} ${inputs.tag} (${formatBytes(details.sizeBytes)}, ${details.layers.length} layers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`${record.outcome === 'built' ? 'built' : 'reused'} ${inputs.tag} (${formatBytes(details.sizeBytes)}, ${details.layers.length} layers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { record, recordFile, durationMs: Date.now() - started };
 }
 

@@ -93,3 +93,20 @@ export async function ensureImage(
   }
   return { details, outcome, target };
 }
+
+/** The image record fields every built image has; model images add what they know of the model. */
+export function imageRecordFor(deployName: string, inputs: ImageBuildInputs & { readonly contentDigest: string }, ensured: EnsuredImage): ImageRecord {
+  const { details, outcome, target } = ensured;
+  return {
+    deployName,
+    tag: inputs.tag,
+    outcome,
+    contentDigest: inputs.contentDigest,
+    imageId: details.id,
+    ...(target ? { registryReference: target.reference } : {}),
+    baseImage: inputs.baseImage,
+    labels: details.labels,
+    layers: details.layers,
+    sizeBytes: details.sizeBytes,
+  };
+}
