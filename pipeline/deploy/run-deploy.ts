@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
 import { findDeployable, listDeployables } from '../../generator/fleet/find-deployable.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
-import type { FleetSpec } from '../../generator/fleet/types.js';
+import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
 import { batchingEnv, SERVICE_PORT } from '../manifests/render-model-manifests.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isKubeConfigured, openKube } from '../seams/kube.js';
@@ -65,10 +65,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       return;
     }
     case 'model': {
-      const fleet = loadFleet(command.file);
-      const deployable = findDeployable(fleet, command.action.name);
-      const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName };
-      await ensureModelFolder(paths, print);
+      const { paths } = await prepareModel(command, command.action.name);
       let manifests = await readManifests(paths);
       if (manifests.length === 0) {
         const docker = await openDocker();
@@ -156,10 +153,7 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
       return;
     }
     case 'model': {
-      const fleet = loadFleet(command.file);
-      const deployable = findDeployable(fleet, command.action.name);
-      const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName };
-      await ensureModelFolder(paths, print);
+      const { fleet, deployable, paths } = await prepareModel(command, command.action.name);
       const runtime = await chooseLocalRuntime(command, fleet, paths, docker);
       // The measured limit is enforced by Docker's memory cap; a plain process cannot be capped,
       // so process mode deploys without waiting for (or re-running) the measurement.
@@ -213,4 +207,13 @@ async function chooseLocalRuntime(command: DeployCommand, fleet: FleetSpec, path
       `Start Docker (\`bash scripts/setup-docker.sh\`) or run \`${paths.deployName}:build\` (it downloads registry models).`);
   }
   return { kind: 'process', modelDir: resolve(modelDir) };
+}
+
+/** What deploying one model needs first, on either target: the fleet, the model, and its folder (regenerated when missing). */
+async function prepareModel(command: DeployCommand, name: string): Promise<{ fleet: FleetSpec; deployable: Deployable; paths: DeployPaths }> {
+  const fleet = loadFleet(command.file);
+  const deployable = findDeployable(fleet, name);
+  const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName };
+  await ensureModelFolder(paths, command.print);
+  return { fleet, deployable, paths };
 }
