@@ -12,12 +12,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import pidusage from 'pidusage';
 import { Pool } from 'undici';
+import { findFreePort } from '../../lib/free-port.js';
+import { percentile } from '../../lib/percentile.js';
+import { waitForReady } from '../../pipeline/instance-runtime/wait-for-ready.js';
 import { readMlflowModel } from '../../serving/mlflow/read-mlflow-model.js';
 import { writeRouteTable } from '../../serving/gateway/route-table-file.js';
 import { ROUTE_TABLE_FORMAT } from '../../serving/gateway/route-table.js';
@@ -54,18 +56,6 @@ function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
 function modelServerAvailable(): boolean {
   if (!existsSync(join(ROOT, 'dist/cli/entry.js'))) return false;
   const probe = spawnSync(process.execPath, [join(ROOT, 'bin/modelfleet.js'), 'serve', '--help'], { encoding: 'utf8', timeout: 20_000 });
@@ -77,14 +67,9 @@ function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProce
   return child;
 }
 
-async function waitReady(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(url).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not become ready within ${timeoutMs} ms`);
+async function waitReady(baseUrl: string, timeoutMs = 30_000): Promise<void> {
+  const outcome = await waitForReady({ baseUrl, readyPath: '/readyz' }, { timeoutMs, intervalMs: 100 });
+  if (!outcome.ready) throw new Error(`${baseUrl}/readyz did not become ready within ${timeoutMs} ms (${outcome.lastProblem})`);
 }
 
 /** Sequential requests on one keep-alive connection; returns per-request latencies in ms. */
@@ -103,10 +88,6 @@ async function measureLatency(origin: string, path: string, body: string, count:
     await pool.close();
   }
   return samples.sort((a, b) => a - b);
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 /** CPU time (user + system, ms) a process used so far. */
@@ -156,13 +137,13 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'modelfleet-bench-gateway-'));
   const children: ChildProcess[] = [];
   try {
-    const upstreamPort = await freePort();
-    const gatewayPort = await freePort();
+    const upstreamPort = await findFreePort();
+    const gatewayPort = await findFreePort();
     const upstream = `http://127.0.0.1:${upstreamPort}`;
     children.push(kind === 'model'
       ? start([join(ROOT, 'bin/modelfleet.js'), 'serve', '--model-dir', MODEL_DIR, '--port', String(upstreamPort)])
       : start(['--import', 'tsx', join(ROOT, 'bench/gateway/fake-model-server.ts'), String(upstreamPort), ...(kind === 'onnx' ? [MODEL_DIR] : [])]));
-    await waitReady(`${upstream}/readyz`);
+    await waitReady(upstream);
 
     const routes = join(dir, 'routes.json');
     await writeRouteTable(routes, {
@@ -173,7 +154,7 @@ async function main(): Promise<void> {
     });
     children.push(start(['--import', 'tsx', join(ROOT, 'cli/entry.ts'), 'gateway', '--routes', routes, '--port', String(gatewayPort), '--no-watch']));
     const gateway = `http://127.0.0.1:${gatewayPort}`;
-    await waitReady(`${gateway}/readyz`);
+    await waitReady(gateway);
 
     console.log(`upstream: ${UPSTREAM_LABEL[kind]}, model ${args.model}`);
     console.log(`node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

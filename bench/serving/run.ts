@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pidusage from 'pidusage';
+import { findFreePort } from '../../lib/free-port.js';
 
 /**
  * The model server against the bare node:http + onnxruntime-node reference, same model, same machine.
@@ -144,11 +145,10 @@ interface Running {
 
 // All servers run side by side on the server core (an idle one costs nothing); rounds alternate between
 // them so that drift in the machine's load (other work on the same cores) hits every server alike.
-const basePort = 18_600 + Math.floor(Math.random() * 300);
 const running: Running[] = [];
 try {
-  for (const [i, target] of targets.entries()) {
-    const port = basePort + i;
+  for (const target of targets) {
+    const port = await findFreePort();
     const child = target.start(port);
     running.push({ target, child, url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, idleRssMb: 0 });
   }

@@ -6,7 +6,6 @@ interface LoadtestFlags {
   file: string;
   out: string;
   mode: string;
-  namespace: string;
   duration?: string;
   connections?: string;
   seed?: string;
@@ -18,17 +17,16 @@ const MODES = ['docker', 'process', 'auto'] as const;
 /**
  * `modelfleet loadtest --model NAME`: the `<model>:test` job. Load-tests the model's server with
  * random inputs that conform to its signature, sizes it, proves the memory limit, and writes
- * build/models/<name>/{report/, sizing.json, k8s/} (docs/loadtest.md).
+ * build/models/<name>/{report/, sizing.json}, and the sizing record in the registry (docs/loadtest.md).
  */
 export function register(program: Command): void {
   program
     .command('loadtest')
-    .description('Load-test one model with random schema-conforming inputs, size it, prove its memory limit, render its manifests.')
+    .description('Load-test one model with random schema-conforming inputs, size it, prove its memory limit, store the sizing beside its image.')
     .requiredOption('--model <name>', 'deploy name of the model or A/B variant (as in `<name>:test`)')
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
-    .option('--out <dir>', 'build folder: reads models/<name>/image.json, writes models/<name>/{report,k8s}/ and sizing.json', 'build')
+    .option('--out <dir>', 'build folder: writes models/<name>/report/ and sizing.json', 'build')
     .option('--mode <mode>', 'docker (run the built image), process (run `modelfleet serve` as a child process), or auto (docker when an engine answers)', 'auto')
-    .option('--namespace <name>', 'Kubernetes namespace written into the manifests', 'modelfleet')
     .option('--duration <seconds>', "override the model's loadtest.durationSeconds (e.g. a quick local run)")
     .option('--connections <n>', "override the model's loadtest.connections")
     .option('--seed <n>', 'seed of the random inputs (default: derived from the model name, so runs repeat)')
@@ -56,7 +54,6 @@ export function register(program: Command): void {
         deployable,
         outDir: flags.out,
         mode: flags.mode as (typeof MODES)[number],
-        namespace: flags.namespace,
         ...overrides,
         openDocker: () => openDocker(),
         log: (line) => console.log(line),

@@ -22,7 +22,9 @@ export function register(program: Command): void {
     .option('--remeasure', 'run every load test even when a current sizing.json exists', false)
     .action(async (flags: UpFlags) => {
       if (!['docker', 'process', 'auto'].includes(flags.runtime)) throw new UserError('USAGE', `--runtime must be docker, process or auto, not "${flags.runtime}"`);
-      const { runUp } = await import('../../pipeline/up/run-up.js');
+      const [{ runUp }, { gatewayPortSetting }] = await Promise.all([import('../../pipeline/up/run-up.js'), import('../../pipeline/local-target/gateway-port.js')]);
+      // Refused here, before minutes of builds and load tests, rather than at the gateway step.
+      gatewayPortSetting();
       await runUp({ file: flags.file, out: flags.out, runtime: flags.runtime as 'docker' | 'process' | 'auto', remeasure: flags.remeasure, print: (line) => console.log(line) });
     });
 

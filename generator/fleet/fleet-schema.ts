@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deployBranchProblem } from './deploy-branch.js';
 
 /**
  * The shape of models.yaml as written by people, before `defaults:` are merged in.
@@ -147,9 +148,94 @@ export const defaultsSchema = z.strictObject({
   scheduling: schedulingSchema.optional(),
 });
 
+/*
+ * The `ci:` block: how the generated GitLab jobs run. Every value ends up in the child
+ * pipeline's YAML (dumped as data by js-yaml, never pasted as text), and some in GitLab
+ * expressions, so each is held to a narrow pattern: no newlines, quotes or shell syntax.
+ */
+
+/** GitLab variable names (https://docs.gitlab.com/ci/variables/#create-a-custom-cicd-variable-in-the-gitlab-ciyml-file). */
+export const CI_VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Runner tags: plain words (letters, digits, "_.:/+-"), nothing a shell or YAML reads specially. */
+export const RUNNER_TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$/;
+/** `$NAME` or `${NAME}`: a variable GitLab expands inside an image reference. */
+const CI_VARIABLE_REFERENCE = /\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)/g;
+/** A Docker service alias is a host name (https://docs.gitlab.com/ci/services/#available-settings-for-services). */
+const SERVICE_ALIAS = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** One argument of a service's command: printable, no quotes, backslashes or whitespace. */
+const SERVICE_ARGUMENT = /^[A-Za-z0-9_.:/=@%+,-]+$/;
+
+/** Printable text on one line: no control characters (newlines, tabs, NUL, escape sequences). */
+export function isOneLine(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
+
+/**
+ * An image reference, where any part may be a `$VARIABLE` GitLab expands (e.g.
+ * `$CI_REGISTRY/ml/ci-node:20`). Each variable is checked as one harmless word, the rest as a
+ * plain image reference.
+ */
+export function isCiImageReference(value: string): boolean {
+  return value.length <= 255 && IMAGE_REF.test(value.replace(CI_VARIABLE_REFERENCE, 'x'));
+}
+
+const ciImage = z.string().refine(isCiImageReference, 'must be an image reference like node:20-bookworm-slim or $CI_REGISTRY/ci/node:20 (lower-case, no spaces)');
+
+const ciVariableValue = z.custom<string>((v) => typeof v === 'string' && v.length <= 10_000 && isOneLine(v), {
+  // zod's message is fixed; the caller appends what was found ("not the number 2375").
+  message: 'must be text on one line (quote numbers and true/false, e.g. "2375")',
+});
+
+const ciVariables = z.record(z.string().regex(CI_VARIABLE_NAME, 'must be a variable name: letters, digits and "_", not starting with a digit'), ciVariableValue);
+
+export const ciServiceObjectSchema = z.strictObject({
+  name: ciImage,
+  alias: z.string().max(63).regex(SERVICE_ALIAS, 'must be a host name like docker (lower-case letters, digits and "-")').optional(),
+  command: z.array(z.string().max(200).regex(SERVICE_ARGUMENT, 'must be one argument without spaces or quotes, like --tls=false')).max(20).optional(),
+});
+
+/** A service as a plain image reference (`docker:27-dind`) or with settings (`{name, alias, command}`). */
+export const ciServiceSchema = z.union([ciImage, ciServiceObjectSchema]);
+
+const runnerShape = {
+  tags: z.array(z.string().max(255).regex(RUNNER_TAG, 'must be a runner tag: letters, digits and "_.:/+-", no spaces')).max(50).optional(),
+  image: ciImage.optional(),
+  services: z.array(ciServiceSchema).max(10).optional(),
+  variables: ciVariables.optional(),
+};
+
+export const ciJobSchema = z.strictObject(runnerShape);
+
+export const ciSchema = z.strictObject({
+  ...runnerShape,
+  /** Per kind of job, the same keys, merged over the ones above. */
+  jobs: z.strictObject({ build: ciJobSchema.optional(), test: ciJobSchema.optional(), deploy: ciJobSchema.optional() }).optional(),
+  deployTarget: z.enum(['kubernetes', 'local']).optional(),
+  deploy: z
+    .strictObject({
+      branches: z
+        .array(
+          z.string().superRefine((value, ctx) => {
+            const problem = deployBranchProblem(value);
+            if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+          }),
+        )
+        .min(1, 'list at least one branch, e.g. [$CI_DEFAULT_BRANCH]')
+        .max(50)
+        .optional(),
+      mergeRequests: z.custom<false>((v) => v === false, 'merge-request pipelines never deploy; only false is accepted').optional(),
+    })
+    .optional(),
+});
+
 export const fleetFileSchema = z.strictObject({
   defaults: defaultsSchema.optional(),
   models: z.array(z.unknown()),
+  ci: ciSchema.optional(),
 });
 
 export type RawModel = z.infer<typeof modelSchema>;
@@ -157,3 +243,5 @@ export type RawVariant = z.infer<typeof variantSchema>;
 export type RawDefaults = z.infer<typeof defaultsSchema>;
 export type RawImage = z.infer<typeof imageSchema>;
 export type RawMlflow = z.infer<typeof mlflowSchema>;
+export type RawCi = z.infer<typeof ciSchema>;
+export type RawCiJob = z.infer<typeof ciJobSchema>;

@@ -12,18 +12,20 @@ import {
   type RawModel,
   type RawVariant,
 } from './fleet-schema.js';
-import type { Batching, LoadTestSettings, ModelSource, ModelSpec, Scaling, Scheduling, SourceLocation, Variant } from './types.js';
+import { DEFAULT_CI_SETTINGS, resolveCi } from './resolve-ci.js';
+import type { Batching, CiSettings, LoadTestSettings, ModelSource, ModelSpec, Scaling, Scheduling, SourceLocation, Variant } from './types.js';
 import { formatKeyPath, type KeyPath } from './yaml-positions.js';
 import { problemsFromZod } from './zod-problems.js';
 
 export interface ResolvedFleet {
   readonly models: ModelSpec[];
+  readonly ci: CiSettings;
   readonly problems: FleetProblem[];
 }
 
 type Locate = (path: KeyPath) => SourceLocation | undefined;
 
-const TOP_LEVEL_KEYS = ['defaults', 'models'];
+const TOP_LEVEL_KEYS = ['defaults', 'models', 'ci'];
 
 /**
  * Validates the parsed models.yaml value and turns it into model specs, with `defaults:`
@@ -37,7 +39,7 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
       message: value === undefined || value === null ? 'the file is empty' : 'must be a mapping with a `models:` list',
       hint: 'start the file with `models:` followed by one `- name: ...` entry per model',
     });
-    return { models: [], problems };
+    return { models: [], ci: DEFAULT_CI_SETTINGS, problems };
   }
 
   for (const key of Object.keys(value)) {
@@ -46,9 +48,12 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
     problems.push({
       path: [key],
       message: `unknown key "${key}"`,
-      hint: suggestion ? `did you mean "${suggestion}"?` : 'the top level holds only `defaults:` and `models:`',
+      hint: suggestion ? `did you mean "${suggestion}"?` : 'the top level holds only `defaults:`, `models:` and `ci:`',
     });
   }
+
+  const { ci, problems: ciProblems } = resolveCi(value.ci);
+  problems.push(...ciProblems);
 
   let defaults: RawDefaults = {};
   let defaultsValid = true;
@@ -69,7 +74,7 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
         ? { path: ['models'], message: 'is required', hint: 'add `models:` with one `- name: ...` entry per model' }
         : { path: ['models'], message: 'must be a list (one `- name: ...` entry per model)' },
     );
-    return { models: [], problems };
+    return { models: [], ci, problems };
   }
 
   const models: ModelSpec[] = [];
@@ -88,7 +93,7 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
   });
 
   problems.push(...findCollisions(identities, locate));
-  return { models, problems };
+  return { models, ci, problems };
 }
 
 /** The sections of a broken `defaults:` block that are fine on their own, so checks of models stay meaningful. */

@@ -102,10 +102,66 @@ export interface ModelSpec {
   readonly location: SourceLocation;
 }
 
+/** A Docker service next to a job's container, e.g. Docker-in-Docker (https://docs.gitlab.com/ci/yaml/#services). */
+export interface CiService {
+  /** Image reference; may hold `$VARIABLES`, which GitLab expands. */
+  readonly name: string;
+  /** Host name the job reaches the service by, e.g. `docker` for `tcp://docker:2375`. */
+  readonly alias?: string;
+  /** Arguments for the service's entrypoint, e.g. `["--tls=false"]`. */
+  readonly command?: readonly string[];
+}
+
+/** The runner settings of one kind of job: the keys of `ci:` and of `ci.jobs.<kind>:`. */
+export interface CiRunnerSettings {
+  /** Runner tags; the job runs on a runner that has all of them. */
+  readonly tags: readonly string[];
+  /** The jobs' image (a Docker executor's container); `$MODELFLEET_CI_IMAGE` unless `ci.image` says otherwise. */
+  readonly image: string;
+  readonly services: readonly CiService[];
+  /** Job variables, in the order models.yaml lists them. */
+  readonly variables: Readonly<Record<string, string>>;
+}
+
+/** Which generated jobs a `ci.jobs.<kind>` block applies to. */
+export type CiJobKind = 'build' | 'test' | 'deploy';
+
+/** One entry of `ci.deploy.branches`: GitLab's default branch, one branch, or a regular expression. */
+export type DeployBranch =
+  | { readonly kind: 'default' }
+  | { readonly kind: 'name'; readonly name: string }
+  | {
+      readonly kind: 'pattern';
+      /** The regular expression between the slashes, every `/` escaped as `\/` (RE2 syntax, as GitLab's rules use). */
+      readonly pattern: string;
+    };
+
+/** How the generated jobs run: models.yaml's `ci:` block with every default filled in. */
+export interface CiSettings {
+  /** The top-level `ci:` values (what every job kind starts from). */
+  readonly runner: CiRunnerSettings;
+  /**
+   * Per job kind, `ci.jobs.<kind>` merged over the top level: tags, image and services replace,
+   * variables merge key by key. build: model builds, gateway:build, generate-parts; test: load
+   * tests; deploy: model and gateway deploys, removals.
+   */
+  readonly jobs: Readonly<Record<CiJobKind, CiRunnerSettings>>;
+  /** Where deploy jobs deploy unless a pipeline run sets MODELFLEET_DEPLOY_TARGET. */
+  readonly deployTarget: 'kubernetes' | 'local';
+  readonly deploy: {
+    /** Pipelines of these branches deploy; every other pipeline only builds and tests. */
+    readonly branches: readonly DeployBranch[];
+    /** Merge-request pipelines never deploy. */
+    readonly mergeRequests: false;
+  };
+}
+
 export interface FleetSpec {
   /** Absolute path of the models.yaml this was read from; relative paths resolve against its folder. */
   readonly file: string;
   readonly models: readonly ModelSpec[];
+  /** The `ci:` block, resolved (defaults filled in when models.yaml has none). */
+  readonly ci: CiSettings;
 }
 
 /** A variant together with the model it belongs to: what build, loadtest and deploy act on. */

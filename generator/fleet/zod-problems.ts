@@ -9,8 +9,20 @@ export function knownKeysAt(schema: z.ZodType, path: KeyPath): string[] {
   for (const part of path) {
     current = current && childSchema(current, part);
   }
-  const object = current && unwrapSchema(current);
-  return object instanceof z.ZodObject ? Object.keys(object.shape) : [];
+  const object = current && objectOf(unwrapSchema(current));
+  return object ? Object.keys(object.shape) : [];
+}
+
+/** The object schema itself, or the object option of a union such as `string | {name, alias}`. */
+function objectOf(schema: z.ZodType): z.ZodObject | undefined {
+  if (schema instanceof z.ZodObject) return schema;
+  if (schema instanceof z.ZodUnion) {
+    for (const option of schema.options as readonly z.ZodType[]) {
+      const inner = unwrapSchema(option);
+      if (inner instanceof z.ZodObject) return inner;
+    }
+  }
+  return undefined;
 }
 
 function unwrapSchema(schema: z.ZodType): z.ZodType {
@@ -23,7 +35,8 @@ function unwrapSchema(schema: z.ZodType): z.ZodType {
 
 function childSchema(schema: z.ZodType, part: string | number): z.ZodType | undefined {
   const inner = unwrapSchema(schema);
-  if (inner instanceof z.ZodObject && typeof part === 'string') return (inner.shape as Record<string, z.ZodType>)[part];
+  const object = objectOf(inner);
+  if (object && typeof part === 'string') return (object.shape as Record<string, z.ZodType>)[part];
   if (inner instanceof z.ZodArray && typeof part === 'number') return inner.element as z.ZodType;
   if (inner instanceof z.ZodRecord) return inner.valueType as z.ZodType;
   return undefined;
@@ -100,6 +113,23 @@ export function problemsFromZod(error: z.ZodError, schema: z.ZodType, value: unk
           message: `must be one of ${options.join(', ')}, not ${describeValue(actual)}`,
           ...(suggestion ? { hint: `did you mean "${suggestion}"?` } : {}),
         });
+        break;
+      }
+      case 'invalid_key': {
+        // A key of a mapping such as `variables:` or `nodeSelector:`: say which rule the key breaks.
+        const inner = issue.issues.map((i) => i.message).join('; ');
+        problems.push({ path, message: `key ${JSON.stringify(String(local[local.length - 1] ?? ''))}: ${inner || 'is not allowed here'}` });
+        break;
+      }
+      case 'invalid_union': {
+        // Every option was of another type (zod reports the matching option's own issues otherwise).
+        const actual = valueAt(value, local);
+        const expected = [...new Set(issue.errors.flatMap((branch) => branch.filter((i) => i.code === 'invalid_type').map((i) => EXPECTED_WORDS[i.expected] ?? i.expected)))];
+        problems.push(
+          expected.length > 0
+            ? { path, message: `must be ${expected.join(' or ')}, not ${describeValue(actual)}` }
+            : { path, message: `${issue.message}, not ${describeValue(actual)}` },
+        );
         break;
       }
       default: {

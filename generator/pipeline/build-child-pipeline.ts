@@ -1,10 +1,13 @@
 import { dump } from 'js-yaml';
 import { UserError } from '../../lib/errors/user-error.js';
-import { DEFAULT_CI_IMAGE, MAX_CHILD_YAML_BYTES, MAX_NEEDS, RETRY_ON_INFRASTRUCTURE } from './gitlab-limits.js';
-import { shellCommand } from './shell-quote.js';
+import type { CiSettings } from '../fleet/types.js';
+import type { CiObject } from './ci-object.js';
+import { DEPLOY_TARGET_VARIABLE, deployRules, deployTargetFlag } from './deploy-rules.js';
+import { DEFAULT_CI_IMAGE, MAX_CHILD_YAML_BYTES, MAX_EXPOSED_ARTIFACTS, MAX_NEEDS, RETRY_ON_INFRASTRUCTURE } from './gitlab-limits.js';
+import { namesDefaultImageVariable, runnerDefaults, runnerKeys, usesDefaultImageVariable } from './runner-settings.js';
+import { shellCommand, shellVariable, type ShellWord } from './shell-quote.js';
 
-/** A GitLab CI job or pipeline as plain data; js-yaml turns it into text. */
-export type CiObject = Record<string, unknown>;
+export type { CiObject } from './ci-object.js';
 
 export interface PipelineOptions {
   /** models.yaml as the jobs name it (relative to the repository root). */
@@ -14,6 +17,8 @@ export interface PipelineOptions {
   readonly maxJobs: number;
   /** What the dispatcher passes to `generate` to recreate the part files: `['--all']` or `['--since', sha]`. */
   readonly regenerateArgs: readonly string[];
+  /** models.yaml's `ci:` block: runners, images, services, variables, deploy target and branch rules. */
+  readonly ci: CiSettings;
 }
 
 export interface PipelineRequest {
@@ -54,7 +59,7 @@ export function dumpPipeline(pipeline: CiObject): string {
 export function buildChildPipelines(request: PipelineRequest, options: PipelineOptions): ChildPipelineFile[] {
   const { deployNames, removed, gatewayChanged } = request;
   if (deployNames.length === 0 && removed.length === 0 && !gatewayChanged) {
-    return [toFile(CHILD_PIPELINE_FILE, noopPipeline(request.summary))];
+    return [toFile(CHILD_PIPELINE_FILE, noopPipeline(request.summary, options.ci))];
   }
   const total = deployNames.length * JOBS_PER_DEPLOYABLE + removed.length + 2;
   if (total <= options.maxJobs) {
@@ -93,16 +98,19 @@ function toFile(file: string, pipeline: CiObject): ChildPipelineFile {
 }
 
 /** Variables and defaults every generated pipeline starts with. */
-function header(stages: readonly string[]): CiObject {
+function header(stages: readonly string[], ci: CiSettings): CiObject {
   return {
     stages,
     variables: {
       // Pipeline variables forwarded by the parent's trigger job win over these defaults.
       MODELFLEET_ENV: 'production',
-      MODELFLEET_CI_IMAGE: DEFAULT_CI_IMAGE,
+      ...(usesDefaultImageVariable(ci) ? { MODELFLEET_CI_IMAGE: DEFAULT_CI_IMAGE } : {}),
+      // `modelfleet deploy --target`: from ci.deployTarget; a pipeline run may set kube, local or auto.
+      [DEPLOY_TARGET_VARIABLE]: deployTargetFlag(ci),
     },
     default: {
-      image: '$MODELFLEET_CI_IMAGE',
+      // The top-level `ci:` settings; job kinds with their own (ci.jobs.<kind>) replace them per job.
+      ...runnerDefaults(ci.runner),
       // A newer pipeline may cancel build and test jobs; deploy jobs opt out below.
       interruptible: true,
       retry: { max: RETRY_ON_INFRASTRUCTURE.max, when: [...RETRY_ON_INFRASTRUCTURE.when] },
@@ -115,17 +123,45 @@ function header(stages: readonly string[]): CiObject {
   };
 }
 
-function noopPipeline(summary: string): CiObject {
+function noopPipeline(summary: string, ci: CiSettings): CiObject {
   // GitLab refuses a pipeline without jobs, so "nothing to do" is one quick job that says so.
+  // It runs where build jobs run (tags, image), without their services: it only echoes.
+  const build = ci.jobs.build;
   return {
     stages: ['build'],
+    ...(namesDefaultImageVariable(build.image) ? { variables: { MODELFLEET_CI_IMAGE: DEFAULT_CI_IMAGE } } : {}),
     [NOOP_JOB]: {
       stage: 'build',
-      image: DEFAULT_CI_IMAGE,
+      image: build.image,
+      ...(build.tags.length > 0 ? { tags: [...build.tags] } : {}),
+      dependencies: [],
       script: [`echo ${shellCommand([`modelfleet: no model changed (${summary}); nothing to build or deploy.`])}`],
     },
   };
 }
+
+/**
+ * `needs` that wait for a job without downloading its artifacts. GitLab refuses to start a
+ * job whose `needs` ask for artifacts that expired or were erased, and a plain `needs: [job]`
+ * asks for them (https://docs.gitlab.com/ci/yaml/#needsartifacts); nothing crosses jobs
+ * through artifacts here (docs/generator.md, "No job needs another job's artifacts").
+ * `optional` for jobs the branch rules may leave out of the pipeline
+ * (https://docs.gitlab.com/ci/yaml/#needsoptional).
+ */
+function need(job: string, optional = false): CiObject {
+  return { job, artifacts: false, ...(optional ? { optional: true } : {}) };
+}
+
+/**
+ * A job without `needs` downloads the artifacts of every job of the earlier stages unless it
+ * says `dependencies: []` (https://docs.gitlab.com/ci/yaml/#dependencies).
+ */
+function noDependencies(): CiObject {
+  return { dependencies: [] };
+}
+
+/** `--target "$MODELFLEET_DEPLOY_TARGET"`: every deploy names its target; none falls back to guessing. */
+const TARGET_ARGS: readonly ShellWord[] = ['--target', shellVariable(DEPLOY_TARGET_VARIABLE)];
 
 function environmentName(deployName: string): string {
   return `$MODELFLEET_ENV/${deployName}`;
@@ -147,7 +183,10 @@ function regenerate(deployName: string, options: PipelineOptions): string {
   return shellCommand([...CLI, 'generate', '--file', options.fleetFile, '--out', options.outDir, '--model', deployName]);
 }
 
-function modelJobs(deployName: string, options: PipelineOptions): [string, CiObject][] {
+/** A path GitLab can link in a merge request: `expose_as` takes no globs and no variables. */
+const EXPOSABLE_PATH = /^[A-Za-z0-9_./@+-]+$/;
+
+function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean): [string, CiObject][] {
   const folder = `${options.outDir}/models/${deployName}/`;
   return [
     [
@@ -155,19 +194,25 @@ function modelJobs(deployName: string, options: PipelineOptions): [string, CiObj
       {
         stage: 'build',
         needs: [],
+        ...runnerKeys(options.ci, 'build'),
+        // The image goes to the registry under its content tag; nothing here is kept for later jobs.
         script: [regenerate(deployName, options), shellCommand([...CLI, 'build', '--model', deployName, ...fleetArgs(options)])],
-        artifacts: { paths: [folder], expire_in: '1 week' },
       },
     ],
     [
       `${deployName}:test`,
       {
         stage: 'test',
-        needs: [{ job: `${deployName}:build`, artifacts: true }],
+        needs: [need(`${deployName}:build`)],
+        ...runnerKeys(options.ci, 'test'),
         script: [regenerate(deployName, options), shellCommand([...CLI, 'loadtest', '--model', deployName, ...fleetArgs(options)])],
+        // For people: the report folder (report.html, report.json, junit.xml; linked from the
+        // merge request while few models change), the measured sizing, and JUnit for the
+        // pipeline's Tests tab. No later job reads them: the sizing travels in the registry.
         artifacts: {
           when: 'always',
-          paths: [folder],
+          ...(exposeReport && EXPOSABLE_PATH.test(folder) ? { expose_as: 'load test report' } : {}),
+          paths: [`${folder}report/`, `${folder}sizing.json`],
           reports: { junit: `${folder}report/junit.xml` },
           expire_in: '30 days',
         },
@@ -177,55 +222,73 @@ function modelJobs(deployName: string, options: PipelineOptions): [string, CiObj
       `${deployName}:deploy`,
       {
         stage: 'deploy',
-        needs: [{ job: `${deployName}:test`, artifacts: true }],
-        script: [regenerate(deployName, options), shellCommand([...CLI, 'deploy', '--model', deployName, ...fleetArgs(options)])],
+        needs: [need(`${deployName}:test`)],
+        ...runnerKeys(options.ci, 'deploy'),
+        rules: deployRules(options.ci),
+        script: [regenerate(deployName, options), shellCommand([...CLI, 'deploy', '--model', deployName, ...fleetArgs(options), ...TARGET_ARGS])],
         environment: { name: environmentName(deployName), action: 'start' },
         resource_group: resourceGroup(deployName),
         interruptible: false,
-        artifacts: { when: 'always', paths: [folder], expire_in: '30 days' },
+        // For people: the manifests as applied.
+        artifacts: { when: 'always', paths: [`${folder}k8s/`], expire_in: '30 days' },
       },
     ],
   ];
 }
 
-/** `needs` when they fit GitLab's limit, else plain stage order (a later stage waits for all earlier ones). */
-function needsOrStageOrder(jobs: readonly string[]): CiObject {
-  return jobs.length <= MAX_NEEDS ? { needs: [...jobs] } : {};
+/**
+ * `needs` when they fit GitLab's limit, else plain stage order (a later stage waits for all
+ * earlier ones) with `dependencies: []`, so stage order does not pull in every earlier job's artifacts.
+ */
+function needsOrStageOrder(needs: readonly CiObject[]): CiObject {
+  return needs.length <= MAX_NEEDS ? { needs: [...needs] } : noDependencies();
 }
 
-function gatewayJobs(upstreamJobs: readonly string[], options: PipelineOptions): [string, CiObject][] {
+/**
+ * `upstream`: the model deploys (optional: the branch rules leave them out exactly when they
+ * leave out gateway:deploy) or, in the dispatcher, the part trigger jobs.
+ */
+function gatewayJobs(upstream: readonly CiObject[], options: PipelineOptions): [string, CiObject][] {
   return [
     [
       GATEWAY_BUILD_JOB,
       {
         stage: 'build',
         needs: [],
+        ...runnerKeys(options.ci, 'build'),
         script: [shellCommand([...CLI, 'build', '--gateway', ...fleetArgs(options)])],
-        artifacts: { paths: [`${options.outDir}/gateway/`], expire_in: '1 week' },
       },
     ],
     [
       GATEWAY_DEPLOY_JOB,
       {
         stage: 'gateway',
-        ...needsOrStageOrder([GATEWAY_BUILD_JOB, ...upstreamJobs]),
-        script: [shellCommand([...CLI, 'deploy', '--gateway', ...fleetArgs(options)])],
+        ...needsOrStageOrder([need(GATEWAY_BUILD_JOB), ...upstream]),
+        ...runnerKeys(options.ci, 'deploy'),
+        // `when: always`: one model's failed deploy must not hold back the routes of all the
+        // others; the gateway keeps a failed model's previous route, and the pipeline still fails.
+        rules: deployRules(options.ci, 'always'),
+        script: [shellCommand([...CLI, 'deploy', '--gateway', ...fleetArgs(options), ...TARGET_ARGS])],
         environment: { name: environmentName('gateway'), action: 'start' },
         resource_group: resourceGroup('gateway'),
         interruptible: false,
+        artifacts: { when: 'always', paths: [`${options.outDir}/gateway/k8s/`], expire_in: '30 days' },
       },
     ],
   ];
 }
 
 function removalJobs(removed: readonly string[], afterGateway: boolean, options: PipelineOptions): [string, CiObject][] {
-  // Remove a deployment only after the gateway stopped routing to it.
+  // Remove a deployment only after the gateway stopped routing to it. Not optional: the same
+  // rules include or leave out both jobs, and a removal must never run without that gateway deploy.
   return removed.map((name) => [
     `${name}:remove`,
     {
       stage: 'cleanup',
-      ...(afterGateway ? { needs: [GATEWAY_DEPLOY_JOB] } : {}),
-      script: [shellCommand([...CLI, 'deploy', '--remove', name, ...fleetArgs(options)])],
+      ...(afterGateway ? { needs: [need(GATEWAY_DEPLOY_JOB)] } : noDependencies()),
+      ...runnerKeys(options.ci, 'deploy'),
+      rules: deployRules(options.ci),
+      script: [shellCommand([...CLI, 'deploy', '--remove', name, ...fleetArgs(options), ...TARGET_ARGS])],
       environment: { name: environmentName(name), action: 'stop' },
       resource_group: resourceGroup(name),
       interruptible: false,
@@ -241,10 +304,13 @@ function modelPipeline(
   const stages = ['build', 'test', 'deploy'];
   if (extra.gateway) stages.push('gateway');
   if (extra.removed.length > 0) stages.push('cleanup');
-  const pipeline: CiObject = header(deployNames.length === 0 ? stages.filter((s) => s !== 'test' && s !== 'deploy') : stages);
-  for (const name of deployNames) for (const [job, body] of modelJobs(name, options)) pipeline[job] = body;
+  const pipeline: CiObject = header(deployNames.length === 0 ? stages.filter((s) => s !== 'test' && s !== 'deploy') : stages, options.ci);
+  // GitLab links at most 10 exposed artifacts per merge request, so reports are linked only
+  // when this pipeline has at most that many test jobs (https://docs.gitlab.com/ci/yaml/#artifactsexpose_as).
+  const exposeReports = deployNames.length <= MAX_EXPOSED_ARTIFACTS;
+  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports)) pipeline[job] = body;
   if (extra.gateway) {
-    for (const [job, body] of gatewayJobs(deployNames.map((n) => `${n}:deploy`), options)) pipeline[job] = body;
+    for (const [job, body] of gatewayJobs(deployNames.map((n) => need(`${n}:deploy`, true)), options)) pipeline[job] = body;
   }
   for (const [job, body] of removalJobs(extra.removed, extra.gateway, options)) pipeline[job] = body;
   return pipeline;
@@ -256,11 +322,12 @@ function partTriggerJob(n: number, count: number): string {
 
 function dispatcherPipeline(parts: number, removed: readonly string[], options: PipelineOptions): CiObject {
   const stages = ['build', 'models', 'gateway', ...(removed.length > 0 ? ['cleanup'] : [])];
-  const pipeline: CiObject = header(stages);
+  const pipeline: CiObject = header(stages, options.ci);
   const partPaths = Array.from({ length: parts }, (_, i) => `${options.outDir}/${partFile(i + 1)}`);
   pipeline[GENERATE_PARTS_JOB] = {
     stage: 'build',
     needs: [],
+    ...runnerKeys(options.ci, 'build'),
     // The part files are a pure function of the commit and these arguments, so they are
     // recreated here instead of being passed down from the parent pipeline.
     script: [
@@ -268,14 +335,17 @@ function dispatcherPipeline(parts: number, removed: readonly string[], options: 
     ],
     artifacts: { paths: partPaths, expire_in: '1 week' },
   };
-  const triggers: string[] = [];
+  const triggers: CiObject[] = [];
   for (let n = 1; n <= parts; n++) {
     const job = partTriggerJob(n, parts);
-    triggers.push(job);
+    triggers.push(need(job));
     pipeline[job] = {
       stage: 'models',
-      needs: [GENERATE_PARTS_JOB],
-      // pipeline_variables: a MODELFLEET_ENV given when the parent pipeline was started reaches every part.
+      // The part file comes in through `trigger: include: artifact`, GitLab's mechanism for a
+      // generated child pipeline, not through a job dependency (trigger jobs take no artifacts).
+      needs: [need(GENERATE_PARTS_JOB)],
+      // pipeline_variables: a MODELFLEET_ENV or MODELFLEET_DEPLOY_TARGET given when the parent
+      // pipeline was started, and the parent's MODELFLEET_PARENT_PIPELINE_SOURCE, reach every part.
       trigger: { include: [{ artifact: partPaths[n - 1], job: GENERATE_PARTS_JOB }], strategy: 'depend', forward: { pipeline_variables: true } },
     };
   }

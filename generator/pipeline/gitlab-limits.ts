@@ -11,6 +11,11 @@
  *   parent → child (dispatcher) → grandchild (one part of the fleet) is the deepest layout used.
  */
 export const MAX_NEEDS = 50;
+/**
+ * A merge request links at most 10 exposed artifacts (`artifacts:expose_as`), the first 10 jobs
+ * GitLab finds (https://docs.gitlab.com/ci/yaml/#artifactsexpose_as).
+ */
+export const MAX_EXPOSED_ARTIFACTS = 10;
 export const DEFAULT_MAX_JOBS = 500;
 export const MIN_MAX_JOBS = 10;
 export const MAX_CHILD_YAML_BYTES = 1_000_000;

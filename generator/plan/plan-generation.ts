@@ -51,6 +51,7 @@ export function planGeneration(input: PlanInput): GenerationPlan {
       outDir: input.outDir,
       maxJobs: input.maxJobs,
       regenerateArgs: input.changes.mode === 'incremental' && input.changes.since ? ['--since', input.changes.since] : ['--all'],
+      ci: input.fleet.ci,
     },
   );
   for (const p of pipelines) files.push({ path: p.file, content: p.yaml });

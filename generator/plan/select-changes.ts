@@ -62,6 +62,10 @@ export function selectChanges(input: ChangeInput): ChangeSet {
   const short = since.slice(0, 12);
   const shared = changedFiles.find((file) => SHARED_PATHS.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p)));
   if (shared !== undefined) return selectAll(fleet, `shared code changed since ${short} (${shared})`);
+  // The `ci:` block sets every job's runner, image, services, variables and branch rules: a
+  // change there changes every job (not the images, whose tags are content-addressed, so the
+  // build jobs find them and skip), so every deployable gets its jobs again.
+  if (previous !== undefined && digestOf(previous.ci) !== digestOf(fleet.ci)) return selectAll(fleet, `ci: settings changed since ${short}`);
 
   const before = previous ? buildConfigDigests(previous) : new Map<string, string>();
   const now = buildConfigDigests(fleet);

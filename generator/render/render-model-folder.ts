@@ -4,6 +4,7 @@ import { UserError } from '../../lib/errors/user-error.js';
 import type { Deployable } from '../fleet/types.js';
 import { toModelJson } from '../plan/deployable-config.js';
 import type { ModelTemplate } from './model-templates.js';
+import { DEFAULT_BASE_IMAGE } from '../../lib/base-image.js';
 
 export interface PlannedFile {
   /** Relative to the output folder, `/`-separated: `models/<deployName>/model.json`. */
@@ -13,8 +14,6 @@ export interface PlannedFile {
 
 export type RenderModelFolder = (deployable: Deployable) => PlannedFile[];
 
-/** Base image of model images unless MODELFLEET_BASE_IMAGE / the BASE_IMAGE build argument says otherwise. */
-export const DEFAULT_BASE_IMAGE = 'node:20-bookworm-slim';
 
 /**
  * The values a template in templates/model/ can use (documented in docs/generator.md).

@@ -15,12 +15,16 @@ export const deployErrors = {
     fix: 'Check the job\'s kubeconfig (KUBECONFIG, or the in-cluster service account), that the cluster answers, and that the account may apply objects in the namespace; then re-run `<model>:deploy`.',
   },
   DEPLOY_MISSING_INPUT: {
-    summary: 'A file the deploy job reads (image.json, sizing.json, k8s manifests) is missing and cannot be regenerated here.',
+    summary: 'Something the deploy needs (the image in the registry, the measured sizing) is gone and cannot be recreated here.',
     fix: 'Re-run the job the message names (`<model>:build` or `<model>:test`), then `<model>:deploy`.',
   },
-  DEPLOY_UNKNOWN_MODEL: {
-    summary: 'The model named with --model or --remove is not in models.yaml (and, for --remove, not deployed).',
-    fix: 'Use the deploy name shown by `modelfleet generate --dry-run` (the prefix of the `<name>:deploy` job).',
+  DEPLOY_STILL_ROUTED: {
+    summary: '`deploy --remove` was asked to remove a model that the live gateway still routes to (its model kept its previous route after a failed deploy); nothing was removed.',
+    fix: 'Fix and re-run the failed `<variant>:deploy` job, then `gateway:deploy`, then the `<model>:remove` job again.',
+  },
+  DEPLOY_NO_CLUSTER: {
+    summary: 'A deploy inside GitLab CI (GITLAB_CI=true) found no Kubernetes cluster and was not told to deploy onto the runner.',
+    fix: 'Give the job a cluster (a KUBECONFIG file variable, or the GitLab agent with KUBE_CONTEXT), or deploy onto the runner on purpose with `--target local` (`ci: { deployTarget: local }` in models.yaml).',
   },
   DEPLOY_LOCAL_NOT_READY: {
     summary: 'On the local target, the new instance of a model did not answer /readyz in time; the previous instance keeps serving.',

@@ -14,7 +14,7 @@ export const generatorErrors = {
     fix: 'Fix each listed problem at its file:line:col; `modelfleet validate` checks the file without writing anything.',
   },
   UNKNOWN_MODEL: {
-    summary: 'The model (deploy name) given with --model is not in models.yaml.',
+    summary: 'The model (deploy name) given with --model to generate, build, loadtest or deploy is not in models.yaml.',
     fix: 'Use a deploy name from `modelfleet validate` output: the model name, or `<model>-<variant>` for A/B variants.',
   },
   GIT_FAILED: {

@@ -3,8 +3,12 @@ import type { ErrorCodeInfo } from './error-code-info.js';
 /** Errors of `modelfleet loadtest`: starting the server, the checks, sizing and manifests. */
 export const loadtestErrors = {
   LOADTEST_IMAGE_MISSING: {
-    summary: "The model's serving image is not in the local Docker engine (or its build record is gone).",
-    fix: 'Re-run the `<model>:build` job (locally: `modelfleet build --model <model>`), then the load test.',
+    summary: "The model's serving image (by its content tag) is neither in this Docker engine nor in the configured registry.",
+    fix: 'Re-run the `<model>:build` job (locally: `modelfleet build --model <model>`), then the load test. On per-job runners set MODELFLEET_REGISTRY_IMAGE (or enable GitLab\'s container registry) so the image crosses jobs.',
+  },
+  LOADTEST_RECORD_FAILED: {
+    summary: 'The load test passed, but its sizing record could not be stored beside the image in the registry.',
+    fix: 'Check that the registry answers and that the job may push to it (CI_REGISTRY_USER / CI_REGISTRY_PASSWORD or MODELFLEET_REGISTRY_USER / MODELFLEET_REGISTRY_PASSWORD), then re-run `<model>:test`.',
   },
   LOADTEST_DOCKER_UNAVAILABLE: {
     summary: '`--mode docker` was asked for, or the model brings its own image, but no Docker engine answers.',

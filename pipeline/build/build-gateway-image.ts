@@ -1,5 +1,5 @@
 import type { DockerSeam } from '../seams/docker.js';
-import { gatewayImageRecordPath, writeImageRecordFile, type ImageRecord } from './image-record.js';
+import { gatewayImageRecordPath, writeImageRecordFile, type ImageRecord } from '../model-folder/image-record.js';
 import { prepareGatewayImageInputs, type PrepareGatewayImageInputsOptions } from './prepare-gateway-image-inputs.js';
 import { ensureImage, imageRecordFor } from './ensure-image.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
@@ -38,7 +38,7 @@ export async function buildGatewayImage(options: BuildGatewayImageOptions): Prom
     throw userErrorWithFix('BUILD_DOCKER_UNAVAILABLE', 'no Docker engine answers (DOCKER_HOST or /var/run/docker.sock), and the gateway image needs one to build');
   }
   log('resolving the dependencies and the gateway code');
-  const inputs = await prepareGatewayImageInputs({ ...options, docker });
+  const inputs = await prepareGatewayImageInputs(options);
 
   const ensured = await ensureImage(
     docker,

@@ -1,6 +1,6 @@
 import { userErrorWithFix } from './user-error-with-fix.js';
 import type { DockerSeam } from '../seams/docker.js';
-import { writeImageRecord, type ImageRecord } from './image-record.js';
+import { writeImageRecord, type ImageRecord } from '../model-folder/image-record.js';
 import { describeEntry, prepareImageInputs, type PrepareImageInputsOptions } from './prepare-image-inputs.js';
 import { ensureImage, imageRecordFor } from './ensure-image.js';
 
@@ -48,7 +48,7 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
       `${describeEntry(options.fleet, deployable)}: no Docker engine answers (DOCKER_HOST or /var/run/docker.sock), and ${deployable.variant.deployName} needs one to build its image`);
   }
   log('resolving the model, dependencies and serving code');
-  const inputs = await prepareImageInputs({ ...options, docker });
+  const inputs = await prepareImageInputs(options);
   log(`model ${inputs.model.source} version ${inputs.model.version} (${inputs.model.sizeBytes} bytes, ${inputs.model.artifactDigest})`);
 
   const ensured = await ensureImage(
@@ -58,12 +58,12 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
     log,
   );
 
-  const history = await docker.imageHistory(inputs.tag);
-  const layerSizes = history.filter((entry) => entry.sizeBytes > 0).map((entry) => entry.sizeBytes);
   const { details } = ensured;
+  // Layer sizes only when this engine holds the image (found in the registry, it was not pulled).
+  const layerSizes = details ? (await docker.imageHistory(inputs.tag)).filter((entry) => entry.sizeBytes > 0).map((entry) => entry.sizeBytes) : [];
   const record: ImageRecord = {
     ...imageRecordFor(inputs.deployName, inputs, ensured),
-    ...(layerSizes.length === details.layers.length ? { modelLayerBytes: layerSizes.at(-1) ?? 0 } : {}),
+    ...(details && layerSizes.length === details.layers.length ? { modelLayerBytes: layerSizes.at(-1) ?? 0 } : {}),
     model: {
       source: inputs.model.source,
       version: inputs.model.version,
@@ -72,7 +72,7 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
     },
   };
   const recordFile = await writeImageRecord(outDir, record);
-  log(`${record.outcome === 'built' ? 'built' : 'reused'} ${inputs.tag} (${formatBytes(details.sizeBytes)}, ${details.layers.length} layers) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`${record.outcome === 'built' ? 'built' : 'reused'} ${inputs.tag}${details ? ` (${formatBytes(details.sizeBytes)}, ${details.layers.length} layers)` : ' (in the registry)'} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { record, recordFile, durationMs: Date.now() - started };
 }
 

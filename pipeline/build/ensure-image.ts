@@ -1,7 +1,8 @@
 import { buildErrors } from '../../lib/errors/codes-build.js';
 import { UserError } from '../../lib/errors/user-error.js';
-import type { DockerSeam, ImageDetails } from '../seams/docker.js';
-import type { ImageRecord } from './image-record.js';
+import { splitReference, type DockerSeam, type ImageDetails } from '../seams/docker.js';
+import type { ImageRecord } from '../model-folder/image-record.js';
+import { openRegistryFor } from './open-registry-for.js';
 import { packBuildContext, type ContextPart } from './pack-build-context.js';
 import { registryTargetFor, type RegistryTarget } from './registry-target.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
@@ -55,16 +56,21 @@ export async function runImageBuild(
 }
 
 export interface EnsuredImage {
-  readonly details: ImageDetails;
-  readonly outcome: ImageRecord['outcome'];
-  /** Where the image was pushed, when a registry is configured. */
+  /** Undefined when the registry had the image and this engine never held it. */
+  readonly details: ImageDetails | undefined;
+  readonly outcome: 'built' | 'existing';
+  /** Where the image is in the registry, when one is configured. */
   readonly target: RegistryTarget | undefined;
 }
 
 /**
- * The image for `inputs.tag`: reused when the engine has it (the tag is a content digest, so the
- * same tag is the same content) unless `force`, built otherwise, then pushed when CI_REGISTRY and
- * its credentials are configured.
+ * The image for `inputs.tag`, found before it is built: the tag is a content digest, so the same
+ * tag is the same content.
+ * - With a registry: a tag already there is reused without touching the engine (a per-job
+ *   runner's engine starts empty, and building there again would only waste the job's time);
+ *   otherwise the image is built (or taken from the engine) and pushed.
+ * - Without one: the engine's copy is reused, or the image is built.
+ * `force` builds (and pushes) whatever exists.
  */
 export async function ensureImage(
   docker: DockerSeam,
@@ -72,16 +78,19 @@ export async function ensureImage(
   context: { readonly subject: string; readonly template: string; readonly repository: string; readonly force: boolean; readonly env: NodeJS.ProcessEnv },
   log: (line: string) => void,
 ): Promise<EnsuredImage> {
+  const target = registryTargetFor(context.repository, tagOf(inputs.tag), context.env);
+  if (target && !context.force && (await registryHas(target, context.subject))) {
+    log(`${target.reference} is in the registry: same content, build skipped`);
+    return { details: await docker.inspectImage(inputs.tag), outcome: 'existing', target };
+  }
   let details = context.force ? undefined : await docker.inspectImage(inputs.tag);
-  const outcome: ImageRecord['outcome'] = details ? 'existing' : 'built';
+  const outcome = details ? 'existing' : 'built';
   if (details) {
     log(`${inputs.tag} exists: same content, build skipped`);
   } else {
     log(`building ${inputs.tag} on ${inputs.baseImage}`);
     details = await runImageBuild(docker, inputs, context, log);
   }
-
-  const target = registryTargetFor(context.repository, inputs.tag.split(':').at(-1) ?? '', context.env);
   if (target) {
     log(`pushing ${target.reference}`);
     try {
@@ -94,6 +103,19 @@ export async function ensureImage(
   return { details, outcome, target };
 }
 
+/** `modelfleet/name:0123456789ab` → `0123456789ab`. */
+export function tagOf(reference: string): string {
+  return splitReference(reference).tag;
+}
+
+async function registryHas(target: RegistryTarget, subject: string): Promise<boolean> {
+  try {
+    return await openRegistryFor(target).hasManifest(target.repository, tagOf(target.reference));
+  } catch (err) {
+    throw userErrorWithFix('BUILD_PUSH_FAILED', `${subject}: cannot ask the registry ${target.host} for ${target.reference}: ${(err as Error).message}`, err);
+  }
+}
+
 /** The image record fields every built image has; model images add what they know of the model. */
 export function imageRecordFor(deployName: string, inputs: ImageBuildInputs & { readonly contentDigest: string }, ensured: EnsuredImage): ImageRecord {
   const { details, outcome, target } = ensured;
@@ -102,11 +124,10 @@ export function imageRecordFor(deployName: string, inputs: ImageBuildInputs & { 
     tag: inputs.tag,
     outcome,
     contentDigest: inputs.contentDigest,
-    imageId: details.id,
+    ...(details ? { imageId: details.id, sizeBytes: details.sizeBytes } : {}),
     ...(target ? { registryReference: target.reference } : {}),
     baseImage: inputs.baseImage,
-    labels: details.labels,
-    layers: details.layers,
-    sizeBytes: details.sizeBytes,
+    labels: details?.labels ?? inputs.labels,
+    layers: [...(details?.layers ?? [])],
   };
 }

@@ -5,10 +5,12 @@ export interface ImageContent {
   readonly deployName: string;
   /** The Dockerfile text the image is built from. */
   readonly dockerfile: string;
-  /** `BASE_IMAGE` build argument, e.g. `node:20-bookworm-slim`. */
+  /**
+   * `BASE_IMAGE` build argument, e.g. `node:20-bookworm-slim`. The reference, never the local
+   * image ID: two engines must compute the same tag for the same inputs (pin a digest,
+   * `node:20-bookworm-slim@sha256:…`, to rebuild when the base changes).
+   */
   readonly baseImage: string;
-  /** The base image's ID when known locally (a rebuilt base gives new tags). */
-  readonly baseImageId?: string;
   /** Cache key of the prepared production dependency tree. */
   readonly runtimeDependenciesKey: string;
   /** Digest of the compiled serving code copied into the image. */

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
-import { DEFAULT_BASE_IMAGE } from '../../generator/render/render-model-folder.js';
+import { baseImageFrom, DEFAULT_BASE_IMAGE } from '../../lib/base-image.js';
 import { UserError } from '../../lib/errors/user-error.js';
-import type { DockerSeam } from '../seams/docker.js';
 import { findPackageRoot } from '../../lib/package-root.js';
 import type { ImageBuildInputs } from './ensure-image.js';
 import { gitCommit } from './git-commit.js';
@@ -38,8 +37,6 @@ export interface GatewayImageInputs extends ImageBuildInputs {
 export interface PrepareGatewayImageInputsOptions {
   /** Default: MODELFLEET_BASE_IMAGE, else node:20-bookworm-slim. */
   readonly baseImage?: string;
-  /** When given, the base image's local ID joins the content digest (as for model images). */
-  readonly docker?: DockerSeam;
   readonly env?: NodeJS.ProcessEnv;
   readonly packageRoot?: string;
   readonly cacheDir?: string;
@@ -57,15 +54,13 @@ export async function prepareGatewayImageInputs(options: PrepareGatewayImageInpu
   const packageRoot = options.packageRoot ?? findPackageRoot();
   const { runtime, appFiles, servingCodeDigest } = await prepareServingLayers({ packageRoot, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
   const dockerfile = await renderGatewayDockerfile(packageRoot);
-  const baseImage = options.baseImage ?? (env.MODELFLEET_BASE_IMAGE?.trim() || DEFAULT_BASE_IMAGE);
-  const baseImageId = options.docker ? (await options.docker.inspectImage(baseImage))?.id : undefined;
+  const baseImage = options.baseImage ?? baseImageFrom(env);
   const buildArgs = { BASE_IMAGE: baseImage };
   const labels = { [GATEWAY_IMAGE_LABELS.component]: 'gateway' };
   const contentDigest = digestCanonicalJson({
     component: 'gateway',
     dockerfile,
     baseImage,
-    ...(baseImageId ? { baseImageId } : {}),
     runtimeDependenciesKey: runtime.key,
     servingCodeDigest,
     buildArgs,

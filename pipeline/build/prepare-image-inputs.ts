@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
-import { compileModelFolder, DEFAULT_BASE_IMAGE } from '../../generator/render/render-model-folder.js';
+import { compileModelFolder } from '../../generator/render/render-model-folder.js';
+import { baseImageFrom } from '../../lib/base-image.js';
 import { readModelTemplates } from '../../generator/render/model-templates.js';
 import { UserError, isUserError } from '../../lib/errors/user-error.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
 import { readMlflowModel } from '../../serving/mlflow/read-mlflow-model.js';
 import { downloadRegisteredModel } from '../mlflow-registry/download-registered-model.js';
 import { readMlflowConnection } from '../mlflow-registry/mlflow-connection.js';
-import type { DockerSeam } from '../seams/docker.js';
 import { findPackageRoot } from '../../lib/package-root.js';
 import type { ImageBuildInputs } from './ensure-image.js';
 import { gitCommit } from './git-commit.js';
@@ -43,8 +43,6 @@ export interface PrepareImageInputsOptions {
   readonly outDir: string;
   /** Default: MODELFLEET_BASE_IMAGE, else node:20-bookworm-slim. */
   readonly baseImage?: string;
-  /** When given, the base image's local ID joins the content digest. */
-  readonly docker?: DockerSeam;
   readonly env?: NodeJS.ProcessEnv;
   readonly packageRoot?: string;
   readonly cacheDir?: string;
@@ -109,8 +107,7 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
   // The Dockerfile: the generated one, or rendered from the template when the folder is missing.
   const dockerfile = await readOrRenderDockerfile(folder, fleet, deployable);
 
-  const baseImage = options.baseImage ?? (env.MODELFLEET_BASE_IMAGE?.trim() || DEFAULT_BASE_IMAGE);
-  const baseImageId = options.docker ? (await options.docker.inspectImage(baseImage))?.id : undefined;
+  const baseImage = options.baseImage ?? baseImageFrom(env);
   // The Dockerfile turns these into the labels below, in one LABEL instruction (a builder step
   // per label otherwise).
   const buildArgs = {
@@ -134,7 +131,6 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
     deployName: variant.deployName,
     dockerfile,
     baseImage,
-    ...(baseImageId ? { baseImageId } : {}),
     runtimeDependenciesKey: runtime.key,
     servingCodeDigest,
     artifactDigest,

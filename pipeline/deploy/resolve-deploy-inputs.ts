@@ -1,20 +1,28 @@
 /**
- * What a deploy job needs from earlier jobs, recreated when their artifacts expired:
+ * What a deploy job needs, found without any earlier job's artifacts (GitLab refuses to start
+ * a job whose needed artifacts expired, and a per-job runner starts with an empty engine):
  * - the model folder (model.json, Dockerfile): regenerated from models.yaml (`generate --model`);
- * - the image: found by its deterministic content tag (`build` skips the build when the tag
- *   exists, and rebuilds it identically when it does not);
- * - sizing.json and k8s/*.yaml: re-measured by running the load test again when this machine
- *   can (a Docker engine, or process mode on the local target); otherwise the job fails naming
- *   `<model>:test` to re-run.
- * docs/deploy.md, "Re-running a deploy", tells the same story for users.
+ * - the image: its content tag recomputed from the commit; in the registry for a cluster,
+ *   pulled into this engine for the local target (or rebuilt identically there);
+ * - the sizing: sizing.json of this machine when it measured the same image under the same
+ *   load, else the record stored beside the image in the registry, else measured again here
+ *   (the job says why), else a DEPLOY_MISSING_INPUT naming `<model>:test`.
+ * docs/deploy.md, "Re-running a failed deploy", tells the same story for users.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { load } from 'js-yaml';
 import { UserError } from '../../lib/errors/user-error.js';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
-import type { KubeObject } from '../seams/kube.js';
+import { prepareImageInputs } from '../build/prepare-image-inputs.js';
+import { pullMissingImage } from '../build/pull-missing-image.js';
+import { registryTargetFor } from '../build/registry-target.js';
+import { openRegistryFor } from '../build/open-registry-for.js';
+import { tagOf } from '../build/ensure-image.js';
+import { sizingInputsFor } from '../loadtest/run-loadtest.js';
+import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
+import { fetchSizingRecord } from '../model-folder/sizing-in-registry.js';
+import { readSizingRecord, sizingKeyOf, type SizingRecord } from '../model-folder/sizing-record.js';
+import type { DockerSeam } from '../seams/docker.js';
 import { runCliStep } from './run-cli-step.js';
 
 export interface DeployPaths {
@@ -23,111 +31,110 @@ export interface DeployPaths {
   readonly deployName: string;
 }
 
-export function modelFolder(paths: DeployPaths): string {
-  return join(paths.out, 'models', paths.deployName);
-}
-
 type Print = (line: string) => void;
 
 /** Re-runs `generate --model` when the folder's model.json is missing. */
 export async function ensureModelFolder(paths: DeployPaths, print: Print): Promise<void> {
-  if (existsSync(join(modelFolder(paths), 'model.json'))) return;
-  print(`${paths.deployName}: ${join(modelFolder(paths), 'model.json')} is missing; regenerating the folder from ${paths.file}`);
+  const { modelJson } = modelFolderPaths(paths.out, paths.deployName);
+  if (existsSync(modelJson)) return;
+  print(`${paths.deployName}: ${modelJson} is missing; regenerating the folder from ${paths.file}`);
   await step(paths, ['generate', '--file', paths.file, '--out', paths.out, '--model', paths.deployName], 'generate', print);
 }
 
-/** The image tag from image.json, recreated with `build` (a no-op when the tag exists) when the record is gone. */
-export async function ensureImage(paths: DeployPaths, print: Print, options: { rebuild: boolean }): Promise<string | undefined> {
-  const existing = await readImageTag(paths);
-  if (existing !== undefined || !options.rebuild) return existing;
-  print(`${paths.deployName}: ${join(modelFolder(paths), 'image.json')} is missing; finding the image by its content tag (modelfleet build)`);
-  await step(paths, ['build', '--model', paths.deployName, '--file', paths.file, '--out', paths.out], 'build', print);
-  return readImageTag(paths);
+/** The image a deployable runs, and what identifies its content for the sizing key. */
+export interface DeployImage {
+  /** The local tag (own images) or the bring-your-own reference. */
+  readonly tag: string;
+  /** What a cluster pulls: the registry reference when one is configured, else `tag`. */
+  readonly reference: string;
+  /** Content digest (own images) or the bring-your-own reference. */
+  readonly content: string;
+  /** A `build` job makes it (false for bring-your-own images). */
+  readonly ownImage: boolean;
+}
+
+/** Recomputes the content tag from the commit; never reads an earlier job's image.json. */
+export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployable, paths: DeployPaths, env: NodeJS.ProcessEnv): Promise<DeployImage> {
+  const source = deployable.variant.source;
+  if (source.kind === 'image') return { tag: source.image, reference: source.image, content: source.image, ownImage: false };
+  let inputs;
+  try {
+    inputs = await prepareImageInputs({ fleet, deployable, outDir: resolve(paths.out), env });
+  } catch (err) {
+    throw new UserError('DEPLOY_MISSING_INPUT', `model ${paths.deployName}: its image tag could not be computed: ${(err as Error).message.split('\n')[0] ?? ''}`,
+      `Fix the cause, then re-run \`${paths.deployName}:build\` and \`${paths.deployName}:deploy\`.`, { cause: err });
+  }
+  const target = registryTargetFor(paths.deployName, tagOf(inputs.tag), env);
+  return { tag: inputs.tag, reference: target?.reference ?? inputs.tag, content: inputs.contentDigest, ownImage: true };
+}
+
+/** For a cluster: the image must be in the registry it pulls from, or the rollout would only hang on ImagePullBackOff. */
+export async function requireImageInRegistry(image: DeployImage, deployName: string, env: NodeJS.ProcessEnv): Promise<void> {
+  if (!image.ownImage) return; // the cluster pulls a bring-your-own image as given
+  const target = registryTargetFor(deployName, tagOf(image.tag), env);
+  if (!target) return; // no registry: a cluster that shares this engine (kind, minikube) runs the local tag
+  let present: boolean;
+  try {
+    present = await openRegistryFor(target).hasManifest(target.repository, tagOf(target.reference));
+  } catch (err) {
+    throw new UserError('DEPLOY_MISSING_INPUT', `model ${deployName}: cannot ask the registry ${target.host} for ${target.reference}: ${(err as Error).message}`,
+      `Check that the registry answers and that this job may pull from it, then re-run \`${deployName}:deploy\`.`, { cause: err });
+  }
+  if (!present) {
+    throw new UserError('DEPLOY_MISSING_INPUT', `model ${deployName}: the image ${target.reference} is not in the registry (its build did not run for this commit, or the registry was cleaned)`,
+      `Re-run \`${deployName}:build\` (it pushes the image), then \`${deployName}:deploy\`.`);
+  }
 }
 
 /**
- * The manifests name the image by its local tag (what the load test ran). A cluster pulls from
- * the registry the build pushed to, so that tag is replaced by image.json's registryReference.
+ * For the local target: the image in this engine, pulled from the registry or rebuilt (the
+ * build is deterministic) when missing. `missing` tells why when neither worked.
  */
-export async function useRegistryReference(paths: DeployPaths, manifests: readonly KubeObject[]): Promise<KubeObject[]> {
-  let record: { tag?: unknown; registryReference?: unknown };
-  try {
-    record = JSON.parse(await readFile(join(modelFolder(paths), 'image.json'), 'utf8')) as typeof record;
-  } catch {
-    return [...manifests];
-  }
-  const { tag, registryReference } = record;
-  if (typeof tag !== 'string' || typeof registryReference !== 'string' || registryReference === '') return [...manifests];
-  return manifests.map((object) => {
-    if (object.kind !== 'Deployment') return object;
-    const copy = structuredClone(object);
-    const spec = (copy.spec as { template?: { spec?: { containers?: Array<{ image?: string }> } } } | undefined)?.template?.spec;
-    for (const container of spec?.containers ?? []) if (container.image === tag) container.image = registryReference;
-    return copy;
-  });
-}
-
-export async function readImageTag(paths: DeployPaths): Promise<string | undefined> {
-  try {
-    const record = JSON.parse(await readFile(join(modelFolder(paths), 'image.json'), 'utf8')) as { tag?: unknown };
-    return typeof record.tag === 'string' && record.tag !== '' ? record.tag : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export interface MeasuredSizing {
-  readonly memoryLimitBytes: number;
-  readonly manifests: KubeObject[];
+export async function ensureLocalImage(docker: DockerSeam, image: DeployImage, paths: DeployPaths, env: NodeJS.ProcessEnv, print: Print): Promise<{ readonly ok: true } | { readonly ok: false; readonly why: string }> {
+  const found = await pullMissingImage(docker, image.tag, paths.deployName, env, print);
+  if (found.kind !== 'missing') return { ok: true };
+  print(`${paths.deployName}: ${found.why}; building it (the same inputs give the same image)`);
+  const built = await runCliStep(['build', '--model', paths.deployName, '--file', paths.file, '--out', paths.out], { prefix: '  ', print });
+  if (built.code === 0 && (await docker.imageExists(image.tag))) return { ok: true };
+  return { ok: false, why: found.why };
 }
 
 /**
- * sizing.json and the manifests, re-measured with the load test when missing and `canMeasure`;
- * otherwise a DEPLOY_MISSING_INPUT naming `<model>:test`.
+ * The sizing measured for exactly this image and load. Re-measures (runs `modelfleet loadtest`)
+ * only when neither this machine nor the registry has it and `canMeasure`, and says why.
  */
-export async function ensureSizing(paths: DeployPaths, print: Print, options: { canMeasure: boolean; loadtestArgs?: readonly string[] }): Promise<MeasuredSizing> {
-  let sizing = await readSizing(paths);
-  let manifests = await readManifests(paths);
-  if (sizing === undefined || manifests.length === 0) {
-    const missing = sizing === undefined ? 'sizing.json' : 'k8s/*.yaml';
-    if (!options.canMeasure) {
-      throw new UserError('DEPLOY_MISSING_INPUT',
-        `model ${paths.deployName}: ${join(modelFolder(paths), missing)} is missing (the \`${paths.deployName}:test\` job's artifacts expired or it did not run), and this job cannot re-measure: no Docker engine answers`,
-        `Re-run \`${paths.deployName}:test\` (it measures memory and renders the manifests), then \`${paths.deployName}:deploy\`.`);
-    }
-    print(`${paths.deployName}: ${join(modelFolder(paths), missing)} is missing; re-measuring (modelfleet loadtest)`);
-    await step(paths, ['loadtest', '--model', paths.deployName, '--file', paths.file, '--out', paths.out, ...(options.loadtestArgs ?? [])], 'test', print);
-    sizing = await readSizing(paths);
-    manifests = await readManifests(paths);
-    if (sizing === undefined || manifests.length === 0) {
-      throw new UserError('DEPLOY_MISSING_INPUT', `model ${paths.deployName}: the load test ran but wrote no ${missing}`, `Read its output above, then re-run \`${paths.deployName}:test\`.`);
-    }
-  }
-  return { memoryLimitBytes: sizing, manifests };
-}
+export async function ensureSizing(
+  fleet: FleetSpec,
+  deployable: Deployable,
+  image: DeployImage,
+  paths: DeployPaths,
+  options: { readonly canMeasure: boolean; readonly loadtestArgs?: readonly string[]; readonly env: NodeJS.ProcessEnv; readonly print: Print },
+): Promise<SizingRecord> {
+  const { print, env } = options;
+  const name = paths.deployName;
+  const key = sizingKeyOf(sizingInputsFor(deployable, image.content, deployable.model.loadtest));
+  const local = await readSizingRecord(paths.out, name);
+  if (local?.key === key) return local;
 
-async function readSizing(paths: DeployPaths): Promise<number | undefined> {
-  try {
-    const sizing = JSON.parse(await readFile(join(modelFolder(paths), 'sizing.json'), 'utf8')) as { memoryLimitBytes?: unknown };
-    return typeof sizing.memoryLimitBytes === 'number' && sizing.memoryLimitBytes > 0 ? sizing.memoryLimitBytes : undefined;
-  } catch {
-    return undefined;
+  const stored = await fetchSizingRecord(name, key, env);
+  if (stored.kind === 'found') {
+    print(`${name}: sizing measured ${stored.record.measuredAt} read from ${stored.reference} (memory limit ${stored.record.sizing.resources.limits.memory}); not measuring again`);
+    return stored.record;
   }
-}
-
-/** Every object in build/models/<name>/k8s/*.yaml (multi-document files allowed), in file-name order. */
-export async function readManifests(paths: DeployPaths): Promise<KubeObject[]> {
-  const dir = join(modelFolder(paths), 'k8s');
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /\.ya?ml$/.test(f)).sort();
-  const objects: KubeObject[] = [];
-  for (const file of files) {
-    const text = await readFile(join(dir, file), 'utf8');
-    for (const doc of text.split(/^---\s*$/m)) {
-      const parsed = load(doc) as KubeObject | null | undefined;
-      if (parsed && typeof parsed === 'object' && typeof parsed.kind === 'string') objects.push(parsed);
-    }
+  const why = stored.kind === 'absent'
+    ? `the registry has no sizing record ${stored.reference} for this image and load (the test job did not store it, or the registry was cleaned)`
+    : `${modelFolderPaths(paths.out, name).sizingJson} ${local ? 'was measured for another image or load' : 'is missing'}, and no registry is configured to hold the sizing (MODELFLEET_REGISTRY_IMAGE, or GitLab's CI_REGISTRY)`;
+  if (!options.canMeasure) {
+    throw new UserError('DEPLOY_MISSING_INPUT', `model ${name}: ${why}, and this job cannot measure: no Docker engine answers`,
+      `Re-run \`${name}:test\` (it measures memory and stores the sizing), then \`${name}:deploy\`.`);
   }
-  return objects;
+  print(`${name}: ${why}; re-measuring (modelfleet loadtest)`);
+  await step(paths, ['loadtest', '--model', name, '--file', paths.file, '--out', paths.out, ...(options.loadtestArgs ?? [])], 'test', print);
+  const measured = await readSizingRecord(paths.out, name);
+  if (measured?.key !== key) {
+    throw new UserError('DEPLOY_MISSING_INPUT', `model ${name}: the load test ran but wrote no sizing for this image and load`, `Read its output above, then re-run \`${name}:test\`.`);
+  }
+  return measured;
 }
 
 /**
@@ -138,7 +145,7 @@ export function localModelDir(fleet: FleetSpec, deployable: Deployable, out: str
   const source = deployable.variant.source;
   if (source.kind === 'path') return resolve(dirname(fleet.file), source.path);
   if (source.kind === 'mlflow') {
-    const dir = join(out, 'models', deployable.variant.deployName, 'model');
+    const dir = modelFolderPaths(out, deployable.variant.deployName).downloadedModelDir;
     return existsSync(join(dir, 'MLmodel')) ? resolve(dir) : undefined;
   }
   return undefined;

@@ -1,26 +1,28 @@
 /**
  * `modelfleet deploy`: picks the target (Kubernetes when a kubeconfig is configured, the local
- * target otherwise), recreates missing inputs, and deploys one model, the gateway, or removes
- * a model.
+ * target otherwise), finds its inputs without earlier jobs' artifacts, renders the manifests
+ * from the sizing record, and deploys one model, the gateway, or removes a model.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
+import { deployErrors } from '../../lib/errors/codes-deploy.js';
 import { findDeployable, listDeployables } from '../../generator/fleet/find-deployable.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
-import { batchingEnv, SERVICE_PORT } from '../manifests/render-model-manifests.js';
+import { batchingEnv, renderModelManifests } from '../manifests/render-model-manifests.js';
+import { writeManifestFiles } from '../manifests/write-manifest-files.js';
+import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
-import { isKubeConfigured, openKube } from '../seams/kube.js';
+import { isKubeConfigured, openKube, type KubeClient, type KubeObject } from '../seams/kube.js';
 import { deployLocalGateway } from '../local-target/local-gateway.js';
 import { deployLocal, removeLocal, type LocalRuntimeChoice } from '../local-target/deploy-local.js';
 import { readLocalState } from '../local-target/local-state.js';
-import { GATEWAY_NAME, renderGatewayManifests } from './gateway/render-gateway-manifests.js';
-import { GATEWAY_DEPLOYABLE } from './kube/deploy-labels.js';
-import { deployToKube, pruneRemovedDeployables, removeFromKube } from './kube/deploy-to-kube.js';
+import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kube.js';
+import { markDeployedConfig } from './deployed-config.js';
+import { deployToKube, removeFromKube } from './kube/deploy-to-kube.js';
 import { environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
-import { ensureImage, ensureModelFolder, ensureSizing, localModelDir, readManifests, useRegistryReference, type DeployPaths } from './resolve-deploy-inputs.js';
+import { ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
 
 export type DeployTarget = 'kube' | 'local' | 'auto';
 export type LocalRuntimeFlag = 'docker' | 'process' | 'auto';
@@ -37,9 +39,21 @@ export interface DeployCommand {
   readonly print: (line: string) => void;
 }
 
+/**
+ * `auto` means Kubernetes when a cluster is configured, else this machine. Inside GitLab CI
+ * (`GITLAB_CI=true`) `auto` without a cluster is refused, and so is `kube` without one
+ * anywhere: a job that "deploys to production" by starting a process on its own runner would
+ * pass while deploying nothing.
+ */
 export function chooseTarget(flag: DeployTarget, env: NodeJS.ProcessEnv = process.env): 'kube' | 'local' {
-  if (flag !== 'auto') return flag;
-  return isKubeConfigured(env) ? 'kube' : 'local';
+  if (flag === 'local') return 'local';
+  if (isKubeConfigured(env)) return 'kube';
+  if (flag === 'kube' || env.GITLAB_CI === 'true') {
+    throw new UserError('DEPLOY_NO_CLUSTER',
+      `${flag === 'kube' ? '--target kube' : 'this GitLab CI job'}: no Kubernetes cluster to deploy to: KUBECONFIG is unset or names no file, and the job does not run inside a cluster`,
+      'Give the job a cluster: a KUBECONFIG file variable, the GitLab agent for Kubernetes (set KUBE_CONTEXT to the agent\'s context), or a runner inside the cluster. To deploy onto the runner itself, pass `--target local` (models.yaml: `ci: { deployTarget: local }`).');
+  }
+  return 'local';
 }
 
 export async function runDeploy(command: DeployCommand): Promise<void> {
@@ -52,75 +66,54 @@ export async function runDeploy(command: DeployCommand): Promise<void> {
 
 async function runKubeDeploy(command: DeployCommand): Promise<void> {
   const { print } = command;
+  const env = process.env;
   const environment = environmentName(command.environment);
   const namespace = command.namespace ?? namespaceForEnvironment(environment);
-  const kube = await openKube();
+  const kube = await openKube().catch((err: unknown) => {
+    throw new UserError('DEPLOY_API_ERROR', `the job's kubeconfig could not be used: ${(err as Error).message}`, deployErrors.DEPLOY_API_ERROR.fix, { cause: err });
+  });
   const timeoutMs = (command.timeoutSeconds ?? 300) * 1000;
   print(`target: Kubernetes ${kube.server}, namespace ${namespace} (environment ${environment})`);
 
   switch (command.action.kind) {
     case 'remove': {
+      await refuseIfStillRouted(kube, namespace, command.action.name, print);
       const removed = await removeFromKube(kube, namespace, command.action.name, print);
       print(removed.length === 0 ? `${command.action.name}: nothing deployed in ${namespace}; nothing to remove` : `${command.action.name}: removed ${removed.length} object(s) from ${namespace}`);
       return;
     }
     case 'model': {
-      const { paths } = await prepareModel(command, command.action.name);
-      let manifests = await readManifests(paths);
-      if (manifests.length === 0) {
-        const docker = await openDocker();
-        if (docker) await ensureImage(paths, print, { rebuild: true });
-        manifests = (await ensureSizing(paths, print, { canMeasure: docker !== undefined })).manifests;
-      }
-      manifests = await useRegistryReference(paths, manifests);
-      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests, timeoutMs, report: print });
+      const { fleet, deployable, paths } = await prepareModel(command, command.action.name);
+      const image = await resolveDeployImage(fleet, deployable, paths, env);
+      await requireImageInRegistry(image, paths.deployName, env);
+      const docker = await openDocker();
+      const sizing = await ensureSizing(fleet, deployable, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
+      const manifests = renderModelManifests(deployable, sizing.sizing, { namespace, image: image.reference });
+      // For people reading the job's artifacts: exactly what was applied.
+      await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
+      // The mark tells a later gateway deploy that this variant runs this commit's version.
+      const marked = await markDeployedConfig(fleet, deployable, manifests.map((m) => m.object as KubeObject));
+      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, report: print });
       return;
     }
     case 'gateway': {
-      const fleet = loadFleet(command.file);
-      const image = await gatewayImage(command);
-      const [{ buildRouteTable }, { readRouteInputs }, { formatRouteTable }] = await Promise.all([
-        import('../../serving/gateway/route-table.js'),
-        import('../../serving/gateway/read-route-inputs.js'),
-        import('../../serving/gateway/route-table-file.js'),
-      ]);
-      const inputs = await readRouteInputs(fleet).catch(() => new Map());
-      // Each variant's Service (same name as the deployable) in this namespace.
-      const table = buildRouteTable(fleet, (name) => `http://${name}.${namespace}.svc.cluster.local:${SERVICE_PORT}`, { inputsFor: (name) => inputs.get(name) });
-      const manifests = renderGatewayManifests({ namespace, image, routesJson: formatRouteTable(table) });
-      await deployToKube({ kube, deployName: GATEWAY_DEPLOYABLE, environment, namespace, manifests, timeoutMs, report: print });
-      // Only now that the gateway no longer routes to them are removed models deleted.
-      const keep = new Set([...listDeployables(fleet).map((d) => d.variant.deployName), GATEWAY_DEPLOYABLE]);
-      await pruneRemovedDeployables(kube, namespace, keep, print);
-      print(`gateway: ${table.routes.length} route(s) served by Service ${GATEWAY_NAME}.${namespace}`);
+      await deployGatewayToKube({ kube, file: command.file, out: command.out, environment, namespace, timeoutMs, env, print });
       return;
     }
   }
 }
 
-/** The gateway image `build --gateway` recorded (build/gateway/image.json), rebuilt by that command when missing. */
-async function gatewayImage(command: DeployCommand): Promise<string> {
-  const file = join(command.out, 'gateway', 'image.json');
-  const read = async () => {
-    try {
-      // A cluster pulls the pushed reference; the local tag only works on the build machine.
-      const record = JSON.parse(await readFile(file, 'utf8')) as { tag?: unknown; registryReference?: unknown };
-      if (typeof record.registryReference === 'string' && record.registryReference !== '') return record.registryReference;
-      return typeof record.tag === 'string' && record.tag !== '' ? record.tag : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const found = await read();
-  if (found) return found;
-  const { runCliStep } = await import('./run-cli-step.js');
-  command.print(`gateway: ${file} is missing; finding the gateway image by its content tag (modelfleet build --gateway)`);
-  const result = await runCliStep(['build', '--gateway', '--file', command.file, '--out', command.out], { prefix: '  ', print: command.print });
-  const rebuilt = result.code === 0 ? await read() : undefined;
-  if (!rebuilt) {
-    throw new UserError('DEPLOY_MISSING_INPUT', `the gateway image record ${file} is missing and \`modelfleet build --gateway\` could not recreate it`, 'Re-run the `gateway:build` job, then `gateway:deploy`.');
-  }
-  return rebuilt;
+/**
+ * A model left models.yaml, but the live gateway may still route to it: its model kept its
+ * previous route because another variant's deploy failed. Removing it then would break that
+ * route, so the removal waits for a gateway deploy that no longer needs it.
+ */
+async function refuseIfStillRouted(kube: KubeClient, namespace: string, deployName: string, print: (line: string) => void): Promise<void> {
+  const live = await readLiveRouteTable(kube, namespace, print);
+  const route = live?.routes.find((r) => r.variants.some((v) => v.deployName === deployName));
+  if (!route) return;
+  throw new UserError('DEPLOY_STILL_ROUTED', `${deployName} left models.yaml, but the live gateway in ${namespace} still routes ${route.route} to it (its model kept its previous route: another of its variants did not deploy)`,
+    `Fix and re-run the failed \`<variant>:deploy\` job, then \`gateway:deploy\`, then \`${deployName}:remove\`. Nothing was removed.`);
 }
 
 // ---------------------------------------------------------------- local target
@@ -154,20 +147,21 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
     }
     case 'model': {
       const { fleet, deployable, paths } = await prepareModel(command, command.action.name);
-      const runtime = await chooseLocalRuntime(command, fleet, paths, docker);
+      const env = process.env;
+      const runtime = await chooseLocalRuntime(command, fleet, deployable, paths, docker);
       // The measured limit is enforced by Docker's memory cap; a plain process cannot be capped,
       // so process mode deploys without waiting for (or re-running) the measurement.
       const choice: LocalRuntimeChoice = runtime.kind === 'docker'
-        ? { kind: 'docker', image: runtime.image, memoryLimitBytes: (await ensureSizing(paths, print, { canMeasure: true, loadtestArgs: ['--mode', 'docker'] })).memoryLimitBytes }
+        ? { kind: 'docker', image: runtime.image.tag, memoryLimitBytes: (await ensureSizing(fleet, deployable, runtime.image, paths, { canMeasure: true, loadtestArgs: ['--mode', 'docker'], env, print })).sizing.memoryLimitBytes }
         : runtime;
-      if (runtime.kind === 'process') print(`${paths.deployName}: process mode: no memory cap (Docker enforces sizing.json's limit; a plain process cannot be capped)`);
-      const env = Object.fromEntries([{ name: 'MODEL_NAME', value: paths.deployName }, ...batchingEnv(deployable)].map((e) => [e.name, e.value]));
+      if (runtime.kind === 'process') print(`${paths.deployName}: process mode: no memory cap (Docker enforces the measured limit; a plain process cannot be capped)`);
+      const serverEnv = Object.fromEntries([{ name: 'MODEL_NAME', value: paths.deployName }, ...batchingEnv(deployable)].map((e) => [e.name, e.value]));
       await deployLocal({
         fleet,
         deployName: paths.deployName,
         runtime: choice,
         docker: docker ?? (await openDocker()),
-        env,
+        env: serverEnv,
         ...(command.timeoutSeconds ? { readyTimeoutMs: command.timeoutSeconds * 1000 } : {}),
         report: print,
       });
@@ -177,30 +171,25 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
 }
 
 /**
- * Docker when an engine answers and the model's image exists (or `build` recreates it);
- * otherwise a plain process serving the model's local MLflow folder.
+ * Docker when an engine answers and the model's image is there (pulled from the registry or
+ * rebuilt when missing); otherwise a plain process serving the model's local MLflow folder.
  */
-async function chooseLocalRuntime(command: DeployCommand, fleet: FleetSpec, paths: DeployPaths, docker: DockerSeam | undefined): Promise<{ kind: 'docker'; image: string } | { kind: 'process'; modelDir: string }> {
-  const deployable = findDeployable(fleet, paths.deployName);
+async function chooseLocalRuntime(command: DeployCommand, fleet: FleetSpec, deployable: Deployable, paths: DeployPaths, docker: DockerSeam | undefined): Promise<{ kind: 'docker'; image: DeployImage } | { kind: 'process'; modelDir: string }> {
   const modelDir = localModelDir(fleet, deployable, command.out);
-  if (deployable.variant.source.kind === 'image') {
-    if (!docker) throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', `model ${paths.deployName} brings its own image ${deployable.variant.source.image}, and no Docker engine answers`, 'Start Docker with `bash scripts/setup-docker.sh`.');
-    return { kind: 'docker', image: deployable.variant.source.image };
+  const source = deployable.variant.source;
+  if (source.kind === 'image') {
+    if (!docker) throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', `model ${paths.deployName} brings its own image ${source.image}, and no Docker engine answers`, 'Start Docker with `bash scripts/setup-docker.sh`.');
+    return { kind: 'docker', image: await resolveDeployImage(fleet, deployable, paths, process.env) };
   }
   if (docker && command.runtime !== 'process') {
-    let image: string | undefined;
-    let why = '';
-    try {
-      image = await ensureImage(paths, command.print, { rebuild: true });
-    } catch (err) {
-      why = err instanceof Error ? err.message : String(err);
-    }
-    if (image && (await docker.imageExists(image))) return { kind: 'docker', image };
+    const image = await resolveDeployImage(fleet, deployable, paths, process.env);
+    const local = await ensureLocalImage(docker, image, paths, process.env, command.print);
+    if (local.ok) return { kind: 'docker', image };
     if (command.runtime === 'docker' || !modelDir) {
-      throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', `model ${paths.deployName}: its image ${image ?? '(unknown)'} is not in the local Docker engine${why ? ` (${why})` : ''}`,
+      throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', `model ${paths.deployName}: ${local.why}, and building it here failed`,
         `Build it with \`modelfleet build --model ${paths.deployName}\` (the base image comes from \`bash scripts/build-base-image.sh\`), then deploy again.`);
     }
-    command.print(`${paths.deployName}: no image to run (${why || `${image ?? 'no tag'} not in the engine`}); serving it as a process instead`);
+    command.print(`${paths.deployName}: no image to run (${local.why}); serving it as a process instead`);
   }
   if (!modelDir) {
     throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', `model ${paths.deployName}: no Docker engine answers and its model files are not on this machine`,

@@ -1,14 +1,16 @@
 import autocannon from 'autocannon';
-import { percentile } from '../sizing/sizing-policy.js';
+import { percentile } from '../../lib/percentile.js';
+import { resolveContainerHosts } from '../instance-runtime/resolve-container-hosts.js';
 
 /**
- * Real HTTP load with autocannon (https://github.com/mcollina/autocannon) against 127.0.0.1,
- * bounded by `durationSeconds`: it stops by itself. Every connection cycles through the
- * pre-generated bodies, so generating inputs costs nothing while measuring.
+ * Real HTTP load with autocannon (https://github.com/mcollina/autocannon) against 127.0.0.1
+ * (or the Docker-in-Docker host that runs the container under test), bounded by
+ * `durationSeconds`: it stops by itself. Every connection cycles through the pre-generated
+ * bodies, so generating inputs costs nothing while measuring.
  */
 
 export interface LoadOptions {
-  /** Base URL, always `http://127.0.0.1:<port>`. */
+  /** Base URL: `http://127.0.0.1:<port>`, or `http://<DinD host>:<port>` (resolveContainerHosts). */
   readonly baseUrl: string;
   readonly path: string;
   readonly bodies: readonly string[];
@@ -56,19 +58,25 @@ export interface LoadResult {
 const ERROR_SAMPLES_KEPT = 5;
 
 export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
-  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(options.baseUrl)) {
-    // Load tests only ever target this machine's loopback interface.
-    throw new Error(`load tests target http://127.0.0.1:<port> only, got ${options.baseUrl}`);
+  // Load goes only to this machine's loopback interface, or to the engine's host that runs the
+  // container under test with Docker-in-Docker: never anywhere a typo in a URL could point.
+  const allowed = new Set(['127.0.0.1', resolveContainerHosts(process.env).connectHost]);
+  const target = /^http:\/\/(.+):(\d+)$/.exec(options.baseUrl);
+  if (!target || !allowed.has(target[1] ?? '')) {
+    throw new Error(`load tests target http://${[...allowed].join(' or http://')}:<port> only, got ${options.baseUrl}`);
   }
   if (options.bodies.length === 0) throw new RangeError('no request bodies to send');
   const startedAt = Date.now();
+  // Never past the last second of the load: answers that come later count into that second, and a
+  // run that overruns on a busy machine must not print seconds that hold nothing.
+  const lastSecond = Math.max(1, Math.ceil(options.durationSeconds));
   const latencies: number[] = [];
   const perSecond = new Map<number, { latencies: number[]; errors: number }>();
   const statusCodes: Record<string, number> = {};
   const errorSamples: string[] = [];
   const bucket = (): { latencies: number[]; errors: number } => {
     // Answers that arrive after the last full second (in-flight at the stop) count into it.
-    const second = Math.min(Math.floor((Date.now() - startedAt) / 1000) + 1, Math.max(1, Math.ceil(options.durationSeconds)));
+    const second = Math.min(Math.floor((Date.now() - startedAt) / 1000) + 1, lastSecond);
     let entry = perSecond.get(second);
     if (!entry) perSecond.set(second, (entry = { latencies: [], errors: 0 }));
     return entry;
@@ -115,7 +123,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
       reported = second;
     }
   };
-  const ticker = setInterval(() => report(Math.floor((Date.now() - startedAt) / 1000)), 1000);
+  const ticker = setInterval(() => report(Math.min(lastSecond, Math.floor((Date.now() - startedAt) / 1000))), 1000);
 
   const result = await finished.finally(() => clearInterval(ticker));
 
@@ -154,14 +162,12 @@ function summarizeSecond(second: number, entry: { latencies: number[]; errors: n
 
 function summarizeLatency(values: readonly number[]): LoadResult['latencyMs'] {
   if (values.length === 0) return { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (p: number): number => round2(sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] as number);
   return {
-    p50: at(50),
-    p90: at(90),
-    p99: at(99),
-    max: round2(sorted[sorted.length - 1] as number),
-    mean: round2(sorted.reduce((a, b) => a + b, 0) / sorted.length),
+    p50: round2(percentile(values, 50)),
+    p90: round2(percentile(values, 90)),
+    p99: round2(percentile(values, 99)),
+    max: round2(values.reduce((a, b) => Math.max(a, b), -Infinity)),
+    mean: round2(values.reduce((a, b) => a + b, 0) / values.length),
   };
 }
 

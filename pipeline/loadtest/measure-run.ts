@@ -1,6 +1,7 @@
 import type { LoadResult, LoadSecond } from './drive-load.js';
 import { driveLoad } from './drive-load.js';
-import type { ServerTarget, TargetSample, TargetState } from './server-target.js';
+import type { InstanceSample, InstanceState } from '../instance-runtime/server-instance.js';
+import type { ServerTarget } from './server-target.js';
 
 /** One sample in a run's timeline, relative to the start of the load. */
 export interface RunSample {
@@ -17,7 +18,7 @@ export interface RunRecord {
   readonly load: LoadResult;
   readonly samples: readonly RunSample[];
   /** The server's state after the load (and `afterLoad`), before it was stopped. */
-  readonly state: TargetState;
+  readonly state: InstanceState;
   readonly peakWorkingSetBytes: number;
 }
 
@@ -27,14 +28,14 @@ export interface MeasureOptions {
   readonly connections: number;
   readonly sampleIntervalMs?: number;
   /** Called once a second with the load's second and the latest memory sample. */
-  readonly onProgress?: (second: LoadSecond, latest: TargetSample | undefined) => void;
+  readonly onProgress?: (second: LoadSecond, latest: InstanceSample | undefined) => void;
   /** Runs after the load while sampling goes on (the bad requests); the server's state is read after it. */
   readonly afterLoad?: () => Promise<void>;
 }
 
 /** Drives load at the target while sampling its memory and CPU the whole time. */
 export async function measureRun(target: ServerTarget, options: MeasureOptions): Promise<RunRecord> {
-  const samples: TargetSample[] = [];
+  const samples: InstanceSample[] = [];
   const stopSampling = new AbortController();
   const sampling = (async () => {
     try {

@@ -1,6 +1,6 @@
 import type { ColumnSpec, ColumnType, Signature, TensorDtype, TensorSpec } from '../../serving/mlflow/signature.js';
 import type { InputExample } from '../../serving/mlflow/read-mlflow-model.js';
-import { createRandom, type Random } from './seeded-random.js';
+import { createRandom, type Random } from '../../lib/seeded-random.js';
 
 /**
  * Random scoring requests that conform to an MLflow signature: every column type, tensor

@@ -1,11 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
 import { UserError } from '../../lib/errors/user-error.js';
 import { shortHash } from '../../lib/names.js';
 import { buildBadRequestCorpus, type BadRequest } from '../../serving/model-server/bad-request-corpus.js';
 import { CONFIG_DEFAULTS } from '../../serving/model-server/server-config.js';
-import { batchingEnv, maxRowsPerRequest, renderModelManifests, type RenderedManifest } from '../manifests/render-model-manifests.js';
+import { batchingEnv, maxRowsPerRequest } from '../manifests/render-model-manifests.js';
+import { prepareImageInputs } from '../build/prepare-image-inputs.js';
+import { pullMissingImage } from '../build/pull-missing-image.js';
+import { readImageRecord } from '../model-folder/image-record.js';
+import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
+import { publishSizingRecord } from '../model-folder/sizing-in-registry.js';
+import { sizingKeyOf, toSizingRecord, writeSizingRecord, type SizingInputs, type SizingRecord } from '../model-folder/sizing-record.js';
 import type { DockerSeam } from '../seams/docker.js';
 import { stopSamplingProcesses } from '../seams/process-sampler.js';
 import { computeSizing, formatMemoryQuantity, MiB, type Sizing } from '../sizing/sizing-policy.js';
@@ -37,8 +42,6 @@ export interface LoadtestJob {
   /** The build folder (`build`); output goes to `<outDir>/models/<deployName>/`. */
   readonly outDir: string;
   readonly mode: LoadtestMode;
-  /** Namespace written into the manifests. */
-  readonly namespace: string;
   /** Overrides of the model's `loadtest:` settings (e.g. a shorter local run). */
   readonly durationSeconds?: number;
   readonly connections?: number;
@@ -52,6 +55,8 @@ export interface LoadtestJob {
   readonly openDocker: () => Promise<DockerSeam | undefined>;
   /** Progress lines for the console. */
   readonly log: (line: string) => void;
+  /** Registry settings (MODELFLEET_REGISTRY_IMAGE, CI_REGISTRY…) and the base image; default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
   /** Extra labels on every container (tests use them to clean up). */
   readonly containerLabels?: Readonly<Record<string, string>>;
 }
@@ -59,18 +64,15 @@ export interface LoadtestJob {
 export interface LoadtestOutcome {
   readonly report: LoadtestReport;
   readonly written: WrittenOutput;
-  readonly manifests: readonly RenderedManifest[] | undefined;
-}
-
-/** The build record `modelfleet build` writes next to the model's folder. */
-interface ImageRecord {
-  readonly tag: string;
+  /** What the deploy job applies; undefined when the test failed. */
+  readonly sizingRecord: SizingRecord | undefined;
 }
 
 /**
  * `modelfleet loadtest`: start the model's server, drive random schema-conforming load at it
  * while sampling memory and CPU, fire the bad-request corpus, size it, prove the memory limit
- * in a capped container, render the manifests, write the report. Throws LOADTEST_CHECKS_FAILED
+ * in a capped container, write the report and the sizing record (beside the image in the
+ * registry too, when one is configured, so a deploy weeks later finds it). Throws LOADTEST_CHECKS_FAILED
  * (after writing the report) when a check fails.
  */
 export async function runLoadtest(job: LoadtestJob): Promise<LoadtestOutcome> {
@@ -87,7 +89,7 @@ export async function runLoadtest(job: LoadtestJob): Promise<LoadtestOutcome> {
     distinctBodies: DISTINCT_BODIES,
   };
   const inputs = await readModelInputs(job.fleet, deployable, job.outDir);
-  const launcher = await chooseLauncher(job, inputs, modelOutDir);
+  const { launcher, imageContent } = await chooseLauncher(job, inputs);
   log(`loadtest ${name}: ${launcher.mode} mode, image ${launcher.image}; ${settings.connections} connections × ${settings.durationSeconds} s, ${settings.rowsPerRequest} rows/request, p99 budget ${settings.p99BudgetMs} ms`);
 
   const bodies = generateRequestBodies(inputs.signature, {
@@ -131,15 +133,24 @@ export async function runLoadtest(job: LoadtestJob): Promise<LoadtestOutcome> {
     checks,
     passed,
   };
-  let manifests: RenderedManifest[] | undefined;
-  try {
-    manifests = passed && sizing ? renderModelManifests(deployable, sizing, { namespace: job.namespace, image: launcher.image }) : undefined;
-  } catch (err) {
-    // A manifest the Kubernetes schema refuses: keep the report of what was measured, then fail.
-    await writeLoadtestOutput(modelOutDir, { report });
-    throw err;
-  }
-  const written = await writeLoadtestOutput(modelOutDir, { report, ...(manifests && sizing ? { sizing, manifests } : {}) });
+  const sizingRecord = passed && sizing
+    ? toSizingRecord({
+      deployName: name,
+      key: sizingKeyOf(sizingInputsFor(deployable, imageContent, settings)),
+      image: launcher.image,
+      mode: launcher.mode,
+      measuredAt: report.finishedAt,
+      summary: {
+        requestsPerSecond: first.run.load.requestsPerSecond,
+        p99Ms: first.run.load.latencyMs.p99,
+        errors: first.run.load.errors,
+        memoryPeakBytes: sizing.measured.memoryPeakBytes,
+      },
+      sizing,
+    })
+    : undefined;
+  const written = await writeLoadtestOutput(modelOutDir, { report });
+  if (sizingRecord) await writeSizingRecord(job.outDir, sizingRecord);
 
   for (const check of checks) log(`  ${check.status === 'passed' ? 'PASS' : check.status === 'failed' ? 'FAIL' : 'SKIP'} ${check.name}: ${check.detail}`);
   log(`loadtest ${name}: report ${join(written.reportDir, 'report.html')}`);
@@ -151,8 +162,21 @@ export async function runLoadtest(job: LoadtestJob): Promise<LoadtestOutcome> {
       `The full report is ${join(written.reportDir, 'report.html')}.`,
     );
   }
-  if (manifests && written.manifestDir) log(`loadtest ${name}: manifests in ${written.manifestDir}, sizing in ${written.sizingFile ?? ''}`);
-  return { report, written, manifests };
+  if (sizingRecord) {
+    log(`loadtest ${name}: sizing in ${modelFolderPaths(job.outDir, name).sizingJson}`);
+    // Only a container's working set sizes a pod; a process's RSS stays on this machine.
+    if (launcher.mode === 'docker') await publishSizingRecord(sizingRecord, job.env ?? process.env, log);
+  }
+  return { report, written, sizingRecord };
+}
+
+/** What a measurement depends on, from the deployable and the load that was applied. */
+export function sizingInputsFor(deployable: Deployable, imageContent: string, settings: { readonly durationSeconds: number; readonly connections: number }): SizingInputs {
+  return {
+    image: imageContent,
+    serverEnv: loadtestServerEnv(deployable),
+    loadtest: { ...deployable.model.loadtest, durationSeconds: settings.durationSeconds, connections: settings.connections },
+  };
 }
 
 interface Settings {
@@ -253,34 +277,32 @@ export function loadtestServerEnv(deployable: Deployable): Record<string, string
 }
 
 /**
- * The model's image: the tag `<name>:build` recorded in image.json, or, when that artifact
- * expired, the same content-digest tag recomputed from the commit (the build is deterministic).
- * Fails naming the build job to re-run when no such image is in the engine.
+ * The model's image, by the content tag recomputed from the commit (never from an earlier
+ * job's files): this engine's copy, or the registry's, pulled. Fails naming the build job
+ * to re-run when neither has it.
  */
-export async function findModelImage(job: LoadtestJob, docker: DockerSeam, log: (line: string) => void = () => undefined): Promise<string> {
+export async function findModelImage(job: LoadtestJob, docker: DockerSeam, log: (line: string) => void = () => undefined): Promise<{ readonly tag: string; readonly contentDigest: string }> {
   const name = job.deployable.variant.deployName;
-  const recordFile = join(job.outDir, 'models', name, 'image.json');
-  let tag = readImageRecord(join(job.outDir, 'models', name));
-  let where = `named in ${recordFile}`;
-  if (!tag) {
-    try {
-      const { prepareImageInputs } = await import('../build/prepare-image-inputs.js');
-      tag = (await prepareImageInputs({ fleet: job.fleet, deployable: job.deployable, outDir: resolve(job.outDir), docker })).tag;
-      where = `recomputed from the commit (no ${recordFile})`;
-      log(`loadtest ${name}: no build record; the image tag for this commit is ${tag}`);
-    } catch (err) {
-      throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: no build record ${recordFile}, and the image tag could not be recomputed (${(err as Error).message.split('\n')[0]})`,
-        `Re-run the \`${name}:build\` job (locally: \`modelfleet build --model ${name}\`), then \`${name}:test\`${job.mode === 'auto' ? ', or use `--mode process`' : ''}.`, { cause: err });
-    }
+  const rerun = `Re-run the \`${name}:build\` job (locally: \`modelfleet build --model ${name}\`), then \`${name}:test\`${job.mode === 'auto' ? ', or use `--mode process`' : ''}.`;
+  let inputs: { tag: string; contentDigest: string };
+  try {
+    inputs = await prepareImageInputs({ fleet: job.fleet, deployable: job.deployable, outDir: resolve(job.outDir), ...(job.env ? { env: job.env } : {}) });
+  } catch (err) {
+    throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: the image tag could not be computed (${(err as Error).message.split('\n')[0] ?? ''})`, rerun, { cause: err });
   }
-  if (!(await docker.imageExists(tag))) {
-    throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: the image ${tag} (${where}) is not in the local Docker engine`,
-      `Re-run the \`${name}:build\` job (locally: \`modelfleet build --model ${name}\`), then \`${name}:test\`${job.mode === 'auto' ? ', or use `--mode process`' : ''}.`);
-  }
-  return tag;
+  const found = await pullMissingImage(docker, inputs.tag, name, job.env ?? process.env, log);
+  if (found.kind === 'missing') throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: ${found.why}`, rerun);
+  return { tag: inputs.tag, contentDigest: inputs.contentDigest };
 }
 
-async function chooseLauncher(job: LoadtestJob, inputs: ModelInputs, modelOutDir: string): Promise<TargetLauncher> {
+/** The launcher, and what identifies the image it runs for the sizing record's key. */
+interface ChosenLauncher {
+  readonly launcher: TargetLauncher;
+  /** The image's content digest, the bring-your-own reference, or the model artifact's digest (process mode). */
+  readonly imageContent: string;
+}
+
+async function chooseLauncher(job: LoadtestJob, inputs: ModelInputs): Promise<ChosenLauncher> {
   const { deployable, log } = job;
   const name = deployable.variant.deployName;
   const source = deployable.variant.source;
@@ -298,9 +320,13 @@ async function chooseLauncher(job: LoadtestJob, inputs: ModelInputs, modelOutDir
   const env = loadtestServerEnv(deployable);
   if (source.kind === 'image') {
     if (!(await docker?.imageExists(source.image))) {
-      throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: its image ${source.image} is not in the local Docker engine`, `Pull or build ${source.image} (e.g. \`docker pull ${source.image}\`), then re-run \`${name}:test\`.`);
+      log(`loadtest ${name}: ${source.image} is not in this Docker engine; pulling it`);
+      await (docker as DockerSeam).pullImage(source.image).catch((err: unknown) => {
+        throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: its image ${source.image} is not in this Docker engine, and pulling it failed: ${(err as Error).message.split('\n')[0] ?? ''}`,
+          `Check that ${source.image} exists and that this runner may pull it (\`docker pull ${source.image}\`), then re-run \`${name}:test\`.`);
+      });
     }
-    return createDockerLauncher({
+    const launcher = createDockerLauncher({
       docker: docker as DockerSeam,
       image: source.image,
       deployName: name,
@@ -310,36 +336,27 @@ async function chooseLauncher(job: LoadtestJob, inputs: ModelInputs, modelOutDir
       readyPath: source.readyPath,
       ...(job.containerLabels ? { labels: job.containerLabels } : {}),
     });
+    return { launcher, imageContent: source.image };
   }
   if (docker && job.mode !== 'process') {
-    const recorded = await findModelImage(job, docker, log);
-    return createDockerLauncher({
+    const found = await findModelImage(job, docker, log);
+    const launcher = createDockerLauncher({
       docker,
-      image: recorded,
+      image: found.tag,
       deployName: name,
       env,
       predictPath: '/invocations',
       readyPath: '/readyz',
       ...(job.containerLabels ? { labels: job.containerLabels } : {}),
     });
+    return { launcher, imageContent: found.contentDigest };
   }
-  const recorded = readImageRecord(modelOutDir);
   if (!inputs.modelDir) {
     throw new UserError('LOADTEST_MODEL_NOT_LOCAL', `model ${name}: process mode needs the model's files on disk`, `Run \`${name}:build\` first, or use Docker mode.`);
   }
-  return createProcessLauncher({ modelDir: inputs.modelDir, env, image: recorded ?? `modelfleet/${name}:unbuilt` });
-}
-
-/** The image tag `modelfleet build` recorded, if its record is still there. */
-function readImageRecord(modelOutDir: string): string | undefined {
-  const file = join(modelOutDir, 'image.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    const record = JSON.parse(readFileSync(file, 'utf8')) as Partial<ImageRecord>;
-    return typeof record.tag === 'string' && record.tag !== '' ? record.tag : undefined;
-  } catch {
-    return undefined;
-  }
+  const recorded = (await readImageRecord(job.outDir, name))?.tag;
+  const launcher = createProcessLauncher({ modelDir: inputs.modelDir, env, image: recorded ?? `modelfleet/${name}:unbuilt` });
+  return { launcher, imageContent: `process:${inputs.source}` };
 }
 
 function mib(bytes: number): string {

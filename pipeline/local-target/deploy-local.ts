@@ -7,16 +7,21 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
+import { findFreePort } from '../../lib/free-port.js';
 import type { FleetSpec } from '../../generator/fleet/types.js';
-import { findFreePort } from '../loadtest/free-port.js';
+import { startContainerInstance } from '../instance-runtime/container-instance.js';
+import { modelfleetArgs, startProcessInstance } from '../instance-runtime/process-instance.js';
+import { attachInstance, isInstanceAlive, stopInstance } from '../instance-runtime/recorded-instance.js';
+import { describeEnd, instanceUrl, type ServerInstance } from '../instance-runtime/server-instance.js';
+import { waitForReady } from '../instance-runtime/wait-for-ready.js';
 import type { DockerSeam } from '../seams/docker.js';
-import { isInstanceAlive, startContainer, startProcess, stopInstance, type RunningInstance } from './instance-runtime.js';
 import { reloadLocalGateway, routesFile, writeLocalRoutes } from './local-gateway.js';
 import { localDir, readLocalState, stateRoot, updateLocalState, withModel, withoutModel, type LocalModelInstance } from './local-state.js';
-import { waitHttpReady } from './wait-http-ready.js';
 
 export const DEFAULT_LOCAL_READY_TIMEOUT_MS = 60_000;
 const LOG_LINES = 20;
+/** Label on the local target's containers (`docker ps --filter label=modelfleet.local`). */
+export const LOCAL_LABEL = 'modelfleet.local';
 
 export type LocalRuntimeChoice =
   | { readonly kind: 'docker'; readonly image: string; readonly memoryLimitBytes?: number }
@@ -49,39 +54,41 @@ export async function deployLocal(request: LocalDeployRequest): Promise<LocalDep
   const hash = await instanceHash(request);
   const before = await readLocalState(root);
   const current = before.models[deployName];
-  if (current && current.hash === hash && (await isInstanceAlive(current, docker))) {
-    const ready = await waitHttpReady({ url: `http://127.0.0.1:${current.port}/readyz`, timeoutMs: 0 });
-    if (ready.ready) {
-      report(`${deployName}: unchanged (already serving on 127.0.0.1:${current.port}); nothing to do`);
-      return { outcome: 'unchanged', url: `http://127.0.0.1:${current.port}`, instance: current };
-    }
+  const live = current && current.hash === hash && (await isInstanceAlive(current, docker)) ? attachInstance(current, docker) : undefined;
+  // Alive is not enough: the instance must still answer, as the gateway will ask it to.
+  if (current && live && (await waitForReady(live, { timeoutMs: 0 })).ready) {
+    report(`${deployName}: unchanged (already serving on ${hostPort(current)}); nothing to do`);
+    return { outcome: 'unchanged', url: instanceUrl(current), instance: current };
   }
 
   const taken = new Set(Object.values(before.models).map((m) => m.port));
   let port = await findFreePort();
   while (taken.has(port)) port = await findFreePort();
   const running = await startInstance(request, port, root);
-  report(`${deployName}: started ${describeRuntime(request.runtime)} on 127.0.0.1:${port}; waiting for /readyz`);
+  report(`${deployName}: started ${describeRuntime(request.runtime)} on ${hostPort(running.record)}; waiting for /readyz`);
   const timeoutMs = request.readyTimeoutMs ?? DEFAULT_LOCAL_READY_TIMEOUT_MS;
-  const ready = await waitHttpReady({ url: `http://127.0.0.1:${port}/readyz`, timeoutMs, exitReason: () => running.exitReason() });
+  const ready = await waitForReady(running, { timeoutMs });
 
   if (!ready.ready) {
+    const reason = ready.ended
+      ? `the ${request.runtime.kind === 'docker' ? 'container' : 'process'} ${describeEnd(ready.ended, running.memoryCapBytes)}`
+      : `not ready after ${Math.round(timeoutMs / 1000)}s: ${ready.lastProblem}`;
     const logs = await running.logs(LOG_LINES);
-    await stopInstance(running.instance, docker, 2);
-    report(`${deployName}: the new instance on 127.0.0.1:${port} did not become ready: ${ready.reason}`);
+    await running.stop(2);
+    report(`${deployName}: the new instance on ${hostPort(running.record)} did not become ready: ${reason}`);
     if (logs.trim() !== '') {
       report(`  last ${LOG_LINES} log lines:`);
       for (const line of logs.trimEnd().split('\n')) report(`  | ${line}`);
     }
     const kept = current && (await isInstanceAlive(current, docker))
-      ? `The previous instance on 127.0.0.1:${current.port} keeps serving.`
+      ? `The previous instance on ${hostPort(current)} keeps serving.`
       : 'There was no running previous instance.';
-    throw new UserError('DEPLOY_LOCAL_NOT_READY', `model ${deployName}: the new instance did not become ready (${ready.reason}). It was stopped. ${kept}`,
+    throw new UserError('DEPLOY_LOCAL_NOT_READY', `model ${deployName}: the new instance did not become ready (${reason}). It was stopped. ${kept}`,
       `Read the log lines above, fix the cause (memory limit in sizing.json, model files, port), then run \`modelfleet deploy --model ${deployName}\` again.`);
   }
 
   const instance: LocalModelInstance = {
-    ...running.instance,
+    ...running.record,
     deployName,
     serves: request.runtime.kind === 'docker' ? request.runtime.image : request.runtime.modelDir,
     hash,
@@ -98,8 +105,8 @@ export async function deployLocal(request: LocalDeployRequest): Promise<LocalDep
   }, root);
   const reloaded = await reloadLocalGateway(after, docker);
   if (current && (current.port !== instance.port || current.containerId !== instance.containerId)) await stopInstance(current, docker);
-  report(`${deployName}: deployed on http://127.0.0.1:${port} (ready after ${(ready.afterMs / 1000).toFixed(1)}s)${reloaded ? '; gateway reloaded' : ''}`);
-  return { outcome: 'deployed', url: `http://127.0.0.1:${port}`, instance };
+  report(`${deployName}: deployed on ${running.baseUrl} (ready after ${(ready.afterMs / 1000).toFixed(1)}s)${reloaded ? '; gateway reloaded' : ''}`);
+  return { outcome: 'deployed', url: running.baseUrl, instance };
 }
 
 /** Stops a deployable's local instance and takes its route out of the gateway. */
@@ -114,29 +121,34 @@ export async function removeLocal(fleet: FleetSpec | undefined, deployName: stri
   }, root);
   if (fleet) await reloadLocalGateway(after, docker).catch(() => false);
   await stopInstance(current, docker);
-  report(`${deployName}: stopped the local instance on 127.0.0.1:${current.port}`);
+  report(`${deployName}: stopped the local instance on ${hostPort(current)}`);
   return true;
 }
 
-async function startInstance(request: LocalDeployRequest, port: number, root: string): Promise<RunningInstance> {
+/** Instances outlive this command: a container until it is stopped, a process detached with a log file. */
+async function startInstance(request: LocalDeployRequest, port: number, root: string): Promise<ServerInstance> {
   const { runtime, deployName } = request;
   if (runtime.kind === 'docker') {
     if (!request.docker) throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', `model ${deployName}: no Docker engine answers, so its image ${runtime.image} cannot run`, 'Start Docker with `bash scripts/setup-docker.sh`.');
-    return startContainer(request.docker, {
+    return startContainerInstance(request.docker, {
       name: `modelfleet-local-${deployName}-${port}`,
       image: runtime.image,
       port,
       env: request.env,
-      label: deployName,
-      ...(runtime.memoryLimitBytes ? { memoryLimitBytes: runtime.memoryLimitBytes } : {}),
+      labels: { [LOCAL_LABEL]: deployName },
+      ...(runtime.memoryLimitBytes ? { memoryCapBytes: runtime.memoryLimitBytes } : {}),
     });
   }
-  return startProcess({
-    args: ['serve', '--model-dir', runtime.modelDir, '--port', String(port), '--host', '127.0.0.1'],
+  return startProcessInstance({
+    args: modelfleetArgs('serve', '--model-dir', runtime.modelDir, '--port', String(port), '--host', '127.0.0.1'),
     port,
     env: request.env,
     logFile: join(localDir(root), 'logs', `${deployName}-${port}.log`),
   });
+}
+
+function hostPort(record: { readonly host?: string; readonly port: number }): string {
+  return `${record.host ?? '127.0.0.1'}:${record.port}`;
 }
 
 function describeRuntime(runtime: LocalRuntimeChoice): string {

@@ -7,14 +7,16 @@
 import { join } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
 import type { FleetSpec } from '../../generator/fleet/types.js';
-import { findFreePort } from '../loadtest/free-port.js';
+import { findFreePort, isPortFree } from '../../lib/free-port.js';
+import { modelfleetArgs, startProcessInstance } from '../instance-runtime/process-instance.js';
+import { isInstanceAlive, stopInstance } from '../instance-runtime/recorded-instance.js';
+import { describeEnd, instanceUrl } from '../instance-runtime/server-instance.js';
+import { waitForReady } from '../instance-runtime/wait-for-ready.js';
 import type { DockerSeam } from '../seams/docker.js';
-import { isInstanceAlive, startProcess, stopInstance, tailFile } from './instance-runtime.js';
+import { gatewayPortSetting } from './gateway-port.js';
 import { localDir, stateRoot, updateLocalState, type LocalGatewayInstance, type LocalState } from './local-state.js';
-import { waitHttpReady } from './wait-http-ready.js';
 
-/** Port the local gateway prefers (MODELFLEET_GATEWAY_PORT overrides); a free one is taken when it is busy. */
-export const DEFAULT_GATEWAY_PORT = 8000;
+export { DEFAULT_GATEWAY_PORT } from './gateway-port.js';
 /** Where a variant that is not deployed locally points: nothing listens there, so the gateway answers 503 for it. */
 export const NOT_DEPLOYED_UPSTREAM = 'http://127.0.0.1:9';
 
@@ -22,17 +24,21 @@ export function routesFile(root = stateRoot()): string {
   return join(localDir(root), 'routes.json');
 }
 
-/** Writes the route table for the fleet with every locally deployed variant's 127.0.0.1 port. */
-export async function writeLocalRoutes(fleet: FleetSpec, state: LocalState, file: string): Promise<number> {
-  const [{ buildRouteTable }, { readRouteInputs }, { writeRouteTable }] = await Promise.all([
+/**
+ * Writes the route table for the fleet with every locally deployed variant's address (127.0.0.1,
+ * or the Docker-in-Docker host). A model whose input schema cannot be read still gets its route;
+ * `warn` says why its schema is missing from the OpenAPI document.
+ */
+export async function writeLocalRoutes(fleet: FleetSpec, state: LocalState, file: string, warn: (line: string) => void = (line) => console.warn(line)): Promise<number> {
+  const [{ buildRouteTable }, { readRouteInputsOrWarn }, { writeRouteTable }] = await Promise.all([
     import('../../serving/gateway/route-table.js'),
     import('../../serving/gateway/read-route-inputs.js'),
     import('../../serving/gateway/route-table-file.js'),
   ]);
-  const inputs = await readRouteInputs(fleet).catch(() => new Map());
+  const inputs = await readRouteInputsOrWarn(fleet, warn);
   const table = buildRouteTable(fleet, (name) => {
     const instance = state.models[name];
-    return instance ? `http://127.0.0.1:${instance.port}` : NOT_DEPLOYED_UPSTREAM;
+    return instance ? instanceUrl(instance) : NOT_DEPLOYED_UPSTREAM;
   }, { inputsFor: (name) => inputs.get(name) });
   await writeRouteTable(file, table);
   return table.routes.length;
@@ -60,32 +66,38 @@ export interface GatewayDeployResult {
 
 /** `deploy --gateway` on the local target: writes the routes, then reloads the running gateway or starts one. */
 export async function deployLocalGateway(fleet: FleetSpec, docker: DockerSeam | undefined, report: (line: string) => void, root = stateRoot()): Promise<GatewayDeployResult> {
+  // Read first, so a bad MODELFLEET_GATEWAY_PORT is refused before anything changes.
+  const wantedPort = gatewayPortSetting();
   const file = routesFile(root);
   let routes = 0;
   const state = await updateLocalState(async (current) => {
-    routes = await writeLocalRoutes(fleet, current, file);
+    routes = await writeLocalRoutes(fleet, current, file, report);
     return current;
   }, root);
+  for (const line of describeNotDeployedLocally(fleet, state)) report(line);
   if (await reloadLocalGateway(state, docker)) {
     const url = `http://127.0.0.1:${state.gateway?.port ?? 0}`;
     report(`gateway: reloaded ${routes} route(s) on ${url}`);
     return { url, outcome: 'reloaded', routes };
   }
   if (state.gateway) await stopInstance(state.gateway, docker);
-  const port = await pickGatewayPort();
+  const port = await pickGatewayPort(wantedPort);
   const logFile = join(localDir(root), 'logs', 'gateway.log');
-  const running = await startProcess({ args: ['gateway', '--routes', file, '--port', String(port), '--host', '127.0.0.1'], port, env: { LOG_LEVEL: 'info' }, logFile });
-  const ready = await waitHttpReady({ url: `http://127.0.0.1:${port}/readyz`, timeoutMs: 30_000, exitReason: () => running.exitReason() });
+  const running = await startProcessInstance({ args: modelfleetArgs('gateway', '--routes', file, '--port', String(port), '--host', '127.0.0.1'), port, env: { LOG_LEVEL: 'info' }, logFile });
+  const timeoutMs = 30_000;
+  const ready = await waitForReady(running, { timeoutMs });
   if (!ready.ready) {
-    await stopInstance(running.instance, docker, 2);
-    const log = await tailFile(logFile, 15);
-    throw new UserError('DEPLOY_GATEWAY_FAILED', `the local gateway did not start on 127.0.0.1:${port}: ${ready.reason}${log ? `\n${log}` : ''}`,
+    await running.stop(2);
+    const reason = ready.ended ? `the process ${describeEnd(ready.ended)}` : `not ready after ${timeoutMs / 1000}s: ${ready.lastProblem}`;
+    const log = await running.logs(15);
+    throw new UserError('DEPLOY_GATEWAY_FAILED', `the local gateway did not start on 127.0.0.1:${port}: ${reason}${log ? `\n${log}` : ''}`,
       `Read ${logFile}, fix the cause, then run \`modelfleet deploy --gateway\`.`);
   }
-  const gateway: LocalGatewayInstance = { ...running.instance, routesFile: file };
+  const gateway: LocalGatewayInstance = { ...running.record, routesFile: file };
   // A model deployed while the gateway was starting wrote routes the new process may have missed.
   const after = await updateLocalState(async (current) => {
-    await writeLocalRoutes(fleet, current, file);
+    // Same fleet as the first write: its warnings were reported there.
+    await writeLocalRoutes(fleet, current, file, () => undefined);
     return { ...current, gateway };
   }, root);
   await reloadLocalGateway(after, docker).catch(() => false);
@@ -94,15 +106,31 @@ export async function deployLocalGateway(fleet: FleetSpec, docker: DockerSeam | 
   return { url, outcome: 'started', routes };
 }
 
-async function pickGatewayPort(): Promise<number> {
-  const wanted = Number(process.env.MODELFLEET_GATEWAY_PORT ?? DEFAULT_GATEWAY_PORT);
-  // 0 (or nonsense) means "any free port": tests run side by side.
-  if (!Number.isInteger(wanted) || wanted <= 0 || wanted > 65_535) return findFreePort();
-  const { createServer } = await import('node:net');
-  const free = await new Promise<boolean>((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(wanted, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-  return free ? wanted : findFreePort();
+/**
+ * One warning line per model with a variant that has no instance on this machine (its deploy
+ * failed or has not run), naming the jobs to re-run, as `gateway:deploy` on Kubernetes does.
+ * Locally such a variant keeps its place in the table with NOT_DEPLOYED_UPSTREAM, so its share
+ * of the route answers 503 (a model whose new instance failed keeps its previous one, which the
+ * state still records, so it is not listed here).
+ */
+export function describeNotDeployedLocally(fleet: FleetSpec, state: LocalState): string[] {
+  const lines: string[] = [];
+  for (const model of fleet.models) {
+    const missing = model.variants.filter((v) => state.models[v.deployName] === undefined);
+    if (missing.length === 0) continue;
+    const serving = missing.filter((v) => !v.shadow);
+    const share = serving.reduce((sum, v) => sum + v.weight, 0);
+    const effect = serving.length === 0
+      ? 'its shadow gets no copies of requests'
+      : share >= 100 ? `${model.route} answers 503` : `${share}% of ${model.route} answers 503`;
+    const names = missing.map((v) => v.deployName);
+    lines.push(`warning: model ${model.name} is not fully deployed on this machine: ${names.join(', ')} ${names.length === 1 ? 'has' : 'have'} no instance (${names.length === 1 ? 'its' : 'their'} deploy failed or has not run), so ${effect}; `
+      + `fix it and re-run ${names.map((n) => `\`${n}:deploy\``).join(', ')} (locally: ${names.map((n) => `\`modelfleet deploy --model ${n}\``).join(', ')}), then \`gateway:deploy\``);
+  }
+  return lines;
+}
+
+async function pickGatewayPort(wanted: number): Promise<number> {
+  if (wanted === 0) return findFreePort();
+  return (await isPortFree(wanted)) ? wanted : findFreePort();
 }

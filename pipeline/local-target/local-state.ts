@@ -7,22 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { InstanceRecord } from '../instance-runtime/server-instance.js';
 
 export const STATE_FORMAT = 1;
 
-export interface LocalInstance {
-  readonly runtime: 'docker' | 'process';
-  readonly port: number;
-  /** Docker mode: the container's id and name. */
-  readonly containerId?: string;
-  readonly containerName?: string;
-  /** Process mode: the detached process and its log file. */
-  readonly pid?: number;
-  readonly logFile?: string;
-  readonly startedAt: string;
-}
-
-export interface LocalModelInstance extends LocalInstance {
+export interface LocalModelInstance extends InstanceRecord {
   readonly deployName: string;
   /** Image reference (Docker) or model directory (process) it serves. */
   readonly serves: string;
@@ -32,7 +21,7 @@ export interface LocalModelInstance extends LocalInstance {
   readonly memoryLimitBytes?: number;
 }
 
-export interface LocalGatewayInstance extends LocalInstance {
+export interface LocalGatewayInstance extends InstanceRecord {
   readonly routesFile: string;
 }
 

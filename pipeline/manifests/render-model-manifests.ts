@@ -1,5 +1,6 @@
 import { dump } from 'js-yaml';
 import type { Deployable } from '../../generator/fleet/types.js';
+import { toLabelValue } from '../../lib/names.js';
 import { CONFIG_DEFAULTS } from '../../serving/model-server/server-config.js';
 import type { Sizing } from '../sizing/sizing-policy.js';
 import { renderK8sTemplate } from './render-k8s-template.js';
@@ -57,17 +58,6 @@ export interface ManifestValues {
   readonly progressDeadlineSeconds: number;
 }
 
-const LABEL_VALUE_MAX = 63;
-
-/**
- * A label value from any text: at most 63 characters of [A-Za-z0-9._-], starting and ending
- * alphanumeric (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
- */
-export function toLabelValue(text: string): string {
-  const trim = (value: string): string => value.replace(/^[^A-Za-z0-9]+/, '').replace(/[^A-Za-z0-9]+$/, '');
-  return trim(trim(text.replace(/[^A-Za-z0-9._-]+/g, '-')).slice(-LABEL_VALUE_MAX));
-}
-
 /** The tag part of an image reference (`repo/name:tag@sha256:...` → `tag`), or `latest`. */
 export function imageVersion(image: string): string {
   const withoutDigest = image.split('@')[0] ?? image;
@@ -111,7 +101,7 @@ export function maxRowsPerRequest(deployable: Deployable): number {
 }
 
 /** Everything the templates need, computed from the deployable and its sizing. Pure. */
-export function buildManifestValues(deployable: Deployable, sizing: Sizing, options: ManifestOptions): ManifestValues {
+export function buildManifestValues(deployable: Deployable, sizing: Pick<Sizing, 'resources'>, options: ManifestOptions): ManifestValues {
   const { model, variant } = deployable;
   const source = variant.source;
   const selectorLabels = {
@@ -165,7 +155,7 @@ export function dumpManifest(object: unknown): string {
  * official API schemas and dumped canonically. Same input, same bytes; throws a
  * MANIFEST_INVALID UserError when a manifest does not pass its schema.
  */
-export function renderModelManifests(deployable: Deployable, sizing: Sizing, options: ManifestOptions): RenderedManifest[] {
+export function renderModelManifests(deployable: Deployable, sizing: Pick<Sizing, 'resources'>, options: ManifestOptions): RenderedManifest[] {
   const values = buildManifestValues(deployable, sizing, options);
   return MANIFEST_TEMPLATES.map(({ file, template }) => {
     const object = renderK8sTemplate('model', template, values);

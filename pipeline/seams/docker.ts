@@ -3,8 +3,9 @@
  * the rest of the code never imports dockerode and tests can stand in for the engine.
  *
  * Two rules hold for every container started here:
- * - host networking, always (`NetworkMode: 'host'`): servers bind 127.0.0.1 and no traffic
- *   ever goes to Docker's private bridge range (172.17.x);
+ * - host networking, always (`NetworkMode: 'host'`): no traffic ever goes to Docker's private
+ *   bridge range (172.17.x); servers bind 127.0.0.1, or 0.0.0.0 on a Docker-in-Docker service's
+ *   host (pipeline/instance-runtime/resolve-container-hosts.ts says which);
  * - a memory cap, when given, sets `Memory` and `MemorySwap` to the same value, so the cap is
  *   real and the container cannot swap past it (https://docs.docker.com/engine/containers/resource_constraints/#--memory-swap-details).
  */
@@ -137,6 +138,8 @@ export interface DockerSeam {
   /** Adds `target` (`repo:tag`) to the image `source`. */
   tagImage(source: string, target: string): Promise<void>;
   pushImage(ref: string, auth?: RegistryAuth, onProgress?: (text: string) => void): Promise<void>;
+  /** Pulls `ref` (`registry/repo:tag`) from its registry; rejects with the engine's error text. */
+  pullImage(ref: string, auth?: RegistryAuth, onProgress?: (text: string) => void): Promise<void>;
   removeImage(ref: string): Promise<void>;
   /** Removes every image carrying the label `key=value` (all its tags); returns how many. */
   removeImagesWithLabel(key: string, value: string): Promise<number>;
@@ -226,15 +229,19 @@ function createDockerSeam(docker: Docker): DockerSeam {
     async pushImage(ref, auth, onProgress) {
       const { repo, tag } = splitReference(ref);
       const stream = await docker.getImage(repo).push({ tag, ...(auth ? { authconfig: auth } : {}) });
-      let failure: string | undefined;
-      await followJsonStream(stream, (event) => {
-        failure ??= errorTextOf(event);
-        // Status changes only ("Pushed", "Layer already exists", the digest); progress bars are noise in a job log.
-        if (onProgress && typeof event.status === 'string' && event.progress === undefined) {
-          onProgress([event.id, event.status].filter((part) => typeof part === 'string').join(' '));
-        }
-      });
-      if (failure) throw new Error(`docker push of ${ref} failed: ${failure.trim()}`);
+      await followTransfer(stream, `docker push of ${ref}`, onProgress);
+    },
+
+    async pullImage(ref, auth, onProgress) {
+      let stream: NodeJS.ReadableStream;
+      try {
+        stream = (await docker.pull(ref, auth ? { authconfig: auth } : {})) as NodeJS.ReadableStream;
+      } catch (err) {
+        // The engine refuses before streaming when the registry has no such manifest (HTTP 404).
+        const said = (err as { json?: { message?: unknown } }).json?.message;
+        throw new Error(`docker pull of ${ref} failed: ${typeof said === 'string' ? said.trim() : (err as Error).message}`, { cause: err });
+      }
+      await followTransfer(stream, `docker pull of ${ref}`, onProgress);
     },
 
     async removeImage(ref) {
@@ -448,6 +455,19 @@ async function followJsonStream(stream: NodeJS.ReadableStream, onEvent: (event: 
     stream.once('error', reject);
   });
   if (buffered.trim() !== '') onEvent(parseEvent(buffered.trim()));
+}
+
+/** Follows a push or pull stream to its end; rejects with the engine's error text, naming `what`. */
+async function followTransfer(stream: NodeJS.ReadableStream, what: string, onProgress: ((text: string) => void) | undefined): Promise<void> {
+  let failure: string | undefined;
+  await followJsonStream(stream, (event) => {
+    failure ??= errorTextOf(event);
+    // Status changes only ("Pushed", "Pull complete", the digest); progress bars are noise in a job log.
+    if (onProgress && typeof event.status === 'string' && event.progress === undefined) {
+      onProgress([event.id, event.status].filter((part) => typeof part === 'string').join(' '));
+    }
+  });
+  if (failure) throw new Error(`${what} failed: ${failure.trim()}`);
 }
 
 function parseEvent(line: string): JsonEvent {

@@ -87,6 +87,15 @@ export async function openKube(options: { kubeconfig?: string } = {}): Promise<K
   const config = new k8s.KubeConfig();
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromDefault();
+  // GitLab's agent for Kubernetes puts one context per agent into the job's KUBECONFIG; the
+  // job picks one with KUBE_CONTEXT (https://docs.gitlab.com/user/clusters/agent/ci_cd_workflow/).
+  const context = process.env.KUBE_CONTEXT?.trim();
+  if (context) {
+    if (!config.getContextObject(context)) {
+      throw new Error(`KUBE_CONTEXT names the context "${context}", which the kubeconfig does not have (it has: ${config.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    }
+    config.setCurrentContext(context);
+  }
   const objects = k8s.KubernetesObjectApi.makeApiClient(config);
   const core = config.makeApiClient(k8s.CoreV1Api);
   return new ClientNodeKube(config, objects, core, k8s.PatchStrategy.ServerSideApply);

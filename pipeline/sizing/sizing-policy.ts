@@ -12,6 +12,7 @@
  * garbage collection runs a little later than it did during the test. The limit is then
  * proven by a second run in a container capped at exactly that limit.
  */
+import { percentile } from '../../lib/percentile.js';
 
 export const MiB = 1024 * 1024;
 
@@ -79,14 +80,8 @@ export interface Sizing {
   readonly resources: KubernetesResources;
 }
 
-/** Nearest-rank percentile (https://en.wikipedia.org/wiki/Percentile#The_nearest-rank_method). */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) throw new RangeError('percentile of no values');
-  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile ${p} is outside (0, 100]`);
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
-}
+// Re-exported so test/loadtest/sizing-policy.test.ts keeps its import; new code imports lib/percentile.js.
+export { percentile };
 
 export function roundUpTo(value: number, step: number): number {
   return Math.ceil(value / step - 1e-9) * step;

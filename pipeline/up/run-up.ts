@@ -6,17 +6,18 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { baseImageFrom, OFFLINE_BASE_IMAGE } from '../../lib/base-image.js';
 import { UserError } from '../../lib/errors/user-error.js';
 import { listDeployables } from '../../generator/fleet/find-deployable.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import { runCliStep } from '../deploy/run-cli-step.js';
+import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
+import { sizingRecordSchema } from '../model-folder/sizing-record.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
-import { isInstanceAlive, stopInstance } from '../local-target/instance-runtime.js';
+import { isInstanceAlive, stopInstance } from '../instance-runtime/recorded-instance.js';
 import { NOT_DEPLOYED_UPSTREAM, routesFile } from '../local-target/local-gateway.js';
 import { readLocalState, updateLocalState, EMPTY_STATE, type LocalModelInstance } from '../local-target/local-state.js';
 
-export const DEFAULT_BASE_IMAGE = 'modelfleet/base:local';
 
 export interface UpOptions {
   readonly file: string;
@@ -139,7 +140,7 @@ type Mode = { kind: 'docker'; baseImage: string; docker: DockerSeam } | { kind: 
 async function chooseMode(runtime: UpOptions['runtime'], print: (line: string) => void): Promise<Mode> {
   if (runtime === 'process') return { kind: 'process' };
   const docker = await openDocker();
-  const baseImage = process.env.MODELFLEET_BASE_IMAGE ?? DEFAULT_BASE_IMAGE;
+  const baseImage = baseImageFrom(process.env, OFFLINE_BASE_IMAGE);
   if (!docker) {
     if (runtime === 'docker') throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', 'modelfleet up --runtime docker: no Docker engine answers', 'Start one with `bash scripts/setup-docker.sh`, or drop --runtime docker to use plain processes.');
     print('No Docker engine answers: the models run as plain processes (no memory cap). `bash scripts/setup-docker.sh` starts one.');
@@ -154,16 +155,23 @@ async function chooseMode(runtime: UpOptions['runtime'], print: (line: string) =
   return { kind: 'docker', baseImage, docker };
 }
 
-/** sizing.json newer than what it measured (image.json in Docker mode, model.json otherwise). */
+/**
+ * sizing.json newer than what it measured (image.json in Docker mode, model.json otherwise), and
+ * measured in this mode: a process's RSS is no proof for a container. Deploy checks the record's
+ * key against the image itself; this only spares `npm start` a second load test.
+ */
 function isSizingCurrent(out: string, name: string, mode: 'docker' | 'process'): boolean {
-  const folder = join(out, 'models', name);
-  const sizing = join(folder, 'sizing.json');
-  const measured = join(folder, mode === 'docker' ? 'image.json' : 'model.json');
-  if (!existsSync(sizing) || !existsSync(measured) || !existsSync(join(folder, 'k8s'))) return false;
-  // The report records the mode it measured in; a process-mode sizing is no proof for a container.
-  const report = join(folder, 'report', 'report.json');
-  if (mode === 'docker' && existsSync(report) && !readFileSync(report, 'utf8').includes('"docker"')) return false;
-  return statSync(sizing).mtimeMs >= statSync(measured).mtimeMs;
+  const paths = modelFolderPaths(out, name);
+  const measured = mode === 'docker' ? paths.imageJson : paths.modelJson;
+  if (!existsSync(paths.sizingJson) || !existsSync(measured)) return false;
+  let record;
+  try {
+    record = sizingRecordSchema.safeParse(JSON.parse(readFileSync(paths.sizingJson, 'utf8')));
+  } catch {
+    return false;
+  }
+  if (!record.success || record.data.mode !== mode) return false;
+  return statSync(paths.sizingJson).mtimeMs >= statSync(measured).mtimeMs;
 }
 
 interface RouteFileEntry {

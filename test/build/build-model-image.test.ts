@@ -1,16 +1,18 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDeployable } from '../../generator/fleet/find-deployable.js';
+import { findFreePort } from '../../lib/free-port.js';
 import { buildModelImage, type BuildModelImageResult } from '../../pipeline/build/build-model-image.js';
 import { prepareImageInputs, resolveImageTagFor } from '../../pipeline/build/prepare-image-inputs.js';
 import type { DockerSeam } from '../../pipeline/seams/docker.js';
 import { startFakeMlflowRegistry, type FakeMlflowRegistry } from '../support/fake-mlflow-registry.js';
 import { TEST_LABEL, baseImage, requireDockerWithBaseImage, uniqueTestLabel } from '../support/docker.js';
-import { startFakeDockerRegistry } from './fake-docker-registry.js';
+import { waitUntil } from '../support/wait-until.js';
+import { openRegistry, parseImageReference } from '../../pipeline/registry/registry-client.js';
+import { registryAddress, requireRegistry, uniqueRepository } from '../support/registry.js';
 import { EXAMPLE_MODELS, makeTestFleet, uniqueModelName, type TestFleet } from './make-test-fleet.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -30,9 +32,6 @@ describe('modelfleet build with the real Docker engine', () => {
 
   beforeAll(async () => {
     docker = await requireDockerWithBaseImage();
-    if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'entry.js'))) {
-      throw new Error('dist/ is missing: model images copy the compiled serving code, run `npm run build` first');
-    }
     registry = await startFakeMlflowRegistry({
       models: { match_registry: { versions: { '4': { dir: join(EXAMPLE_MODELS, 'match-logreg-v2') } }, aliases: { champion: '4' } } },
     });
@@ -106,7 +105,7 @@ describe('modelfleet build with the real Docker engine', () => {
   });
 
   it('recomputes the tag without building, as later jobs do', async () => {
-    const tag = await resolveImageTagFor({ fleet: fixture.fleet, deployable: findDeployable(fixture.fleet, mlp), outDir: fixture.outDir, baseImage, docker });
+    const tag = await resolveImageTagFor({ fleet: fixture.fleet, deployable: findDeployable(fixture.fleet, mlp), outDir: fixture.outDir, baseImage });
     expect(tag).toBe(built[mlp]?.record.tag);
   });
 
@@ -131,7 +130,7 @@ describe('modelfleet build with the real Docker engine', () => {
   });
 
   it('serves the model: /readyz answers on 127.0.0.1 with host networking and a read-only root filesystem', async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = await findFreePort();
     const container = await docker.runContainer({
       image: built[mlp]?.record.tag ?? '',
       name: `${label}-serve`,
@@ -173,33 +172,28 @@ describe('modelfleet build with the real Docker engine', () => {
     expect(result.record.layers.slice(0, -1)).toEqual(built[logreg]?.record.layers.slice(0, -1));
   });
 
-  it('pushes the image to CI_REGISTRY with the job credentials when a registry is configured', async () => {
-    const registryCredentials = { username: 'gitlab-ci-token', password: 'job-token' };
-    const dockerRegistry = await startFakeDockerRegistry(registryCredentials);
-    try {
-      const result = await buildModelImage({
-        fleet: fixture.fleet,
-        deployable: findDeployable(fixture.fleet, logreg),
-        outDir: fixture.outDir,
-        docker,
-        baseImage,
-        env: {
-          CI_REGISTRY: dockerRegistry.host,
-          CI_REGISTRY_IMAGE: `${dockerRegistry.host}/team/fleet`,
-          CI_REGISTRY_USER: registryCredentials.username,
-          CI_REGISTRY_PASSWORD: registryCredentials.password,
-        },
-        log,
-      });
-      const tag = result.record.tag.split(':')[1];
-      expect(result.record.registryReference).toBe(`${dockerRegistry.host}/team/fleet/${logreg}:${tag}`);
-      const manifest = dockerRegistry.manifests.get(`team/fleet/${logreg}:${tag}`) as { layers?: Array<{ digest: string }>; config?: { digest: string } } | undefined;
-      expect(manifest?.layers?.length).toBe(result.record.layers.length);
-      for (const layer of manifest?.layers ?? []) expect(dockerRegistry.blobs.has(layer.digest)).toBe(true);
-      expect(dockerRegistry.blobs.has(manifest?.config?.digest ?? '')).toBe(true);
-    } finally {
-      await dockerRegistry.close();
-    }
+  it('pushes the image to the registry, and a later build whose engine lacks it finds it there instead of building', async () => {
+    const registryImage = `${await requireRegistry()}/${uniqueRepository('build')}`;
+    const env = { MODELFLEET_REGISTRY_IMAGE: registryImage };
+    const deployable = findDeployable(fixture.fleet, logreg);
+    const pushed = await buildModelImage({ fleet: fixture.fleet, deployable, outDir: fixture.outDir, docker, baseImage, env, log });
+    const tag = pushed.record.tag.split(':')[1] ?? '';
+    expect(pushed.record.registryReference).toBe(`${registryImage}/${logreg}:${tag}`);
+    const { repository } = parseImageReference(pushed.record.registryReference ?? '');
+    expect(await openRegistry({ host: registryAddress }).hasManifest(repository, tag)).toBe(true);
+
+    // A per-job runner: the engine no longer has the image (nor its registry copy's tag).
+    await docker.removeImage(pushed.record.registryReference ?? '');
+    await docker.removeImagesWithLabel('io.modelfleet.deploy-name', logreg);
+    expect(await docker.imageExists(pushed.record.tag)).toBe(false);
+    const lines: string[] = [];
+    const again = await buildModelImage({ fleet: fixture.fleet, deployable, outDir: fixture.outDir, docker, baseImage, env, log: (line) => lines.push(line) });
+    expect(again.record).toMatchObject({ outcome: 'existing', tag: pushed.record.tag, registryReference: pushed.record.registryReference });
+    expect(lines.join('\n')).toMatch(/is in the registry: same content, build skipped/);
+    expect(await docker.imageExists(pushed.record.tag)).toBe(false);
+    // The tests after this one expect the engine to hold the image again.
+    await docker.pullImage(pushed.record.registryReference ?? '');
+    await docker.tagImage(pushed.record.registryReference ?? '', pushed.record.tag);
   }, 240_000);
 
   it('fails with a clear error naming the entry when MLFLOW_TRACKING_URI is missing', async () => {
@@ -237,12 +231,3 @@ describe('modelfleet build with the real Docker engine', () => {
     expect(failed?.stderr).not.toContain('    at ');
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}

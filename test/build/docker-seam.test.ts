@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demultiplexLogs, splitReference, toStatsSample, type DockerSeam } from '../../pipeline/seams/docker.js';
 import { TEST_LABEL, baseImage, requireDockerWithBaseImage, uniqueTestLabel } from '../support/docker.js';
+import { waitUntil } from '../support/wait-until.js';
 
 describe('the Docker seam against the real engine', () => {
   let docker: DockerSeam;
@@ -23,7 +24,7 @@ describe('the Docker seam against the real engine', () => {
       labels: { [TEST_LABEL]: label },
       readOnlyRootFs: true,
     });
-    await waitFor(async () => !(await container.inspect()).running);
+    await waitUntil(async () => !(await container.inspect()).running, 30_000);
     const state = await container.inspect();
     expect(state).toMatchObject({ running: false, oomKilled: false, exitCode: 0 });
     const logs = await container.logs();
@@ -71,7 +72,7 @@ describe('the Docker seam against the real engine', () => {
       labels: { [TEST_LABEL]: label },
       memoryBytes: 96 * 1024 * 1024,
     });
-    await waitFor(async () => !(await container.inspect()).running);
+    await waitUntil(async () => !(await container.inspect()).running, 30_000);
     const state = await container.inspect();
     expect(state.oomKilled).toBe(true);
     expect(state.exitCode).toBe(137);
@@ -119,12 +120,3 @@ describe('the Docker seam without an engine', () => {
     expect(splitReference('registry.example.com:5000/group/model')).toEqual({ repo: 'registry.example.com:5000/group/model', tag: 'latest' });
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}

@@ -1,19 +1,21 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDeployable } from '../../generator/fleet/find-deployable.js';
+import { findFreePort } from '../../lib/free-port.js';
 import { buildGatewayImage, type BuildGatewayImageResult } from '../../pipeline/build/build-gateway-image.js';
 import { buildModelImage, type BuildModelImageResult } from '../../pipeline/build/build-model-image.js';
 import { packBuildContext } from '../../pipeline/build/pack-build-context.js';
 import { GATEWAY_ROUTES_FILE, prepareGatewayImageInputs } from '../../pipeline/build/prepare-gateway-image-inputs.js';
 import type { DockerSeam } from '../../pipeline/seams/docker.js';
 import { TEST_LABEL, baseImage, requireDockerWithBaseImage, uniqueTestLabel } from '../support/docker.js';
-import { startFakeDockerRegistry } from './fake-docker-registry.js';
+import { waitUntil } from '../support/wait-until.js';
+import { openRegistry, parseImageReference } from '../../pipeline/registry/registry-client.js';
+import { registryAddress, requireRegistry, uniqueRepository } from '../support/registry.js';
 import { makeTestFleet, uniqueModelName, type TestFleet } from './make-test-fleet.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -32,9 +34,6 @@ describe('modelfleet build --gateway with the real Docker engine', () => {
 
   beforeAll(async () => {
     docker = await requireDockerWithBaseImage();
-    if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'entry.js'))) {
-      throw new Error('dist/ is missing: images copy the compiled code, run `npm run build` first');
-    }
     fixture = await makeTestFleet(
       ['defaults: { endpoint: probability }', 'models:', `  - { name: ${modelName}, parameters: [1, TAXI], path: models/match-logreg-v1 }`, ''].join('\n'),
       ['match-logreg-v1'],
@@ -79,7 +78,7 @@ describe('modelfleet build --gateway with the real Docker engine', () => {
     expect(image?.cmd).toEqual(['gateway']);
     expect(deploymentArgs(await readFile(DEPLOYMENT_TEMPLATE, 'utf8'))).toEqual(expect.arrayContaining(['gateway', '--routes', GATEWAY_ROUTES_FILE]));
     // Recomputed without building, as a later job does: same tag, and only code goes into the context.
-    const inputs = await prepareGatewayImageInputs({ baseImage, docker, env: {} });
+    const inputs = await prepareGatewayImageInputs({ baseImage, env: {} });
     expect(inputs.tag).toBe(gateway.record.tag);
     expect(inputs.contextParts.map((part) => part.to)).toEqual(['runtime', 'app']);
   });
@@ -88,7 +87,7 @@ describe('modelfleet build --gateway with the real Docker engine', () => {
     // The image plus a route table at the Deployment's mount path stands in for the ConfigMap volume.
     const routesImage = `modelfleet-test/gateway-routes:${label}`;
     // One route whose model server is nowhere (a port nothing listens on): the gateway starts anyway.
-    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const nowhere = `http://127.0.0.1:${await findFreePort()}`;
     const routes = `${JSON.stringify({
       format: 1,
       routes: [{
@@ -113,7 +112,7 @@ describe('modelfleet build --gateway with the real Docker engine', () => {
       await rm(context, { recursive: true, force: true });
     }
 
-    const port = await freePort();
+    const port = await findFreePort();
     // Kubernetes' `args` replace the image's CMD and keep its ENTRYPOINT; the test binds 127.0.0.1 (host networking).
     const args = deploymentArgs(await readFile(DEPLOYMENT_TEMPLATE, 'utf8')).map((arg, i, all) =>
       all[i - 1] === '--port' ? String(port) : all[i - 1] === '--host' ? '127.0.0.1' : arg);
@@ -158,25 +157,14 @@ describe('modelfleet build --gateway with the real Docker engine', () => {
     expect(record).toMatchObject({ outcome: 'existing', tag: gateway.record.tag, imageId: gateway.record.imageId });
   }, 150_000);
 
-  it('pushes the gateway image as <CI_REGISTRY_IMAGE>/gateway:<tag> and records the pushed reference', async () => {
-    const credentials = { username: 'gitlab-ci-token', password: 'job-token' };
-    const registry = await startFakeDockerRegistry(credentials);
-    try {
-      const result = await buildGatewayImage({
-        outDir: join(fixture.dir, 'push-build'),
-        docker,
-        baseImage,
-        env: { CI_REGISTRY: registry.host, CI_REGISTRY_IMAGE: `${registry.host}/team/fleet`, CI_REGISTRY_USER: credentials.username, CI_REGISTRY_PASSWORD: credentials.password },
-        log,
-      });
-      const tag = result.record.tag.split(':')[1] ?? '';
-      expect(result.record.registryReference).toBe(`${registry.host}/team/fleet/gateway:${tag}`);
-      const manifest = registry.manifests.get(`team/fleet/gateway:${tag}`) as { layers?: Array<{ digest: string }> } | undefined;
-      expect(manifest?.layers?.length).toBe(result.record.layers.length);
-    } finally {
-      await registry.close();
-      await docker.removeImage(`${registry.host}/team/fleet/gateway:${gateway.record.tag.split(':')[1] ?? ''}`).catch(() => undefined);
-    }
+  it('pushes the gateway image as <registry image>/gateway:<tag> and records the pushed reference', async () => {
+    const registryImage = `${await requireRegistry()}/${uniqueRepository('gateway-build')}`;
+    const result = await buildGatewayImage({ outDir: join(fixture.dir, 'push-build'), docker, baseImage, env: { MODELFLEET_REGISTRY_IMAGE: registryImage }, log });
+    const tag = result.record.tag.split(':')[1] ?? '';
+    expect(result.record.registryReference).toBe(`${registryImage}/gateway:${tag}`);
+    const { repository } = parseImageReference(result.record.registryReference ?? '');
+    expect(await openRegistry({ host: registryAddress }).hasManifest(repository, tag)).toBe(true);
+    await docker.removeImage(result.record.registryReference ?? '');
   }, 240_000);
 
   it('rejects --model together with --gateway with a usage error that names both', async () => {
@@ -196,26 +184,8 @@ function deploymentArgs(template: string): string[] {
   return JSON.parse(line[1]) as string[];
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 async function fetchText(url: string): Promise<{ status: number; body: string } | undefined> {
   return fetch(url, { signal: AbortSignal.timeout(1_000) })
     .then(async (res) => ({ status: res.status, body: await res.text() }))
     .catch(() => undefined);
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((done) => setTimeout(done, 250));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
 }

@@ -35,7 +35,7 @@ describe('image tags', () => {
       { ...content, servingCodeDigest: 'sha256:' + 'e'.repeat(64) },
       { ...content, runtimeDependenciesKey: 'f'.repeat(64) },
       { ...content, dockerfile: 'FROM ${BASE_IMAGE}\nUSER 1\n' },
-      { ...content, baseImageId: 'sha256:1234' },
+      { ...content, baseImage: 'node:20-bookworm-slim@sha256:' + '1'.repeat(64) },
       { ...content, labels: { 'io.modelfleet.model': 'other' } },
     ];
     for (const varied of variations) expect(resolveImageTag(varied)).not.toBe(base);
@@ -134,8 +134,27 @@ describe('registry push target', () => {
       CI_REGISTRY_USER: 'gitlab-ci-token',
       CI_REGISTRY_PASSWORD: 'pw',
     })).toEqual({
+      host: 'registry.example.com',
+      repository: 'team/fleet/match-2-taxi',
       reference: 'registry.example.com/team/fleet/match-2-taxi:abc',
       auth: { serveraddress: 'registry.example.com', username: 'gitlab-ci-token', password: 'pw' },
     });
+  });
+
+  it('uses MODELFLEET_REGISTRY_IMAGE without credentials for an anonymous registry', () => {
+    expect(registryTargetFor('match-2-taxi', 'abc', { MODELFLEET_REGISTRY_IMAGE: '127.0.0.1:5000/fleet/', CI_REGISTRY: 'local-registry.gitlab.com' })).toEqual({
+      host: '127.0.0.1:5000',
+      repository: 'fleet/match-2-taxi',
+      reference: '127.0.0.1:5000/fleet/match-2-taxi:abc',
+      auth: undefined,
+    });
+  });
+
+  it('lends the job credentials to MODELFLEET_REGISTRY_IMAGE only when it names GitLab\'s own registry', () => {
+    const ci = { CI_REGISTRY: 'registry.example.com', CI_REGISTRY_USER: 'gitlab-ci-token', CI_REGISTRY_PASSWORD: 'pw' };
+    expect(registryTargetFor('m', 't', { ...ci, MODELFLEET_REGISTRY_IMAGE: 'registry.example.com/other' })?.auth?.username).toBe('gitlab-ci-token');
+    expect(registryTargetFor('m', 't', { ...ci, MODELFLEET_REGISTRY_IMAGE: 'elsewhere.example.com/other' })?.auth).toBeUndefined();
+    expect(registryTargetFor('m', 't', { ...ci, MODELFLEET_REGISTRY_IMAGE: 'elsewhere.example.com/other', MODELFLEET_REGISTRY_USER: 'u', MODELFLEET_REGISTRY_PASSWORD: 'p' })?.auth)
+      .toEqual({ serveraddress: 'elsewhere.example.com', username: 'u', password: 'p' });
   });
 });

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../lib/errors/user-error.js';
+import { findFreePort } from '../../lib/free-port.js';
 import { downloadRegisteredModel } from '../../pipeline/mlflow-registry/download-registered-model.js';
 import { readMlflowConnection, type MlflowConnection } from '../../pipeline/mlflow-registry/mlflow-connection.js';
 import { artifactProxyPath } from '../../pipeline/mlflow-registry/mlflow-registry-client.js';
 import { digestDirectory } from '../../serving/mlflow/read-mlflow-model.js';
-import { closedPort, startFakeMlflowRegistry, type FakeMlflowRegistry } from '../support/fake-mlflow-registry.js';
+import { startFakeMlflowRegistry, type FakeMlflowRegistry } from '../support/fake-mlflow-registry.js';
 import { EXAMPLE_MODELS } from './make-test-fleet.js';
 
 const ENTRY = 'models.yaml:12:5 (model "match-2-taxi-registry")';
@@ -101,7 +102,8 @@ describe('downloading a model from an MLflow registry', () => {
   });
 
   it('reports an unreachable server with its URL and the entry', async () => {
-    const port = await closedPort();
+    // A port where nothing listens: the registry is unreachable.
+    const port = await findFreePort();
     const error = await download({ name: 'match_taxi', version: '1' }, { baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2_000 }).catch((err: unknown) => err);
     expect(error).toMatchObject({ code: 'MLFLOW_UNREACHABLE' });
     expect((error as Error).message).toContain(`http://127.0.0.1:${port}`);

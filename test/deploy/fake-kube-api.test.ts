@@ -95,21 +95,98 @@ describe('fake Kubernetes API server', () => {
     expect(json.message).toBe('namespaces "nowhere" not found');
   });
 
-  it('lists by label selector and deletes with garbage collection of ReplicaSets and pods', async () => {
+  it('lists by label selector, in one namespace or in all of them', async () => {
     await apply('/api/v1/namespaces/default/configmaps/l1', configMap('l1', {}, { tier: 'a' }));
     await apply('/api/v1/namespaces/default/configmaps/l2', configMap('l2', {}, { tier: 'b' }));
     const list = (await (await fetch(`${fake.url}/api/v1/namespaces/default/configmaps?labelSelector=${encodeURIComponent('tier in (a)')}`)).json()) as { kind: string; items: Array<{ metadata: { name: string } }> };
     expect(list.kind).toBe('ConfigMapList');
     expect(list.items.map((i) => i.metadata.name)).toEqual(['l1']);
+    const everywhere = (await (await fetch(`${fake.url}/api/v1/configmaps?labelSelector=tier%3Db`)).json()) as { items: Array<{ metadata: { name: string } }> };
+    expect(everywhere.items.map((i) => i.metadata.name)).toEqual(['l2']);
+  });
+});
 
-    await apply('/apis/apps/v1/namespaces/default/deployments/gc', deployment('gc', 2, 'img:1'));
-    await expect.poll(() => fake.objects('Pod', 'default').filter((p) => (p.metadata as { name: string }).name.startsWith('gc-')).length).toBe(2);
-    const deleted = await fetch(`${fake.url}/apis/apps/v1/namespaces/default/deployments/gc`, { method: 'DELETE' });
-    expect(deleted.status).toBe(200);
-    expect(fake.objects('ReplicaSet', 'default').filter((p) => (p.metadata as { name: string }).name.startsWith('gc-'))).toEqual([]);
-    expect(fake.objects('Pod', 'default').filter((p) => (p.metadata as { name: string }).name.startsWith('gc-'))).toEqual([]);
+describe('deletion in the fake Kubernetes API server', () => {
+  /** Names of the stored objects of a kind whose name starts with `prefix`. */
+  const named = (kind: string, prefix: string) => fake.objects(kind, 'default').map((o) => (o.metadata as { name: string }).name).filter((n) => n.startsWith(`${prefix}-`));
+  const get = (path: string) => fetch(`${fake.url}${path}`).then(async (r) => ({ status: r.status, json: (await r.json()) as { metadata: { deletionTimestamp?: string; finalizers?: string[]; ownerReferences?: unknown[] }; status?: { phase?: string } } }));
+
+  /** A Deployment with its ReplicaSet and two pods running. */
+  async function runningDeployment(name: string): Promise<string> {
+    const path = `/apis/apps/v1/namespaces/default/deployments/${name}`;
+    await apply(path, deployment(name, 2, 'img:1'));
+    await expect.poll(() => named('Pod', name).length).toBe(2);
+    return path;
+  }
+
+  it('deletes in the background by default: the Deployment at once, its ReplicaSet and pods shortly after', async () => {
+    const path = await runningDeployment('bg');
+    const release = fake.holdGarbageCollection();
+    try {
+      expect((await fetch(`${fake.url}${path}`, { method: 'DELETE' })).status).toBe(200);
+      expect((await get(path)).status).toBe(404);
+      // Still there: nothing has collected them yet, as on a real cluster right after the DELETE.
+      expect(named('ReplicaSet', 'bg')).toHaveLength(1);
+      expect(named('Pod', 'bg')).toHaveLength(2);
+    } finally {
+      release();
+    }
+    await expect.poll(() => [...named('ReplicaSet', 'bg'), ...named('Pod', 'bg')]).toEqual([]);
   });
 
+  it('deletes in the foreground on request: the Deployment stays, marked, until its ReplicaSet and pods are gone', async () => {
+    const path = await runningDeployment('fg');
+    const release = fake.holdGarbageCollection();
+    try {
+      const answer = await fetch(`${fake.url}${path}?propagationPolicy=Foreground`, { method: 'DELETE' });
+      expect(answer.status).toBe(200);
+      const marked = await get(path);
+      expect(marked.status).toBe(200);
+      expect(marked.json.metadata.deletionTimestamp).toBeDefined();
+      expect(marked.json.metadata.finalizers).toEqual(['foregroundDeletion']);
+    } finally {
+      release();
+    }
+    await expect.poll(async () => (await get(path)).status).toBe(404);
+    expect([...named('ReplicaSet', 'fg'), ...named('Pod', 'fg')]).toEqual([]);
+  });
+
+  it('orphans on request: the ReplicaSet and its pods stay, without an owner reference to the deleted Deployment', async () => {
+    const path = await runningDeployment('orphan');
+    const owner = (await get(path)).json.metadata as { uid?: string };
+    await fetch(`${fake.url}${path}?propagationPolicy=Orphan`, { method: 'DELETE' });
+    await expect.poll(async () => (await get(path)).status).toBe(404);
+    const [replicaSet] = fake.objects('ReplicaSet', 'default').filter((rs) => (rs.metadata as { name: string }).name.startsWith('orphan-'));
+    expect((replicaSet?.metadata as { ownerReferences?: Array<{ uid: string }> }).ownerReferences ?? []).not.toContainEqual(expect.objectContaining({ uid: owner.uid }));
+    expect(named('Pod', 'orphan')).toHaveLength(2);
+  });
+
+  it('refuses an unknown propagationPolicy with 422', async () => {
+    await apply('/api/v1/namespaces/default/configmaps/keep', configMap('keep', {}));
+    const answer = await fetch(`${fake.url}/api/v1/namespaces/default/configmaps/keep?propagationPolicy=Sometimes`, { method: 'DELETE' });
+    expect(answer.status).toBe(422);
+    expect((await get('/api/v1/namespaces/default/configmaps/keep')).status).toBe(200);
+  });
+
+  it('terminates a namespace: refuses new objects in it at once, and removes it once emptied', async () => {
+    await apply('/api/v1/namespaces/doomed', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed' } });
+    await apply('/api/v1/namespaces/doomed/configmaps/inside', configMap('inside', {}));
+    const release = fake.holdGarbageCollection();
+    try {
+      await fetch(`${fake.url}/api/v1/namespaces/doomed`, { method: 'DELETE' });
+      expect((await get('/api/v1/namespaces/doomed')).json.status?.phase).toBe('Terminating');
+      const refused = await apply('/api/v1/namespaces/doomed/configmaps/late', configMap('late', {}));
+      expect(refused.status).toBe(403);
+      expect(refused.json.message).toBe('configmaps "late" is forbidden: unable to create new content in namespace doomed because it is being terminated');
+    } finally {
+      release();
+    }
+    await expect.poll(async () => (await get('/api/v1/namespaces/doomed')).status).toBe(404);
+    expect(fake.objects('ConfigMap', 'doomed')).toEqual([]);
+  });
+});
+
+describe('rollouts in the fake Kubernetes API server', () => {
   it('reports ProgressDeadlineExceeded for a Deployment whose pods never get ready', async () => {
     const stuck = deployment('stuck', 1, 'img:1-never-ready') as { spec: Record<string, unknown> };
     stuck.spec.progressDeadlineSeconds = 1;

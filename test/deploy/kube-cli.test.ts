@@ -1,16 +1,22 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDeployable } from '../../generator/fleet/find-deployable.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import { deployToKube } from '../../pipeline/deploy/kube/deploy-to-kube.js';
-import { renderModelManifests } from '../../pipeline/manifests/render-model-manifests.js';
+import { prepareGatewayImageInputs } from '../../pipeline/build/prepare-gateway-image-inputs.js';
+import { resolveDeployImage } from '../../pipeline/deploy/resolve-deploy-inputs.js';
+import { sizingInputsFor } from '../../pipeline/loadtest/run-loadtest.js';
+import { publishSizingRecord } from '../../pipeline/model-folder/sizing-in-registry.js';
+import { sizingKeyOf, toSizingRecord } from '../../pipeline/model-folder/sizing-record.js';
+import { openRegistry, parseImageReference } from '../../pipeline/registry/registry-client.js';
 import { openKube } from '../../pipeline/seams/kube.js';
 import { computeSizing, MiB } from '../../pipeline/sizing/sizing-policy.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { registryAddress, requireRegistry, uniqueRepository } from '../support/registry.js';
 import { modelManifests } from './kube-fixtures.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -19,6 +25,8 @@ const NAMESPACE = 'modelfleet-staging';
 let dir: string;
 let fake: FakeKubeApi;
 let env: NodeJS.ProcessEnv;
+let imageReference: string;
+let measuredLimit: string;
 
 function cli(args: readonly string[]): Promise<{ code: number; output: string }> {
   return new Promise((done) => {
@@ -35,7 +43,7 @@ function names(kind: string): string[] {
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(repo, 'dist', 'cli', 'entry.js'))) throw new Error('This test runs the compiled CLI: run `npm run build` first.');
+  // dist/ is checked to be current before any test runs (test/support/current-build.ts).
   dir = await mkdtemp(join(tmpdir(), 'modelfleet-kube-cli-'));
   await cp(join(repo, 'models.yaml'), join(dir, 'models.yaml'));
   await cp(join(repo, 'examples'), join(dir, 'examples'), { recursive: true });
@@ -43,17 +51,34 @@ beforeAll(async () => {
   env = { ...process.env, KUBECONFIG: await fake.writeKubeconfig(dir), MODELFLEET_ENV: 'staging' };
   delete env.KUBERNETES_SERVICE_HOST;
 
-  // What the `<model>:test` job leaves: manifests rendered from the measured sizing.
+  // What the build and test jobs leave in the registry (and nothing on disk: their artifacts
+  // expired). The fake cluster never pulls, so a small manifest under each image's content tag
+  // stands in for the pushed image; the sizing record is the real one, stored as the test job does.
+  const registryImage = `${await requireRegistry()}/${uniqueRepository('kube-cli')}`;
+  env.MODELFLEET_REGISTRY_IMAGE = registryImage;
   const fleet = loadFleet(join(dir, 'models.yaml'));
   const deployable = findDeployable(fleet, NAME);
+  const image = await resolveDeployImage(fleet, deployable, { file: 'models.yaml', out: join(dir, 'build'), deployName: NAME }, env);
+  imageReference = image.reference;
+  const registry = openRegistry({ host: registryAddress });
+  const standIn = async (reference: string): Promise<void> => {
+    const { repository, tag } = parseImageReference(reference);
+    await registry.putJsonRecord(repository, tag, 'application/vnd.modelfleet.test-image.v1+json', { standsFor: reference });
+  };
+  await standIn(image.reference);
+  const gatewayTag = (await prepareGatewayImageInputs({ env })).tag;
+  await standIn(`${registryImage}/gateway:${gatewayTag.split(':').at(-1) ?? ''}`);
   const sizing = computeSizing([0, 1, 2, 3].map((i) => ({ atMs: i * 1000, workingSetBytes: (90 + i) * MiB, cpuCores: 0.3 })));
-  const manifests = renderModelManifests(deployable, sizing, { namespace: 'modelfleet', image: `modelfleet/${NAME}:0123456789ab` });
-  await mkdir(join(dir, 'build', 'models', NAME, 'k8s'), { recursive: true });
-  for (const m of manifests) await writeFile(join(dir, 'build', 'models', NAME, 'k8s', m.file), m.yaml);
-  await writeFile(join(dir, 'build', 'models', NAME, 'sizing.json'), JSON.stringify(sizing));
-  await writeFile(join(dir, 'build', 'models', NAME, 'image.json'), JSON.stringify({ deployName: NAME, tag: `modelfleet/${NAME}:0123456789ab`, registryReference: `registry.example.test/fleet/${NAME}:0123456789ab` }));
-  await mkdir(join(dir, 'build', 'gateway'), { recursive: true });
-  await writeFile(join(dir, 'build', 'gateway', 'image.json'), JSON.stringify({ tag: 'modelfleet/gateway:fedcba987654' }));
+  measuredLimit = sizing.resources.limits.memory;
+  await publishSizingRecord(toSizingRecord({
+    deployName: NAME,
+    key: sizingKeyOf(sizingInputsFor(deployable, image.content, deployable.model.loadtest)),
+    image: image.tag,
+    mode: 'docker',
+    measuredAt: '2026-11-02T10:00:00.000Z',
+    summary: { requestsPerSecond: 900, p99Ms: 4, errors: 0, memoryPeakBytes: 93 * MiB },
+    sizing,
+  }), env, () => undefined);
 }, 60_000);
 
 afterAll(async () => {
@@ -62,14 +87,20 @@ afterAll(async () => {
 });
 
 describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
-  it('deploys the rendered manifests of one model into the environment namespace, pulling the pushed image, then reports "unchanged"', async () => {
+  it('deploys one model with the sizing and image found in the registry alone, then reports "unchanged"', async () => {
     const first = await cli(['deploy', '--model', NAME]);
     expect(first.code, first.output).toBe(0);
     expect(first.output).toMatch(new RegExp(`target: Kubernetes http://127\\.0\\.0\\.1:\\d+, namespace ${NAMESPACE}`));
     expect(first.output).toMatch(new RegExp(`${NAME}: deployed to ${NAMESPACE}`));
     expect(names('Deployment')).toEqual([NAME]);
     expect(names('HorizontalPodAutoscaler')).toEqual([NAME]);
-    expect(fake.servedImages(NAMESPACE, NAME)).toEqual([`registry.example.test/fleet/${NAME}:0123456789ab`]);
+    expect(fake.servedImages(NAMESPACE, NAME)).toEqual([imageReference]);
+    expect(first.output).toMatch(/sizing measured 2026-11-02T10:00:00\.000Z read from .*; not measuring again/);
+    const [deployment] = fake.objects('Deployment', NAMESPACE);
+    const containers = (deployment?.spec as { template: { spec: { containers: Array<{ resources: { limits: { memory: string } } }> } } }).template.spec.containers;
+    expect(containers[0]?.resources.limits.memory).toBe(measuredLimit);
+    // The manifests applied are the job's artifact for people.
+    expect(existsSync(join(dir, 'build', 'models', NAME, 'k8s', 'deployment.yaml'))).toBe(true);
 
     const second = await cli(['deploy', '--model', NAME]);
     expect(second.code, second.output).toBe(0);
@@ -91,7 +122,19 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
     expect(result.output).toMatch(/match-retired: no longer in models\.yaml/);
   }, 60_000);
 
-  it('removes every object of a model with --remove', async () => {
+  it('refuses to remove a model the live gateway still routes to, and removes nothing', async () => {
+    const refused = await cli(['deploy', '--remove', NAME]);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(new RegExp(`^error\\[DEPLOY_STILL_ROUTED\\]: ${NAME} left models\\.yaml, but the live gateway in ${NAMESPACE} still routes /probability/7/MOTO/baseline to it`, 'm'));
+    expect(refused.output).not.toMatch(/\n\s+at /);
+    expect(names('Deployment')).toContain(NAME);
+  }, 60_000);
+
+  it('removes a model once the gateway no longer routes to it', async () => {
+    const fleet = await readFile(join(dir, 'models.yaml'), 'utf8');
+    await writeFile(join(dir, 'models.yaml'), fleet.replace(/\n {2}- name: match-7-moto-baseline\n(?: {4}.*\n)+/, '\n'));
+    const gateway = await cli(['deploy', '--gateway']);
+    expect(gateway.code, gateway.output).toBe(0);
     const result = await cli(['deploy', '--remove', NAME]);
     expect(result.code, result.output).toBe(0);
     expect(names('Deployment')).toEqual(['modelfleet-gateway']);

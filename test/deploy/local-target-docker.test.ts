@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import type { FleetSpec } from '../../generator/fleet/types.js';
@@ -39,7 +39,7 @@ function cli(args: readonly string[]): Promise<{ code: number; output: string }>
 
 beforeAll(async () => {
   docker = await requireDockerWithBaseImage();
-  if (!existsSync(join(repo, 'dist', 'cli', 'entry.js'))) throw new Error('This test builds an image with the compiled CLI: run `npm run build` first.');
+  // dist/ is checked to be current before any test runs (test/support/current-build.ts).
   dir = await mkdtemp(join(tmpdir(), 'modelfleet-local-docker-'));
   root = join(dir, '.modelfleet');
   process.env.MODELFLEET_STATE_DIR = root;
@@ -62,10 +62,15 @@ afterAll(async () => {
 }, 60_000);
 
 describe('local target with Docker', () => {
-  it('runs the model in a container capped at the given memory limit', async () => {
+  it('runs the model in a container the engine caps at the given memory limit', async () => {
     const instance = (await readLocalState(root)).models[NAME];
     expect(instance?.runtime).toBe('docker');
-    expect(instance?.memoryLimitBytes).toBe(160 * MiB);
+    // Ask the engine, not our own state file: HostConfig is what the kernel's cgroup enforces.
+    const inspected = await new Docker().getContainer(instance?.containerId ?? '').inspect();
+    expect(inspected.HostConfig.Memory).toBe(160 * MiB);
+    // Swap equal to memory means no swap on top: the cap is the whole budget, as in Kubernetes.
+    expect(inspected.HostConfig.MemorySwap).toBe(160 * MiB);
+    expect(inspected.State.Running).toBe(true);
     const response = await fetch(`${gatewayUrl}${ROUTE}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(response.status).toBe(200);
   });

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +21,6 @@ let gatewayUrl: string;
 let body: string;
 
 beforeAll(async () => {
-  if (!existsSync(join(repo, 'dist', 'cli', 'entry.js'))) throw new Error('The local target runs `node bin/modelfleet.js serve`: run `npm run build` first.');
   dir = await mkdtemp(join(tmpdir(), 'modelfleet-local-target-'));
   root = join(dir, '.modelfleet');
   process.env.MODELFLEET_STATE_DIR = root;
@@ -51,12 +49,23 @@ async function predict(): Promise<number> {
   return ((await response.json()) as { predictions: number[] }).predictions[0] as number;
 }
 
+/**
+ * Makes `version` the one the local target serves, whatever an earlier test left running, so each
+ * test starts from the state it names (deploying what already serves is a quick "unchanged").
+ */
+async function serve(version: 'v1' | 'v2'): Promise<void> {
+  const result = await deployLocal({ fleet, deployName: NAME, runtime: { kind: 'process', modelDir: join(dir, 'models', version) }, docker: undefined, env: { MODEL_NAME: NAME }, root, readyTimeoutMs: 30_000 });
+  expect(['deployed', 'unchanged']).toContain(result.outcome);
+  expect((await readLocalState(root)).models[NAME]?.serves).toBe(join(dir, 'models', version));
+}
+
 function load(seconds: number): Promise<autocannon.Result> {
   return autocannon({ url: `${gatewayUrl}${ROUTE}`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 4, duration: seconds, timeout: 5 });
 }
 
 describe('local target', () => {
   it('keeps the old instance answering every request while a version that never gets ready is tried, then fails and keeps the state', async () => {
+    await serve('v1');
     const before = (await readLocalState(root)).models[NAME];
     const prediction = await predict();
     const running = load(6);
@@ -83,6 +92,7 @@ describe('local target', () => {
   }, 60_000);
 
   it('swaps in a new version under load without failing a request, then stops the old instance', async () => {
+    await serve('v1');
     const before = (await readLocalState(root)).models[NAME];
     const oldPrediction = await predict();
     const running = load(6);
@@ -103,9 +113,10 @@ describe('local target', () => {
   }, 60_000);
 
   it('reports "unchanged" when the same version is deployed again', async () => {
+    await serve('v2');
     const current = (await readLocalState(root)).models[NAME];
     const again = await deployLocal({ fleet, deployName: NAME, runtime: { kind: 'process', modelDir: join(dir, 'models/v2') }, docker: undefined, env: { MODEL_NAME: NAME }, root });
     expect(again.outcome).toBe('unchanged');
     expect((await readLocalState(root)).models[NAME]).toEqual(current);
-  });
+  }, 60_000);
 });

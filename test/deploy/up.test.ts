@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,9 +8,9 @@ const repo = resolve(import.meta.dirname, '../..');
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-function run(command: string, args: readonly string[]): Promise<{ code: number; output: string }> {
+function run(command: string, args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; output: string }> {
   return new Promise((done) => {
-    const child = spawn(command, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -22,7 +21,6 @@ function run(command: string, args: readonly string[]): Promise<{ code: number; 
 const cli = (...args: string[]) => run(process.execPath, [join(repo, 'bin', 'modelfleet.js'), ...args]);
 
 beforeAll(async () => {
-  if (!existsSync(join(repo, 'dist', 'cli', 'entry.js'))) throw new Error('This test runs the compiled CLI: run `npm run build` first.');
   dir = await mkdtemp(join(tmpdir(), 'modelfleet-up-'));
   await cp(join(repo, 'examples'), join(dir, 'examples'), { recursive: true });
   // A one-model fleet with a short, lenient load test: the point here is the orchestration.
@@ -60,6 +58,9 @@ describe('modelfleet up', () => {
   }, 180_000);
 
   it('stops everything it started with `modelfleet down`', async () => {
+    // Its own `up` (quick when the test above already ran: `up` skips what is current).
+    const up = await cli('up', '--runtime', 'process');
+    expect(up.code, up.output).toBe(0);
     const state = JSON.parse(await readFile(join(dir, '.modelfleet', 'local', 'state.json'), 'utf8')) as { gateway: { port: number }; models: Record<string, { port: number }> };
     const down = await cli('down');
     expect(down.code, down.output).toBe(0);
@@ -67,5 +68,14 @@ describe('modelfleet up', () => {
     for (const port of [state.gateway.port, ...Object.values(state.models).map((m) => m.port)]) {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
-  }, 60_000);
+  }, 180_000);
+
+  it('refuses a MODELFLEET_GATEWAY_PORT that is not a port before doing any work', async () => {
+    const refused = await run(process.execPath, [join(repo, 'bin', 'modelfleet.js'), 'up', '--runtime', 'process'], { MODELFLEET_GATEWAY_PORT: '80OO' });
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(/^error\[GATEWAY_OPTION_INVALID\]: MODELFLEET_GATEWAY_PORT must be a port number from 0 to 65535 \(0 picks any free port\), got "80OO"$/m);
+    // Nothing ran: no progress line, no stack.
+    expect(refused.output).not.toMatch(/\] generate/);
+    expect(refused.output).not.toMatch(/\n\s+at /);
+  });
 });

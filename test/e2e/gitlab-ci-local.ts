@@ -73,6 +73,23 @@ async function check(result: Promise<{ code: number; output: string }>, what: st
   if (code !== 0) throw new Error(`${what} failed (exit ${code}): ${output.slice(-2000)}`);
 }
 
+/**
+ * Commits the installed dependencies (the node_modules link) and the compiled CLI into the
+ * throw-away clone. gitlab-ci-local's shell isolation copies only tracked files into each
+ * job's folder; this stands in for a CI image that carries the installed tool.
+ */
+export async function commitToolchain(dir: string): Promise<void> {
+  const git = (...args: string[]) => check(run('git', ['-c', 'user.email=e2e@modelfleet.invalid', '-c', 'user.name=modelfleet e2e', ...args], { cwd: dir, timeoutMs: 60_000 }), `git ${args[0]}`);
+  await git('add', '-f', 'node_modules', 'dist');
+  await git('commit', '-q', '-m', 'toolchain of the CI image');
+}
+
+/** `git clone` of the test repository: what a runner checks out for one job. */
+export async function freshClone(from: string, to: string): Promise<string> {
+  await check(run('git', ['clone', '-q', from, to], { cwd: from, timeoutMs: 60_000 }), 'git clone');
+  return to;
+}
+
 export async function buildCli(dir: string): Promise<void> {
   // tsc emits even when another file has a type error; the build's own success is checked by `npm test`.
   await run(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, timeoutMs: 180_000 });

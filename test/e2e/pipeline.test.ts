@@ -1,16 +1,45 @@
+/**
+ * The pipeline as GitLab runs it, not only as gitlab-ci-local does:
+ * - every job runs in its own copy of the repository (`--shell-isolation`), so nothing crosses
+ *   jobs through a shared work tree;
+ * - build jobs use one Docker engine and test/deploy jobs another, empty one (a per-job
+ *   runner): images cross only through the real registry on 127.0.0.1:5000;
+ * - each child job is then run alone in a fresh clone with no artifact of any other job and
+ *   an engine that no longer holds its images, after GitLab's rule for expired artifacts is
+ *   applied to its definition (gitlab-ci-local does not apply it).
+ */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
+import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry, parseImageReference } from '../../pipeline/registry/registry-client.js';
 import { requireDockerWithBaseImage, baseImage } from '../support/docker.js';
-import { buildCli, cloneWorkingTree, readJobResults, requireTools, runPipeline, writeCiVariables, type JobResult } from './gitlab-ci-local.js';
+import { refuseIfArtifactsExpired } from '../support/gitlab-artifact-rule.js';
+import { registryAddress, requireRegistry } from '../support/registry.js';
+import { requireSecondEngine } from '../support/second-engine.js';
+import { buildCli, cloneWorkingTree, commitToolchain, freshClone, readJobResults, requireTools, run, runPipeline, writeCiVariables, type JobResult } from './gitlab-ci-local.js';
+
+const DEPLOYABLES = ['match-2-taxi-trafficaware-v1', 'match-2-taxi-trafficaware-v2', 'match-7-moto-baseline'];
+const CHILD_JOBS = [...DEPLOYABLES.flatMap((d) => [`${d}:build`, `${d}:test`, `${d}:deploy`]), 'gateway:build', 'gateway:deploy'];
+const BODY = JSON.stringify({ dataframe_split: { columns: ['route_decision_score', 'farevalueinminor', 'offer_throughput_rate', 'eventtime', 'backtoback'], data: [[0.73, 1250, 0.42, 1767225600, 1], [0.18, 3900, 0.91, 1767229200, 0]] } });
 
 /**
- * The example fleet, cut to what the end-to-end run needs: the A/B-tested model (two variants)
- * and one plain model, with short load tests, so the whole pipeline stays within minutes.
+ * The example fleet, cut to what the end-to-end run needs (the A/B-tested model and one plain
+ * model, short load tests), on a shell runner whose build jobs and test/deploy jobs talk to
+ * different Docker engines, deploying onto the runner itself.
  */
-const FLEET = `defaults:
+function fleetYaml(buildEngine: string, jobEngine: string): string {
+  return `ci:
+  deployTarget: local
+  jobs:
+    build: { variables: { DOCKER_HOST: "unix://${buildEngine}" } }
+    test: { variables: { DOCKER_HOST: "unix://${jobEngine}" } }
+    deploy: { variables: { DOCKER_HOST: "unix://${jobEngine}" } }
+defaults:
   endpoint: probability
   batching: { enabled: true, maxBatchSize: 32, maxLatencyMs: 5 }
   scaling: { minReplicas: 1, maxReplicas: 3, targetCpuUtilization: 70 }
@@ -28,22 +57,39 @@ models:
     parameters: [7, MOTO, baseline]
     path: examples/models/match-logreg-v1
 `;
-const DEPLOYABLES = ['match-2-taxi-trafficaware-v1', 'match-2-taxi-trafficaware-v2', 'match-7-moto-baseline'];
-const CHILD_JOBS = [...DEPLOYABLES.flatMap((d) => [`${d}:build`, `${d}:test`, `${d}:deploy`]), 'gateway:build', 'gateway:deploy'];
-const BODY = JSON.stringify({ dataframe_split: { columns: ['route_decision_score', 'farevalueinminor', 'offer_throughput_rate', 'eventtime', 'backtoback'], data: [[0.73, 1250, 0.42, 1767225600, 1], [0.18, 3900, 0.91, 1767229200, 0]] } });
+}
 
 let dir: string;
+let jobEngine: Docker;
+/** Job variables as written to .gitlab-ci-local-variables.yml. */
+let fileVariables: Record<string, string>;
+/** The same plus path-like values, which go through the environment only. */
 let variables: Record<string, string>;
 let results: Map<string, JobResult>;
 let log: string;
+let childPipelineYaml: string;
+/** What each test job measured (its sizing.json artifact), by deployable. */
+const measured = new Map<string, number>();
+/** The memory cap of each model's container right after its lone deploy job. */
+const capsAfterLoneDeploy = new Map<string, number | undefined>();
+/** Output of each job run alone in a fresh clone. */
+const alone = new Map<string, { passed: boolean; output: string }>();
 
 interface LocalState {
-  models: Record<string, { port: number; runtime: string; memoryLimitBytes?: number }>;
+  models: Record<string, { port: number; runtime: string; containerName?: string; containerId?: string }>;
   gateway?: { port: number };
 }
 
 async function readState(): Promise<LocalState> {
   return JSON.parse(await readFile(join(dir, '.modelfleet', 'local', 'state.json'), 'utf8')) as LocalState;
+}
+
+/** The memory cap the engine enforces on a model's running container. */
+async function engineMemoryCap(name: string): Promise<number | undefined> {
+  const instance = (await readState()).models[name];
+  const container = instance?.containerId ?? instance?.containerName;
+  if (!container) return undefined;
+  return (await jobEngine.getContainer(container).inspect()).HostConfig.Memory;
 }
 
 async function post(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: { predictions?: number[] }; deployName: string | null; variant: string | null }> {
@@ -56,43 +102,90 @@ function describeFailures(jobs: readonly string[]): string {
   return bad.map((j) => `${j}: ${results.has(j) ? `FAIL ${results.get(j)?.exitCode ?? ''}` : 'did not run'}`).join('; ') + `\n(full log: ${join(dir, 'e2e.log')})`;
 }
 
+/**
+ * Empties the per-job engine, as a fresh runner's is: no container, no image, no layer. The
+ * local target's model containers go too; each deploy job starts its model's again.
+ */
+async function emptyJobEngine(): Promise<void> {
+  for (const container of await jobEngine.listContainers({ all: true })) {
+    await jobEngine.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+  }
+  for (const image of await jobEngine.listImages({ all: true })) {
+    await jobEngine.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+  }
+  expect(await jobEngine.listImages({ all: true })).toEqual([]);
+}
+
+/** One child job alone, as a GitLab retry runs it: a fresh clone, the kept pipeline definition, no artifacts. */
+async function runAlone(job: string, extra: Record<string, string> = {}): Promise<{ passed: boolean; output: string }> {
+  refuseIfArtifactsExpired(load(childPipelineYaml) as Record<string, unknown>, job);
+  const clone = await freshClone(dir, await mkdtemp(join(tmpdir(), 'modelfleet-e2e-job-')));
+  try {
+    await writeFile(join(clone, 'child-pipeline.yml'), childPipelineYaml);
+    await writeCiVariables(clone, { ...fileVariables, ...extra });
+    const result = await runPipeline(clone, { ...variables, ...extra }, ['--file', 'child-pipeline.yml', '--shell-isolation', job], 6 * 60_000);
+    return { passed: readJobResults(result.output).get(job)?.passed === true, output: result.output };
+  } finally {
+    await rm(clone, { recursive: true, force: true });
+  }
+}
+
 beforeAll(async () => {
   requireTools();
   await requireDockerWithBaseImage();
+  const registry = await requireRegistry();
+  const jobSocket = await requireSecondEngine();
+  jobEngine = new Docker({ socketPath: jobSocket });
+  await emptyJobEngine();
+
   dir = await mkdtemp(join(tmpdir(), 'modelfleet-e2e-'));
   await cloneWorkingTree(dir);
-  await writeFile(join(dir, 'models.yaml'), FLEET);
-  const { run } = await import('./gitlab-ci-local.js');
+  await writeFile(join(dir, 'models.yaml'), fleetYaml('/var/run/docker.sock', jobSocket));
   await run('git', ['-c', 'user.email=e2e@modelfleet.invalid', '-c', 'user.name=modelfleet e2e', 'commit', '-q', '-am', 'e2e fleet'], { cwd: dir, timeoutMs: 30_000 });
   await buildCli(dir);
-  const jobVariables = {
+  await commitToolchain(dir);
+  fileVariables = {
     MODELFLEET_BASE_IMAGE: baseImage,
     MODELFLEET_GATEWAY_PORT: '0',
     MODELFLEET_ENV: 'e2e',
-    // gitlab-ci-local predefines CI_REGISTRY (local-registry.gitlab.com); no registry is reachable here.
+    // A repository of its own per run, so nothing an earlier run pushed is found.
+    MODELFLEET_REGISTRY_IMAGE: `${registry}/e2e-${randomBytes(4).toString('hex')}/fleet`,
+    // gitlab-ci-local predefines CI_REGISTRY (local-registry.gitlab.com), where nothing listens.
     CI_REGISTRY: '',
+    // gitlab-ci-local says GITLAB_CI=false; GitLab says true, and deploy behaves accordingly.
+    GITLAB_CI: 'true',
   };
-  await writeCiVariables(dir, jobVariables);
+  await writeCiVariables(dir, fileVariables);
   // Path-like values go through the environment only: gitlab-ci-local turns a variables-file
-  // value that names an existing path into a file variable. Shell jobs run in the clone itself,
-  // so `.modelfleet` there is shared by every job anyway.
-  variables = { ...jobVariables, MODELFLEET_STATE_DIR: join(dir, '.modelfleet') };
+  // value that names an existing path into a file variable.
+  variables = { ...fileVariables, MODELFLEET_STATE_DIR: join(dir, '.modelfleet') };
   const started = Date.now();
-  const result = await runPipeline(dir, variables, [], 9 * 60_000);
+  const result = await runPipeline(dir, variables, ['--shell-isolation'], 12 * 60_000);
   log = result.output;
   await writeFile(join(dir, 'e2e.log'), log);
   results = readJobResults(log);
   console.log(`end-to-end pipeline: ${((Date.now() - started) / 1000).toFixed(0)}s, ${results.size} jobs; log ${join(dir, 'e2e.log')}`);
-}, 12 * 60_000);
+  // GitLab keeps a pipeline's definition after its artifacts expire; a retried job runs from it.
+  childPipelineYaml = await readFile(join(dir, '.gitlab-ci-local', 'artifacts', 'create-model-folders', 'build', 'child-pipeline.yml'), 'utf8');
+  // gitlab-ci-local keeps each job's exported artifacts in a folder named after the job.
+  const artifacts = join(dir, '.gitlab-ci-local', 'artifacts');
+  for (const folder of await readdir(artifacts)) {
+    for (const name of DEPLOYABLES) {
+      const file = join(artifacts, folder, 'build', 'models', name, 'sizing.json');
+      if (!existsSync(file)) continue;
+      const record = JSON.parse(await readFile(file, 'utf8')) as { sizing: { memoryLimitBytes: number } };
+      measured.set(name, record.sizing.memoryLimitBytes);
+    }
+  }
+}, 15 * 60_000);
 
 afterAll(async () => {
   if (!dir) return;
-  const { run } = await import('./gitlab-ci-local.js');
-  await run(process.execPath, [join(dir, 'bin', 'modelfleet.js'), 'down'], { cwd: dir, env: variables, timeoutMs: 60_000 }).catch(() => undefined);
+  await run(process.execPath, [join(dir, 'bin', 'modelfleet.js'), 'down'], { cwd: dir, env: { ...variables, DOCKER_HOST: `unix://${await requireSecondEngine()}` }, timeoutMs: 60_000 }).catch(() => undefined);
   if (process.env.MODELFLEET_KEEP_E2E !== '1') await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
-describe('the real .gitlab-ci.yml under gitlab-ci-local', () => {
+describe('the real .gitlab-ci.yml under gitlab-ci-local, one work tree per job, two engines and a registry', () => {
   it('runs the parent pipeline and every child job of the generated child pipeline successfully', () => {
     expect(results.get('create-model-folders')?.passed).toBe(true);
     const ran = CHILD_JOBS.filter((j) => results.get(j)?.child === true);
@@ -100,15 +193,15 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local', () => {
     expect(CHILD_JOBS.filter((j) => !results.get(j)?.passed), describeFailures(CHILD_JOBS)).toEqual([]);
   });
 
-  it('deployed every model to the local target in a container capped at its measured memory limit', async () => {
-    const state = await readState();
-    expect(Object.keys(state.models).sort()).toEqual([...DEPLOYABLES].sort());
+  it('passes images from the build engine to the test engine only through the registry', () => {
     for (const name of DEPLOYABLES) {
-      const instance = state.models[name];
-      expect(instance?.runtime).toBe('docker');
-      const sizing = JSON.parse(await readFile(join(dir, 'build', 'models', name, 'sizing.json'), 'utf8')) as { memoryLimitBytes: number };
-      expect(instance?.memoryLimitBytes).toBe(sizing.memoryLimitBytes);
+      expect(log, name).toMatch(new RegExp(`${name}:test.*is not in this Docker engine; pulling ${registryAddress.replace('.', '\\.')}/e2e-[0-9a-f]+/fleet/${name}:[0-9a-f]{12}`));
     }
+  });
+
+  it('deployed every model in a container whose engine-enforced memory cap is the limit its test measured', async () => {
+    expect([...measured.keys()].sort()).toEqual([...DEPLOYABLES].sort());
+    for (const name of DEPLOYABLES) expect(await engineMemoryCap(name), name).toBe(measured.get(name));
   });
 
   it('answers on every route through the gateway with the prediction the model itself gives', async () => {
@@ -147,26 +240,54 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local', () => {
     expect([...seen.values()].every((v) => v === 'v1' || v === 'v2')).toBe(true);
     for (let i = 0; i < 40; i += 1) expect((await post(url, { 'x-user-id': `user-${i}` })).variant).toBe(seen.get(`user-${i}`));
   }, 120_000);
+});
 
-  it('re-runs one model\'s deploy job alone after every artifact was deleted, and it works', async () => {
-    // GitLab keeps the child pipeline's definition; the artifacts of its jobs expire.
-    const child = join(dir, 'child-pipeline.saved.yml');
-    await copyFile(join(dir, 'build', 'child-pipeline.yml'), child);
-    await rm(join(dir, 'build'), { recursive: true, force: true });
-    await rm(join(dir, '.gitlab-ci-local', 'artifacts'), { recursive: true, force: true });
-    expect(existsSync(join(dir, 'build'))).toBe(false);
+describe('every child job re-run alone, as GitLab retries it after its artifacts expired', () => {
+  beforeAll(async () => {
+    for (const job of CHILD_JOBS) {
+      await emptyJobEngine();
+      alone.set(job, await runAlone(job));
+      const deployed = /^(.+):deploy$/.exec(job)?.[1];
+      if (deployed && deployed !== 'gateway') capsAfterLoneDeploy.set(deployed, await engineMemoryCap(deployed));
+    }
+  }, 20 * 60_000);
 
-    const rerun = await runPipeline(dir, variables, ['--file', 'child-pipeline.saved.yml', 'match-7-moto-baseline:deploy'], 6 * 60_000);
-    await writeFile(join(dir, 'e2e-rerun.log'), rerun.output);
-    const job = readJobResults(rerun.output).get('match-7-moto-baseline:deploy');
-    expect(job?.passed, `${rerun.output.slice(-3000)}`).toBe(true);
-    // The job's own `generate --model` recreated the folder; deploy found the image by its tag and re-measured.
-    expect(rerun.output).toMatch(/image\.json is missing; finding the image by its content tag/);
-    expect(rerun.output).toMatch(/sizing\.json is missing; re-measuring/);
-    expect(existsSync(join(dir, 'build', 'models', 'match-7-moto-baseline', 'sizing.json'))).toBe(true);
+  it('passes every build, test and deploy job in a fresh clone, with no artifact and an engine that never saw its images', () => {
+    const failed = CHILD_JOBS.filter((job) => !alone.get(job)?.passed);
+    expect(failed, failed.map((job) => `${job}:\n${alone.get(job)?.output.slice(-2500) ?? ''}`).join('\n')).toEqual([]);
+  });
+
+  it('deploys with the memory limit that was measured, read from the registry, without measuring again', async () => {
+    for (const name of DEPLOYABLES) {
+      const output = alone.get(`${name}:deploy`)?.output ?? '';
+      expect(output, name).toMatch(new RegExp(`${name}: sizing measured \\S+ read from \\S+ \\(memory limit \\d+Mi\\); not measuring again`));
+      expect(output, name).not.toMatch(/re-measuring/);
+    }
+    // Read from the engine right after each lone deploy, before the next job emptied it.
+    for (const name of DEPLOYABLES) expect(capsAfterLoneDeploy.get(name), name).toBe(measured.get(name));
+  });
+
+  it('re-measures, and says why, when the registry no longer has the sizing record', async () => {
+    const name = 'match-7-moto-baseline';
+    const reference = /read from (\S+) \(memory limit/.exec(alone.get(`${name}:deploy`)?.output ?? '')?.[1] ?? '';
+    const { repository, tag } = parseImageReference(reference);
+    expect(await openRegistry({ host: registryAddress }).deleteTag(repository, tag)).toBe(true);
+    await emptyJobEngine();
+    const rerun = await runAlone(`${name}:deploy`);
+    expect(rerun.passed, rerun.output.slice(-3000)).toBe(true);
+    expect(rerun.output).toMatch(/the registry has no sizing record \S+ for this image and load .*; re-measuring/);
+    // The new measurement is stored again, for the next re-run.
+    expect(await openRegistry({ host: registryAddress }).hasManifest(repository, tag)).toBe(true);
     const state = await readState();
     const answer = await post(`http://127.0.0.1:${state.gateway?.port}/probability/7/MOTO/baseline`);
     expect(answer.status).toBe(200);
-    expect(answer.deployName).toBe('match-7-moto-baseline');
-  }, 7 * 60_000);
+    expect(await engineMemoryCap(name)).toBeGreaterThan(0);
+  }, 8 * 60_000);
+
+  it('refuses a deploy to Kubernetes without cluster credentials, naming what to set', async () => {
+    const refused = await runAlone('match-7-moto-baseline:deploy', { MODELFLEET_DEPLOY_TARGET: 'kube', KUBECONFIG: '' });
+    expect(refused.passed).toBe(false);
+    expect(refused.output).toMatch(/error\[DEPLOY_NO_CLUSTER\]: .*KUBECONFIG/);
+    expect(refused.output).not.toMatch(/\n\s+at /);
+  }, 3 * 60_000);
 });

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../support/listen-on-loopback.js';
 
 /** What a fake model server saw: one entry per /invocations request. */
 export interface SeenRequest {
@@ -15,6 +15,13 @@ export interface FakeUpstream {
   readonly seen: SeenRequest[];
   /** Answer delay in ms (applies to requests arriving after the change). */
   delayMs: number;
+  /**
+   * Holds every answer from now on until the returned function is called: a model server that
+   * has the request and has not answered, for as long as a test needs, whatever the machine's speed.
+   */
+  hold(): () => void;
+  /** Requests received and held, not yet answered. */
+  readonly held: number;
   /** Stops listening and cuts every open connection: the model server "dies". */
   kill(): Promise<void>;
 }
@@ -25,7 +32,8 @@ export interface FakeUpstream {
  */
 export async function startFakeUpstream(name: string, delayMs = 0): Promise<FakeUpstream> {
   const seen: SeenRequest[] = [];
-  const state = { delayMs };
+  const state: { delayMs: number; gate: Promise<void> | undefined; held: number } = { delayMs, gate: undefined, held: 0 };
+  let release = (): void => undefined;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -48,14 +56,21 @@ export async function startFakeUpstream(name: string, delayMs = 0): Promise<Fake
         });
         res.end(text);
       };
-      if (state.delayMs > 0) setTimeout(answer, state.delayMs);
-      else answer();
+      const delayed = (): void => {
+        if (state.delayMs > 0) setTimeout(answer, state.delayMs);
+        else answer();
+      };
+      if (!state.gate) return delayed();
+      state.held++;
+      void state.gate.then(() => {
+        state.held--;
+        delayed();
+      });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     name,
     seen,
     get delayMs() {
@@ -64,6 +79,19 @@ export async function startFakeUpstream(name: string, delayMs = 0): Promise<Fake
     set delayMs(value: number) {
       state.delayMs = value;
     },
+    hold() {
+      state.gate ??= new Promise<void>((resolve) => {
+        release = () => {
+          state.gate = undefined;
+          resolve();
+        };
+      });
+      return () => release();
+    },
+    get held() {
+      return state.held;
+    },
+    // Held answers stay held: their connections are cut here, there is nothing left to answer.
     kill: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

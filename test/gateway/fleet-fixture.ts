@@ -1,3 +1,4 @@
+import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
 import type { FleetSpec, ModelSpec, Variant } from '../../generator/fleet/types.js';
 
 /** A variant as loadFleet would produce it, sourced from a local MLflow directory. */
@@ -30,5 +31,5 @@ export function model(name: string, route: string, variants: readonly Variant[],
 }
 
 export function fleet(models: readonly ModelSpec[], file = '/fleet/models.yaml'): FleetSpec {
-  return { file, models };
+  return { file, models, ci: DEFAULT_CI_SETTINGS };
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { createRandom } from '../../lib/seeded-random.js';
 import { createGateway, type Gateway } from '../../serving/gateway/create-gateway.js';
 import { buildRouteTable } from '../../serving/gateway/route-table.js';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
@@ -15,14 +16,14 @@ afterEach(async () => {
   await Promise.all(started.upstreams.splice(0).map((u) => u.kill()));
 });
 
-async function upstream(name: string, delayMs = 0): Promise<FakeUpstream> {
-  const u = await startFakeUpstream(name, delayMs);
+async function upstream(name: string): Promise<FakeUpstream> {
+  const u = await startFakeUpstream(name);
   started.upstreams.push(u);
   return u;
 }
 
 /** A gateway over an A/B taxi model (a 70 / b 30, optional shadow) and a single-variant bike model. */
-async function startGateway(ups: Record<string, FakeUpstream | string>, options: { shadow?: boolean; timeoutMs?: number } = {}) {
+async function startGateway(ups: Record<string, FakeUpstream | string>, options: { shadow?: boolean; timeoutMs?: number; random?: () => number } = {}) {
   const taxiVariants = [variant('taxi-a', 70, { id: 'a' }), variant('taxi-b', 30, { id: 'b' })];
   if (options.shadow) taxiVariants.push(variant('taxi-shadow', 0, { id: 'candidate', shadow: true }));
   const spec = fleet([model('match-taxi', TAXI, taxiVariants, 'x-rider-id'), model('match-bike', BIKE, [variant('bike', 100, { id: 'main' })])]);
@@ -30,7 +31,7 @@ async function startGateway(ups: Record<string, FakeUpstream | string>, options:
     const u = ups[name];
     return typeof u === 'string' ? u : (u?.url ?? 'http://127.0.0.1:9');
   }, { inputsFor: (name) => (name === 'bike' ? { schema: { type: 'object', title: 'bike inputs' } } : undefined) });
-  const gateway = await createGateway({ table, upstreamTimeoutMs: options.timeoutMs ?? 2_000, logger: pino({ level: 'silent' }), version: '1.2.3' });
+  const gateway = await createGateway({ table, upstreamTimeoutMs: options.timeoutMs ?? 2_000, logger: pino({ level: 'silent' }), version: '1.2.3', ...(options.random ? { random: options.random } : {}) });
   started.gateways.push(gateway);
   const url = await gateway.listen(0);
   return { gateway, url };
@@ -86,40 +87,50 @@ describe('gateway proxy', () => {
     expect(res.headers.get('x-model-digest')).toBe('sha256:bike');
   });
 
-  it('keeps one caller on one variant and splits 2,000 callers by weight within tolerance', async () => {
+  it('keeps one caller on one variant and splits 200 callers by weight within tolerance', async () => {
     const a = await upstream('taxi-a');
     const b = await upstream('taxi-b');
     const { url } = await startGateway({ 'taxi-a': a, 'taxi-b': b });
     const first = new Map<string, string | null>();
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < 20; i++) {
-        const res = await post(`${url}${TAXI}`, { 'x-rider-id': `rider-${i}` });
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`${url}${TAXI}`, { 'x-rider-id': `rider-${i}` })));
+      for (const [i, res] of answers.entries()) {
         await res.arrayBuffer();
         const v = res.headers.get('x-modelfleet-variant');
         if (round === 0) first.set(`rider-${i}`, v);
         else expect(v).toBe(first.get(`rider-${i}`));
       }
     }
+    // The spread of the hash itself is pick-variant.test.ts's subject; here it is enough that the
+    // gateway buckets by the sticky header: the keys are fixed, so the share is the same on every run.
     const counts = { a: 0, b: 0 };
-    for (let batch = 0; batch < 2000; batch += 50) {
+    for (let batch = 0; batch < 200; batch += 50) {
       const answers = await Promise.all(Array.from({ length: 50 }, (_, j) => post(`${url}${TAXI}`, { 'x-rider-id': `caller-${batch + j}` })));
       for (const res of answers) {
         await res.arrayBuffer();
         counts[res.headers.get('x-modelfleet-variant') as 'a' | 'b'] += 1;
       }
     }
-    expect(counts.a + counts.b).toBe(2000);
-    // 70% of 2,000 is 1,400; ±5 points is far outside chance for a uniform hash.
-    expect(counts.a / 2000).toBeGreaterThan(0.65);
-    expect(counts.a / 2000).toBeLessThan(0.75);
+    expect(counts.a + counts.b).toBe(200);
+    // 70% of 200 is 140; a 50/50 or reversed split would land far outside ±5 points.
+    expect(counts.a / 200).toBeGreaterThan(0.65);
+    expect(counts.a / 200).toBeLessThan(0.75);
   });
 
-  it('splits callers without a key at random by weight', async () => {
+  it('splits callers without a key at random by weight, drawing once per request', async () => {
     const a = await upstream('taxi-a');
     const b = await upstream('taxi-b');
-    const { url } = await startGateway({ 'taxi-a': a, 'taxi-b': b });
+    // Seeded, so the split is the same on every run: this can fail only when the weights are not applied.
+    const seeded = createRandom(2024);
+    let draws = 0;
+    const random = () => {
+      draws++;
+      return seeded.next();
+    };
+    const { url } = await startGateway({ 'taxi-a': a, 'taxi-b': b }, { random });
     for (let i = 0; i < 400; i += 40) await Promise.all(Array.from({ length: 40 }, () => post(`${url}${TAXI}`).then((r) => r.arrayBuffer())));
     expect(a.seen.length + b.seen.length).toBe(400);
+    expect(draws).toBe(400);
     expect(a.seen.length).toBeGreaterThan(400 * 0.6);
     expect(a.seen.length).toBeLessThan(400 * 0.8);
   });
@@ -138,16 +149,22 @@ describe('gateway proxy', () => {
     expect(shadow.seen.every((s) => s.body === BODY && s.path === '/invocations')).toBe(true);
   });
 
-  it('answers at the serving variant\'s speed when the shadow is slow, and normally when it is down', async () => {
+  it('answers without waiting for a shadow that has not answered, and normally when the shadow is down', async () => {
     const a = await upstream('taxi-a');
     const b = await upstream('taxi-b');
-    const slow = await upstream('taxi-shadow', 1_500);
-    const { url, gateway } = await startGateway({ 'taxi-a': a, 'taxi-b': b, 'taxi-shadow': slow }, { shadow: true, timeoutMs: 3_000 });
-    const t0 = performance.now();
+    const slow = await upstream('taxi-shadow');
+    const release = slow.hold();
+    const { url, gateway } = await startGateway({ 'taxi-a': a, 'taxi-b': b, 'taxi-shadow': slow }, { shadow: true, timeoutMs: 10_000 });
+    const shadowOutcomes = () => gateway.metrics.registry.getSingleMetricAsString('modelfleet_gateway_shadow_requests_total');
     const res = await post(`${url}${TAXI}`, { 'x-rider-id': 'r1' });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
-    expect(performance.now() - t0).toBeLessThan(1_000);
+    // The caller has its answer while the shadow still holds the mirrored request: nothing waited
+    // for the shadow, not even until its timeout (which would have counted an error).
+    await expect.poll(() => slow.held).toBe(1);
+    expect(await shadowOutcomes()).not.toMatch(/variant="candidate"/);
+    release();
+    await expect.poll(shadowOutcomes).toMatch(/variant="candidate",deploy_name="taxi-shadow",outcome="ok"} 1/);
 
     await slow.kill();
     const down = await post(`${url}${TAXI}`, { 'x-rider-id': 'r1' });
@@ -155,14 +172,14 @@ describe('gateway proxy', () => {
     await expect.poll(async () => (await gateway.metrics.registry.getSingleMetricAsString('modelfleet_gateway_shadow_requests_total'))).toMatch(/variant="candidate",deploy_name="taxi-shadow",outcome="error"} [1-9]/);
   });
 
-  it('answers a clear JSON 503 quickly when a model server does not answer in time', async () => {
-    const bike = await upstream('bike', 5_000);
+  it('answers a clear JSON 503 when a model server does not answer in time', async () => {
+    const bike = await upstream('bike');
+    // The model server takes the request and never answers: only the gateway's timeout can end it.
+    bike.hold();
     const { url, gateway } = await startGateway({ bike }, { timeoutMs: 300 });
-    const t0 = performance.now();
     const res = await post(`${url}${BIKE}`);
-    const took = performance.now() - t0;
     expect(res.status).toBe(503);
-    expect(took).toBeLessThan(2_000);
+    expect(bike.held).toBe(1);
     const body = await readJson<GatewayErrorBody>(res);
     expect(body).toMatchObject({ error: 'model unavailable', route: BIKE, model: 'match-bike', variant: 'main', deployName: 'bike' });
     expect(body.reason).toMatch(/did not answer within 300 ms/);

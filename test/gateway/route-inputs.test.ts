@@ -1,7 +1,9 @@
-import { resolve } from 'node:path';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { describe, expect, it } from 'vitest';
-import { readRouteInputs } from '../../serving/gateway/read-route-inputs.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readRouteInputs, readRouteInputsOrWarn } from '../../serving/gateway/read-route-inputs.js';
 import { signatureToJsonSchema } from '../../serving/gateway/signature-to-json-schema.js';
 import { fleet, model, variant } from './fleet-fixture.js';
 
@@ -45,5 +47,37 @@ describe('input schemas from MLflow signatures', () => {
     expect(validate({ dataframe_records: [{ city: 'x' }] })).toBe(true);
     expect(validate({ dataframe_records: [{ hour: 3 }] })).toBe(false);
     expect(validate({ dataframe_records: [{ city: 'x', hour: 2.5 }] })).toBe(false);
+  });
+});
+
+describe('input schemas when one model cannot be read', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  /** A fleet of a readable model and one whose MLmodel is not YAML, in a temp folder. */
+  async function fleetWithABrokenModel() {
+    const dir = await mkdtemp(join(tmpdir(), 'modelfleet-route-inputs-'));
+    dirs.push(dir);
+    await cp(resolve(REPO, 'examples/models/match-logreg-v1'), join(dir, 'models/good'), { recursive: true });
+    await mkdir(join(dir, 'models/broken'), { recursive: true });
+    await writeFile(join(dir, 'models/broken/MLmodel'), 'flavors: [onnx\n');
+    return fleet([
+      model('good', '/probability/1/CAR/good', [variant('good', 100, { path: 'models/good' })]),
+      model('broken', '/probability/1/CAR/broken', [variant('broken', 100, { path: 'models/broken' })]),
+    ], join(dir, 'models.yaml'));
+  }
+
+  it('leaves the unreadable model out for a deploy and warns once, naming it and the reason', async () => {
+    const lines: string[] = [];
+    const inputs = await readRouteInputsOrWarn(await fleetWithABrokenModel(), (line) => lines.push(line));
+    expect([...inputs.keys()]).toEqual(['good']);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^warning: broken: the gateway's OpenAPI document has no input schema for it: .*models\/broken\/MLmodel: not valid YAML/);
+  });
+
+  it('fails outright where every schema is required', async () => {
+    await expect(readRouteInputs(await fleetWithABrokenModel())).rejects.toThrow(/models\/broken\/MLmodel: not valid YAML/);
   });
 });

@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
 import { buildChildPipelines, type CiObject } from '../../generator/pipeline/build-child-pipeline.js';
 import { MAX_CHILD_YAML_BYTES, MAX_NEEDS } from '../../generator/pipeline/gitlab-limits.js';
-import { gitlabCiSchemaErrors } from './support/gitlab-ci-schema.js';
-import { CASES_DIR, REPO_ROOT, jobNames, manyModelsYaml, planAll } from './support/generator-fixtures.js';
+import { gitlabCiSchemaErrors } from '../support/gitlab-ci-schema.js';
+import { CASES_DIR, REPO_ROOT, fleetFromText, jobNames, manyModelsYaml, planAll } from './support/generator-fixtures.js';
 
-const options = { fleetFile: 'models.yaml', outDir: 'build', maxJobs: 500, regenerateArgs: ['--since', 'a'.repeat(40)] };
+const options = { fleetFile: 'models.yaml', outDir: 'build', maxJobs: 500, regenerateArgs: ['--since', 'a'.repeat(40)], ci: DEFAULT_CI_SETTINGS };
 const names = (n: number) => Array.from({ length: n }, (_, i) => `model-${i}`);
 
 function job(pipeline: CiObject, name: string): Record<string, unknown> {
@@ -25,22 +26,66 @@ describe('the child pipeline', () => {
     expect(gitlabCiSchemaErrors(load(readFileSync(path.join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8')))).toEqual([]);
   });
 
+  it('comes from a parent that avoids duplicate pipelines and passes its pipeline source down', () => {
+    const parent = load(readFileSync(path.join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8')) as CiObject;
+    expect(parent.workflow).toEqual({
+      rules: [
+        { if: '$CI_PIPELINE_SOURCE == "merge_request_event"' },
+        { if: '$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS', when: 'never' },
+        { if: '$CI_COMMIT_BRANCH' },
+        { if: '$CI_COMMIT_TAG' },
+      ],
+    });
+    expect(job(parent, 'models')).toMatchObject({
+      needs: [{ job: 'create-model-folders', artifacts: false }],
+      variables: { MODELFLEET_PARENT_PIPELINE_SOURCE: '$CI_PIPELINE_SOURCE' },
+      trigger: { include: [{ artifact: 'build/child-pipeline.yml', job: 'create-model-folders' }], strategy: 'depend', forward: { pipeline_variables: true } },
+    });
+    // A default here would outrank ci.deployTarget: trigger variables beat the child's own.
+    expect(parent.variables).not.toHaveProperty('MODELFLEET_DEPLOY_TARGET');
+  });
+
   it('is rejected by the schema when a job is malformed (the check can fail)', () => {
     expect(gitlabCiSchemaErrors({ ...child, 'broken:job': { stage: 'build', script: 42, retry: { when: ['always_please'] } } })).not.toEqual([]);
   });
 
-  it('chains build → test → deploy per deployable with needs, then the gateway', () => {
+  it('chains build → test → deploy per deployable with needs that take no artifacts, then the gateway', () => {
     expect(child.stages).toEqual(['build', 'test', 'deploy', 'gateway']);
     expect(job(child, 'match-2-taxi-v1:build').needs).toEqual([]);
-    expect(job(child, 'match-2-taxi-v1:test').needs).toEqual([{ job: 'match-2-taxi-v1:build', artifacts: true }]);
-    expect(job(child, 'match-2-taxi-v1:deploy').needs).toEqual([{ job: 'match-2-taxi-v1:test', artifacts: true }]);
+    expect(job(child, 'match-2-taxi-v1:test').needs).toEqual([{ job: 'match-2-taxi-v1:build', artifacts: false }]);
+    expect(job(child, 'match-2-taxi-v1:deploy').needs).toEqual([{ job: 'match-2-taxi-v1:test', artifacts: false }]);
     expect(job(child, 'gateway:deploy').needs).toEqual([
-      'gateway:build',
-      'match-2-taxi-v1:deploy',
-      'match-2-taxi-v2:deploy',
-      'match-7-moto:deploy',
-      'match-9-van:deploy',
+      { job: 'gateway:build', artifacts: false },
+      { job: 'match-2-taxi-v1:deploy', artifacts: false, optional: true },
+      { job: 'match-2-taxi-v2:deploy', artifacts: false, optional: true },
+      { job: 'match-7-moto:deploy', artifacts: false, optional: true },
+      { job: 'match-9-van:deploy', artifacts: false, optional: true },
     ]);
+  });
+
+  it('deploys the gateway even when some model deploys failed', () => {
+    const rules = job(child, 'gateway:deploy').rules as CiObject[];
+    expect(rules.at(-1)?.when).toBe('always');
+    expect(job(child, 'gateway:deploy').when).toBeUndefined();
+  });
+
+  it('deploys only from the default branch and never from a merge request, by default', () => {
+    const rules = [
+      { if: '$MODELFLEET_PARENT_PIPELINE_SOURCE == "merge_request_event"', when: 'never' },
+      { if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
+    ];
+    expect(job(child, 'match-7-moto:deploy').rules).toEqual(rules);
+    expect(job(child, 'gateway:deploy').rules).toEqual([rules[0], { ...rules[1], when: 'always' }]);
+    for (const name of jobNames(child).filter((n) => !n.endsWith(':deploy'))) expect(job(child, name).rules, name).toBeUndefined();
+  });
+
+  it('passes the deploy target explicitly, from a variable whose default is ci.deployTarget', () => {
+    expect((child.variables as CiObject).MODELFLEET_DEPLOY_TARGET).toBe('kube');
+    for (const name of ['match-7-moto:deploy', 'gateway:deploy']) {
+      expect((job(child, name).script as string[]).at(-1)).toMatch(/ --target "\$MODELFLEET_DEPLOY_TARGET"$/);
+    }
+    const local = planAll(`ci:\n  deployTarget: local\nmodels:\n  - name: m\n    endpoint: p\n    path: models/m\n`).pipelines[0]?.pipeline ?? {};
+    expect((local.variables as CiObject).MODELFLEET_DEPLOY_TARGET).toBe('local');
   });
 
   it('gives deploys an environment and a resource group, and keeps them from being interrupted', () => {
@@ -55,9 +100,18 @@ describe('the child pipeline', () => {
     });
   });
 
-  it('publishes the load-test report as JUnit and lets every artifact expire', () => {
+  it('keeps artifacts for people only: the report (linked from the merge request), JUnit, the applied manifests', () => {
     const test = job(child, 'match-9-van:test');
-    expect(test.artifacts).toMatchObject({ when: 'always', reports: { junit: 'build/models/match-9-van/report/junit.xml' } });
+    expect(test.artifacts).toEqual({
+      when: 'always',
+      expose_as: 'load test report',
+      paths: ['build/models/match-9-van/report/', 'build/models/match-9-van/sizing.json'],
+      reports: { junit: 'build/models/match-9-van/report/junit.xml' },
+      expire_in: '30 days',
+    });
+    expect(job(child, 'match-9-van:deploy').artifacts).toEqual({ when: 'always', paths: ['build/models/match-9-van/k8s/'], expire_in: '30 days' });
+    expect(job(child, 'match-9-van:build').artifacts).toBeUndefined();
+    expect(job(child, 'gateway:build').artifacts).toBeUndefined();
     for (const name of jobNames(child)) {
       const artifacts = job(child, name).artifacts as Record<string, unknown> | undefined;
       if (artifacts) expect(artifacts.expire_in, name).toMatch(/^\d+ (week|days)$/);
@@ -68,7 +122,7 @@ describe('the child pipeline', () => {
     for (const step of ['build', 'test', 'deploy']) {
       const script = job(child, `match-2-taxi-v2:${step}`).script as string[];
       expect(script[0]).toBe('node bin/modelfleet.js generate --file models.yaml --out build --model match-2-taxi-v2');
-      expect(script[1]).toBe(`node bin/modelfleet.js ${step === 'test' ? 'loadtest' : step} --model match-2-taxi-v2`);
+      expect(script[1]).toBe(`node bin/modelfleet.js ${step === 'test' ? 'loadtest' : step} --model match-2-taxi-v2${step === 'deploy' ? ' --target "$MODELFLEET_DEPLOY_TARGET"' : ''}`);
     }
   });
 
@@ -76,10 +130,19 @@ describe('the child pipeline', () => {
     expect(load(threeModels.pipelines[0]?.yaml ?? '')).toEqual(JSON.parse(JSON.stringify(child)));
   });
 
+  it('links at most 10 reports from a merge request: none when more models change', () => {
+    const [eleven] = buildChildPipelines({ deployNames: names(11), removed: [], gatewayChanged: true, summary: '' }, options);
+    const [ten] = buildChildPipelines({ deployNames: names(10), removed: [], gatewayChanged: true, summary: '' }, options);
+    const exposed = (p: CiObject | undefined) => jobNames(p ?? {}).filter((n) => (job(p ?? {}, n).artifacts as CiObject | undefined)?.expose_as !== undefined);
+    expect(exposed(eleven?.pipeline)).toEqual([]);
+    expect(exposed(ten?.pipeline)).toHaveLength(10);
+  });
+
   it('is one valid no-op job when nothing changed', () => {
     const [only, ...rest] = buildChildPipelines({ deployNames: [], removed: [], gatewayChanged: false, summary: 'since abc: 0 changed' }, options);
     expect(rest).toEqual([]);
     expect(jobNames(only?.pipeline ?? {})).toEqual(['nothing-changed']);
+    expect(job(only?.pipeline ?? {}, 'nothing-changed')).toMatchObject({ image: '$MODELFLEET_CI_IMAGE', dependencies: [] });
     expect(gitlabCiSchemaErrors(only?.pipeline)).toEqual([]);
   });
 
@@ -95,18 +158,22 @@ describe('the child pipeline', () => {
     const remove = job(only?.pipeline ?? {}, 'gone-model:remove');
     expect(remove).toMatchObject({
       stage: 'cleanup',
-      needs: ['gateway:deploy'],
-      script: ['node bin/modelfleet.js deploy --remove gone-model'],
+      // Not optional: the same rules keep or drop both, and a removal never runs without the gateway deploy.
+      needs: [{ job: 'gateway:deploy', artifacts: false }],
+      rules: job(only?.pipeline ?? {}, 'kept:deploy').rules,
+      script: ['node bin/modelfleet.js deploy --remove gone-model --target "$MODELFLEET_DEPLOY_TARGET"'],
       environment: { name: '$MODELFLEET_ENV/gone-model', action: 'stop' },
     });
     expect(gitlabCiSchemaErrors(only?.pipeline)).toEqual([]);
   });
 
-  it('falls back to stage order for the gateway when more than 50 deploys would be needed', () => {
+  it('falls back to stage order for the gateway when more than 50 deploys would be needed, without taking their artifacts', () => {
     const [only] = buildChildPipelines({ deployNames: names(60), removed: [], gatewayChanged: true, summary: '' }, options);
     const gatewayDeploy = job(only?.pipeline ?? {}, 'gateway:deploy');
     expect(gatewayDeploy.needs).toBeUndefined();
+    expect(gatewayDeploy.dependencies).toEqual([]);
     expect(gatewayDeploy.stage).toBe('gateway');
+    expect((gatewayDeploy.rules as CiObject[]).at(-1)?.when).toBe('always');
     for (const name of jobNames(only?.pipeline ?? {})) expect(((job(only?.pipeline ?? {}, name).needs as unknown[]) ?? []).length).toBeLessThanOrEqual(MAX_NEEDS);
   });
 
@@ -141,10 +208,14 @@ describe('splitting a large fleet', () => {
     expect(job(d, 'generate-parts').script).toEqual(['node bin/modelfleet.js generate --file models.yaml --out build --max-jobs 30 --all']);
     expect(job(d, 'models-2-of-4')).toEqual({
       stage: 'models',
-      needs: ['generate-parts'],
+      needs: [{ job: 'generate-parts', artifacts: false }],
       trigger: { include: [{ artifact: 'build/child-pipeline-2.yml', job: 'generate-parts' }], strategy: 'depend', forward: { pipeline_variables: true } },
     });
-    expect(job(d, 'gateway:deploy').needs).toEqual(['gateway:build', 'models-1-of-4', 'models-2-of-4', 'models-3-of-4', 'models-4-of-4']);
+    expect(job(d, 'gateway:deploy').needs).toEqual([
+      { job: 'gateway:build', artifacts: false },
+      ...['models-1-of-4', 'models-2-of-4', 'models-3-of-4', 'models-4-of-4'].map((j) => ({ job: j, artifacts: false })),
+    ]);
+    expect((job(d, 'gateway:deploy').rules as CiObject[]).at(-1)?.when).toBe('always');
     expect(jobNames(parts[0]?.pipeline ?? {})).not.toContain('gateway:deploy');
   });
 
@@ -155,5 +226,68 @@ describe('splitting a large fleet', () => {
       expect(jobNames(p.pipeline).length).toBeLessThanOrEqual(500);
       expect(Buffer.byteLength(p.yaml)).toBeLessThan(MAX_CHILD_YAML_BYTES);
     }
+  });
+});
+
+describe('the ci: block in the generated jobs', () => {
+  const dind = planAll(readFileSync(path.join(CASES_DIR, 'docker-dind', 'models.yaml'), 'utf8')).pipelines[0]?.pipeline ?? {};
+  const shell = planAll(readFileSync(path.join(CASES_DIR, 'shell-runner', 'models.yaml'), 'utf8')).pipelines[0]?.pipeline ?? {};
+
+  it('passes GitLab\'s CI schema for the Docker-in-Docker and the shell-runner setups', () => {
+    expect(gitlabCiSchemaErrors(dind)).toEqual([]);
+    expect(gitlabCiSchemaErrors(shell)).toEqual([]);
+  });
+
+  it('puts the top-level image, tags and services into default:, and no $MODELFLEET_CI_IMAGE when an image is set', () => {
+    expect(dind.default).toMatchObject({
+      image: 'node:20-bookworm-slim',
+      tags: ['docker'],
+      services: [{ name: 'docker:27-dind', alias: 'docker', command: ['--tls=false'] }],
+    });
+    expect(dind.variables).toEqual({ MODELFLEET_ENV: 'production', MODELFLEET_DEPLOY_TARGET: 'kube' });
+    expect(shell.default).toMatchObject({ image: '$MODELFLEET_CI_IMAGE', tags: ['modelfleet-shell'] });
+    expect((shell.default as CiObject).services).toBeUndefined();
+  });
+
+  it('gives every job its kind\'s variables, and its kind\'s tags where they differ', () => {
+    const docker = { DOCKER_HOST: 'tcp://docker:2375', DOCKER_TLS_CERTDIR: '' };
+    for (const name of ['match-7-moto:build', 'match-7-moto:test', 'gateway:build']) {
+      expect(job(dind, name).variables, name).toEqual(docker);
+      expect(job(dind, name).tags, name).toBeUndefined();
+    }
+    for (const name of ['match-7-moto:deploy', 'gateway:deploy']) {
+      expect(job(dind, name)).toMatchObject({ variables: docker, tags: ['docker', 'cluster-deploy'] });
+    }
+    expect(job(shell, 'match-2-taxi:build').variables).toEqual({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
+    expect(job(shell, 'match-2-taxi:test').variables).toBeUndefined();
+    expect(job(shell, 'match-2-taxi:deploy')).toMatchObject({ tags: ['modelfleet-shell', 'staging-host'], variables: { MODELFLEET_GATEWAY_PORT: '8000' } });
+    expect((shell.variables as CiObject).MODELFLEET_DEPLOY_TARGET).toBe('local');
+  });
+
+  it('turns the deploy branches into one rule: default branch, names as strings, patterns as regular expressions', () => {
+    expect((job(dind, 'match-7-moto:deploy').rules as CiObject[])[1]).toEqual({ if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_BRANCH =~ /^release\\/[0-9]+\\.[0-9]+$/' });
+    expect((job(shell, 'gateway:deploy').rules as CiObject[])[1]).toEqual({ if: '$CI_COMMIT_BRANCH == "main"', when: 'always' });
+  });
+
+  it('applies the build kind to generate-parts and the deploy kind to removals in a split fleet', () => {
+    const fleet = fleetFromText(`ci:\n  tags: [t]\n  jobs:\n    build: { tags: [builder] }\n    deploy: { tags: [deployer] }\n${manyModelsYaml(40)}`);
+    const [dispatcher] = buildChildPipelines({ deployNames: names(40), removed: ['old'], gatewayChanged: true, summary: '' }, { ...options, maxJobs: 30, ci: fleet.ci });
+    const d = dispatcher?.pipeline ?? {};
+    expect(job(d, 'generate-parts').tags).toEqual(['builder']);
+    expect(job(d, 'gateway:build').tags).toEqual(['builder']);
+    expect(job(d, 'gateway:deploy').tags).toEqual(['deployer']);
+    expect(job(d, 'old:remove').tags).toEqual(['deployer']);
+    // Trigger jobs take no runner settings (https://docs.gitlab.com/ci/yaml/#trigger).
+    expect(Object.keys(job(d, 'models-1-of-4')).sort()).toEqual(['needs', 'stage', 'trigger']);
+    expect(gitlabCiSchemaErrors(d)).toEqual([]);
+  });
+
+  it('runs the no-op job where build jobs run', () => {
+    const fleet = fleetFromText(`ci:\n  image: registry.example.com/ci/node:20\n  jobs:\n    build: { tags: [builder] }\nmodels:\n  - name: m\n    endpoint: p\n    path: models/m\n`);
+    const [only] = buildChildPipelines({ deployNames: [], removed: [], gatewayChanged: false, summary: '' }, { ...options, ci: fleet.ci });
+    expect(only?.pipeline).toEqual({
+      stages: ['build'],
+      'nothing-changed': { stage: 'build', image: 'registry.example.com/ci/node:20', tags: ['builder'], dependencies: [], script: [expect.stringMatching(/^echo /)] },
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CASES_DIR, REPO_ROOT, useTempDir } from './support/generator-fixtures.js';
 
 const launcher = path.join(REPO_ROOT, 'bin', 'modelfleet.js');
@@ -14,12 +14,6 @@ function modelfleet(cwd: string, ...args: string[]) {
 describe('the modelfleet CLI (compiled, as the pipeline runs it)', () => {
   const tempDir = useTempDir('modelfleet-cli-');
   const scenario = readFileSync(path.join(CASES_DIR, 'three-models', 'models.yaml'), 'utf8');
-
-  beforeAll(() => {
-    if (!existsSync(path.join(REPO_ROOT, 'dist', 'cli', 'commands', 'generate.js'))) {
-      throw new Error('dist/ has no generate command: run `npm run build` before these tests (npm test does)');
-    }
-  });
 
   it('validates a good file and lists its deployables', () => {
     const dir = tempDir();

@@ -8,8 +8,9 @@ import { planGeneration } from '../../generator/plan/plan-generation.js';
 import { selectAll } from '../../generator/plan/select-changes.js';
 import { readModelTemplates } from '../../generator/render/model-templates.js';
 import { UserError } from '../../lib/errors/user-error.js';
-import { gitlabCiSchemaErrors } from './support/gitlab-ci-schema.js';
+import { gitlabCiSchemaErrors } from '../support/gitlab-ci-schema.js';
 import { CASES_DIR } from './support/generator-fixtures.js';
+import { artifactDependenciesOf, jobNamesOf } from '../support/gitlab-artifact-rule.js';
 
 const baseText = readFileSync(path.join(CASES_DIR, 'three-models', 'models.yaml'), 'utf8');
 const templates = readModelTemplates();
@@ -132,5 +133,101 @@ describe('mutated models.yaml files', () => {
 
   it('accept the unmutated scenario (the property is not vacuous)', () => {
     expect(() => parseFleet(baseText, '/repo/models.yaml', 'models.yaml')).not.toThrow();
+  });
+});
+
+const dindText = readFileSync(path.join(CASES_DIR, 'docker-dind', 'models.yaml'), 'utf8');
+
+/** Values that try to break out of YAML, a shell, a rules expression or a regular expression. */
+const hostileCiValue = fc.oneof(
+  fc.constantFrom(
+    'a\nb',
+    '$(rm -rf /)',
+    '"; echo pwned; "',
+    "x' || 'y",
+    'x || true',
+    '$CI_COMMIT_BRANCH',
+    '$CI_DEFAULT_BRANCH',
+    '/^release\\/.+$/',
+    '/x/ || true || /y/',
+    'main',
+    'docker:27-dind',
+    'tcp://docker:2375',
+    '',
+    '\u0000',
+    2375,
+    true,
+    null,
+  ),
+  fc.string({ unit: yamlChars, maxLength: 12 }),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+
+const ciMutation = fc.record({
+  pick: fc.nat(),
+  kind: fc.constantFrom('replace', 'delete', 'add', 'push'),
+  value: hostileCiValue,
+  key: fc.constantFrom('tags', 'image', 'services', 'variables', 'jobs', 'build', 'test', 'deploy', 'branches', 'deployTarget', 'mergeRequests', 'alias', 'command', 'name', 'DOCKER_HOST', 'MODELFLEET_ENV', 'CI_X', 'bad-name'),
+});
+
+/** Every `rules:if` the generator writes: the merge-request guard, or deploy branches joined by ||. */
+const RULE_IF = /^(\$MODELFLEET_PARENT_PIPELINE_SOURCE == "merge_request_event"|\$CI_COMMIT_BRANCH (== \$CI_DEFAULT_BRANCH|== "[A-Za-z0-9_./+-]+"|=~ \/([^/\\ "'&]|\\[^\\])+\/)( \|\| \$CI_COMMIT_BRANCH (== \$CI_DEFAULT_BRANCH|== "[A-Za-z0-9_./+-]+"|=~ \/([^/\\ "'&]|\\[^\\])+\/))*)$/;
+
+/** Whatever the ci: block holds, a generated pipeline is schema-valid, inert and takes no artifacts. */
+function checkCiOutcome(text: string): void {
+  checkOutcome(text);
+  let fleet;
+  try {
+    fleet = parseFleet(text, '/repo/models.yaml', 'models.yaml');
+  } catch {
+    return;
+  }
+  const plan = planGeneration({ fleet, fleetFile: 'models.yaml', outDir: 'build', templates, changes: selectAll(fleet, 'fuzz'), maxJobs: 500 });
+  for (const p of plan.pipelines) {
+    expect(load(p.yaml)).toEqual(JSON.parse(JSON.stringify(p.pipeline)));
+    for (const job of jobNamesOf(p.pipeline)) {
+      expect(artifactDependenciesOf(p.pipeline, job), job).toEqual([]);
+      const body = p.pipeline[job] as { rules?: { if: string }[]; variables?: Record<string, unknown>; tags?: unknown[] };
+      for (const rule of body.rules ?? []) expect(rule.if).toMatch(RULE_IF);
+      for (const value of Object.values(body.variables ?? {})) expect([...String(value)].some((c) => c.charCodeAt(0) < 0x20), String(value)).toBe(false);
+    }
+  }
+}
+
+describe('mutated ci: blocks', () => {
+  it('give a located UserError or a valid, inert pipeline without artifact dependencies, never another exception', () => {
+    fc.assert(
+      fc.property(fc.array(ciMutation, { minLength: 1, maxLength: 3 }), (mutations) => {
+        const doc = load(dindText) as { ci: Record<string, unknown> };
+        for (const m of mutations) {
+          const all = [doc.ci, ...containers(doc.ci)];
+          const target = all[m.pick % all.length] ?? doc.ci;
+          const keys = Object.keys(target);
+          const key = keys[m.pick % Math.max(1, keys.length)] ?? m.key;
+          if (m.kind === 'replace') target[key] = m.value;
+          else if (m.kind === 'delete') delete target[key];
+          else if (m.kind === 'add') target[m.key] = m.value;
+          else if (Array.isArray(target[key])) (target[key] as unknown[]).push(m.value);
+          else target[m.key] = [m.value];
+        }
+        checkCiOutcome(dump(doc));
+      }),
+      { numRuns: 300, seed: 20_240_613 },
+    );
+  });
+
+  it('accept a deploy branch only when its rule stays one plain comparison', () => {
+    const plausible = fc.string({ unit: fc.constantFrom(...'ab1/._-+^$*'.split('')), minLength: 1, maxLength: 8 });
+    const anyChars = fc.string({ unit: fc.constantFrom(...'/\\^$.*+?()[]{}|"\' &a1-_'.split('')), maxLength: 10 });
+    fc.assert(
+      fc.property(fc.oneof(hostileCiValue, anyChars, plausible, plausible.map((p) => `/${p}/`)), (branch) => {
+        checkCiOutcome(dump({ ci: { deploy: { branches: [branch] } }, defaults: { endpoint: 'p' }, models: [{ name: 'm', path: 'models/m' }] }));
+      }),
+      { numRuns: 300, seed: 20_240_614 },
+    );
+  });
+
+  it('accept the unmutated Docker-in-Docker scenario (the property is not vacuous)', () => {
+    expect(() => parseFleet(dindText, '/repo/models.yaml', 'models.yaml')).not.toThrow();
   });
 });

@@ -1,11 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { PlannedFile } from '../../generator/render/render-model-folder.js';
 import { CASES_DIR, planAll } from './support/generator-fixtures.js';
-
-const scenario = path.join(CASES_DIR, 'three-models');
-const goldenDir = path.join(scenario, 'golden');
-
 
 function listFiles(dir: string, prefix = ''): string[] {
   if (!existsSync(dir)) return [];
@@ -16,11 +13,9 @@ function listFiles(dir: string, prefix = ''): string[] {
   });
 }
 
-describe('golden files for three models (one A/B test)', () => {
-  const plan = planAll(readFileSync(path.join(scenario, 'models.yaml'), 'utf8'));
-  // Every planned file is golden: the pipeline, plan.json and each model folder (model.json, Dockerfile).
-  const planned = plan.files;
-
+/** Writes the golden set afresh (UPDATE_GOLDEN=1), then checks it byte for byte. */
+function checkGolden(scenario: string, planned: readonly PlannedFile[]): void {
+  const goldenDir = path.join(CASES_DIR, scenario, 'golden');
   if (process.env.UPDATE_GOLDEN === '1') {
     rmSync(goldenDir, { recursive: true, force: true });
     for (const file of planned) {
@@ -36,8 +31,16 @@ describe('golden files for three models (one A/B test)', () => {
 
   it.each(planned.map((f) => [f.path, f.content] as const))('matches golden/%s byte for byte', (file, content) => {
     const golden = readFileSync(path.join(goldenDir, file), 'utf8');
-    expect(content, `golden/${file} is stale: refresh with UPDATE_GOLDEN=1 npx vitest run test/generator/golden.test.ts`).toBe(golden);
+    expect(content, `${scenario}/golden/${file} is stale: refresh with UPDATE_GOLDEN=1 npx vitest run test/generator/golden.test.ts`).toBe(golden);
   });
+}
+
+const readCase = (scenario: string) => readFileSync(path.join(CASES_DIR, scenario, 'models.yaml'), 'utf8');
+
+describe('golden files for three models (one A/B test)', () => {
+  const plan = planAll(readCase('three-models'));
+  // Every planned file is golden: the pipeline, plan.json and each model folder (model.json, Dockerfile).
+  checkGolden('three-models', plan.files);
 
   it('renders every template of templates/model/ into each model folder', () => {
     const templates = readdirSync(path.join(CASES_DIR, '..', '..', 'templates', 'model')).filter((n) => n.endsWith('.hbs'));
@@ -49,4 +52,13 @@ describe('golden files for three models (one A/B test)', () => {
       }
     }
   });
+});
+
+// The runner scenarios differ only in the jobs, so only the pipeline and plan.json are golden there.
+describe.each(['docker-dind', 'shell-runner'])('golden child pipeline for the %s runner setup', (scenario) => {
+  const plan = planAll(readCase(scenario));
+  checkGolden(
+    scenario,
+    plan.files.filter((f) => !f.path.startsWith('models/')),
+  );
 });

@@ -1,5 +1,6 @@
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
 import { buildChildPipelines } from '../../generator/pipeline/build-child-pipeline.js';
 import { shellCommand, shellQuote } from '../../generator/pipeline/shell-quote.js';
 import { UserError } from '../../lib/errors/user-error.js';
@@ -75,15 +76,49 @@ describe('names and values that try to inject', () => {
     expect(shellCommand(['echo', 'a b', '`id`'])).toBe("echo 'a b' '`id`'");
     const [file] = buildChildPipelines(
       { deployNames: ['m'], removed: [], gatewayChanged: false, summary: '' },
-      { fleetFile: "dir/it's models.yaml", outDir: 'out $(x)', maxJobs: 500, regenerateArgs: ['--all'] },
+      { fleetFile: "dir/it's models.yaml", outDir: 'out $(x)', maxJobs: 500, regenerateArgs: ['--all'], ci: DEFAULT_CI_SETTINGS },
     );
     expect(((file?.pipeline['m:build'] as { script: string[] }).script)[0]).toBe(
       "node bin/modelfleet.js generate --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --model m",
     );
     expect(((file?.pipeline['m:deploy'] as { script: string[] }).script)[1]).toBe(
-      "node bin/modelfleet.js deploy --model m --file 'dir/it'\\''s models.yaml' --out 'out $(x)'",
+      "node bin/modelfleet.js deploy --model m --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --target \"$MODELFLEET_DEPLOY_TARGET\"",
     );
     expect(jobNames(file?.pipeline ?? {})).toEqual(['m:build', 'm:test', 'm:deploy', 'gateway:build', 'gateway:deploy']);
     expect(() => fleetFromText('models:\n  - name: m\n    endpoint: p\n    path: -rf\n')).toThrow(UserError);
+  });
+});
+
+describe('ci: values that try to inject', () => {
+  const fleetWith = (ci: string) => `ci:\n${ci}\ndefaults:\n  endpoint: p\nmodels:\n  - name: m\n    path: a\n`;
+
+  // Service command arguments may look like paths or flags (`--data-root=/var/lib/docker`): GitLab passes them as a list, no shell.
+  const ciHostile = hostile.filter((v) => !['../../etc/passwd', 'model/../../x', '-rf'].includes(v) && v.length < 100);
+
+  it.each(ciHostile)('rejects %j as a runner tag, image, service, service alias or command, variable name or deploy branch', (value) => {
+    const v = JSON.stringify(value);
+    const entries = [
+      [`  tags: [${v}]`, 'ci.tags[0]'],
+      [`  image: ${v}`, 'ci.image'],
+      [`  services: [${v}]`, 'ci.services[0]'],
+      [`  services: [{ name: docker, alias: ${v} }]`, 'ci.services[0].alias'],
+      [`  services: [{ name: docker, command: [${v}] }]`, 'ci.services[0].command[0]'],
+      [`  jobs:\n    deploy:\n      variables: { ${v}: x }`, 'ci.jobs.deploy.variables'],
+      [`  deploy:\n    branches: [${v}]`, 'ci.deploy.branches[0]'],
+    ] as const;
+    for (const [entry, where] of entries) {
+      const err = rejects(fleetWith(entry));
+      expect(err.code, entry).toBe('FLEET_INVALID');
+      expect(err.message, entry).toMatch(/^models\.yaml has \d+ problems?:\nmodels\.yaml:\d+:\d+ ci\./);
+      expect(err.message, entry).toContain(where);
+    }
+  });
+
+  it('refuses variable values on more than one line, and keeps odd one-line values inert', () => {
+    expect(rejects(fleetWith('  variables: { A: "x\\ny" }')).message).toContain('ci.variables.A: must be text on one line');
+    const plan = planAll(fleetWith(`  variables: { A: "$(rm -rf /); echo '\\"x\\"'", B: "*", C: "true" }`));
+    const child = plan.pipelines[0];
+    expect(load(child?.yaml ?? '')).toEqual(JSON.parse(JSON.stringify(child?.pipeline)));
+    expect((child?.pipeline['m:build'] as { variables: Record<string, string> }).variables).toEqual({ A: `$(rm -rf /); echo '"x"'`, B: '*', C: 'true' });
   });
 });

@@ -3,20 +3,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findDeployable, listDeployables } from '../../generator/fleet/find-deployable.js';
 import { DEPLOY_NAME_MAX } from '../../generator/fleet/fleet-limits.js';
-import { FleetInvalidError, loadFleet, parseFleet } from '../../generator/fleet/load-fleet.js';
-import { UserError } from '../../lib/errors/user-error.js';
-import { fleetFromText, useTempDir } from './support/generator-fixtures.js';
+import { FleetInvalidError, loadFleet } from '../../generator/fleet/load-fleet.js';
+import { fleetErrorOf, fleetFromText, useTempDir } from './support/generator-fixtures.js';
 
-/** The UserError that parsing `text` throws (fails the test when nothing is thrown). */
-function errorOf(text: string): UserError {
-  try {
-    parseFleet(text, '/repo/models.yaml', 'models.yaml');
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('expected the fleet to be rejected');
-}
+const errorOf = fleetErrorOf;
 
 const model = (name: string, params: string, extra = '') => `  - name: ${name}\n    parameters: [${params}]\n    path: models/x\n${extra}`;
 const fleet = (...models: string[]) => `defaults:\n  endpoint: probability\nmodels:\n${models.join('')}`;

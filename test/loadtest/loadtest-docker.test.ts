@@ -87,7 +87,6 @@ describe('modelfleet loadtest in Docker mode', () => {
       deployable: findDeployable(fleet, MODEL),
       outDir: join(dir, 'build'),
       mode: 'docker',
-      namespace: 'models-test',
       openDocker: async () => recordingSeam(docker, started),
       log: (line) => lines.push(line),
       containerLabels: { [TEST_LABEL]: label },
@@ -121,20 +120,21 @@ describe('modelfleet loadtest in Docker mode', () => {
     console.log(`${MODEL}: measured peak ${(peak / MiB).toFixed(1)} MiB, limit ${report.sizing?.resources.limits.memory} (limit ÷ peak ${report.sizing?.limitToPeakRatio}), peak under the cap ${((report.limitProof?.run?.peakWorkingSetBytes ?? 0) / MiB).toFixed(1)} MiB`);
   });
 
-  it('finds the same image from the commit when the build record expired', async () => {
+  it('finds the image by the tag recomputed from the commit, with or without the build job\'s files', async () => {
     const fleet = loadFleet(join(dir, 'models.yaml'));
     const job = (outDir: string) => ({
       fleet,
       deployable: findDeployable(fleet, MODEL),
       outDir,
       mode: 'docker' as const,
-      namespace: 'models-test',
       openDocker: async () => docker,
       log: () => undefined,
     });
-    const recorded = await findModelImage(job(join(dir, 'build')), docker);
-    expect(recorded).toMatch(new RegExp(`^modelfleet/${MODEL}:[0-9a-f]{12}$`));
-    expect(await findModelImage(job(join(dir, 'artifacts-expired')), docker)).toBe(recorded);
+    const found = await findModelImage(job(join(dir, 'build')), docker);
+    expect(found.tag).toMatch(new RegExp(`^modelfleet/${MODEL}:[0-9a-f]{12}$`));
+    expect(found.tag.split(':')[1]).toBe(found.contentDigest.slice(0, 12));
+    expect(await docker.imageExists(found.tag)).toBe(true);
+    expect(await findModelImage(job(join(dir, 'artifacts-expired')), docker)).toEqual(found);
   });
 
   it('fails saying which job to re-run when the image was never built', async () => {
@@ -144,12 +144,11 @@ describe('modelfleet loadtest in Docker mode', () => {
       deployable: findDeployable(fleet, UNBUILT),
       outDir: join(dir, 'build'),
       mode: 'docker',
-      namespace: 'models-test',
       openDocker: async () => docker,
       log: () => undefined,
     }).catch((err: unknown) => err);
     expect((error as { code?: string }).code).toBe('LOADTEST_IMAGE_MISSING');
-    expect((error as { message?: string }).message).toMatch(/recomputed from the commit/);
+    expect((error as { message?: string }).message).toMatch(/is not in this Docker engine, and no registry is configured to pull it from/);
     expect((error as { hint?: string }).hint).toContain(`\`${UNBUILT}:build\``);
   });
 });

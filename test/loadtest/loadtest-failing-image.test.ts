@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDeployable } from '../../generator/fleet/find-deployable.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import { UserError } from '../../lib/errors/user-error.js';
-import { findFreePort } from '../../pipeline/loadtest/free-port.js';
+import { findFreePort } from '../../lib/free-port.js';
 import { runLoadtest } from '../../pipeline/loadtest/run-loadtest.js';
 import type { DockerSeam } from '../../pipeline/seams/docker.js';
 import { MiB } from '../../pipeline/sizing/sizing-policy.js';
@@ -59,7 +59,6 @@ async function loadtestFailure(name: string): Promise<UserError> {
     deployable: findDeployable(fleet, name),
     outDir: join(dir, 'build'),
     mode: 'auto',
-    namespace: 'models-test',
     // A low cap on the measuring run: the leak must hit it within the short test.
     safetyCapBytes: 128 * MiB,
     openDocker: async () => docker,

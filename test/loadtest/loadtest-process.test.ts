@@ -1,8 +1,7 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDeployable } from '../../generator/fleet/find-deployable.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
@@ -12,10 +11,12 @@ import { runLoadtest, type LoadtestJob } from '../../pipeline/loadtest/run-loadt
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 let dir: string;
 
+// The p99 budget is the schema's maximum: this test is about the pipeline, not this machine's
+// speed under whatever else runs on it (checks.test.ts covers the budget check itself).
 const FLEET = `
 defaults:
   endpoint: probability
-  loadtest: { durationSeconds: 2, connections: 2, rowsPerRequest: 3, p99BudgetMs: 3000 }
+  loadtest: { durationSeconds: 2, connections: 2, rowsPerRequest: 3, p99BudgetMs: 60000 }
 models:
   - name: match-9-trees-test
     parameters: [9, TAXI, test]
@@ -33,7 +34,6 @@ function job(name: string, overrides: Partial<LoadtestJob> = {}): LoadtestJob & 
     deployable: findDeployable(fleet, name),
     outDir: join(dir, 'build'),
     mode: 'process',
-    namespace: 'models-test',
     openDocker: async () => undefined,
     log: (line) => lines.push(line),
     lines,
@@ -42,9 +42,6 @@ function job(name: string, overrides: Partial<LoadtestJob> = {}): LoadtestJob & 
 }
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'cli', 'entry.js'))) {
-    throw new Error('Process mode runs `node bin/modelfleet.js serve`, which needs the compiled CLI: run `npm run build` first.');
-  }
   dir = mkdtempSync(join(tmpdir(), 'modelfleet-loadtest-process-'));
   cpSync(join(root, 'examples', 'models', 'match-trees'), join(dir, 'models', 'match-trees'), { recursive: true });
   // A model whose files look right but whose ONNX graph is garbage: the server cannot start.
@@ -58,7 +55,7 @@ afterAll(() => {
 });
 
 describe('modelfleet loadtest in process mode', () => {
-  it('load-tests a real server process, sizes it, renders its manifests and writes the report', async () => {
+  it('load-tests a real server process, sizes it and writes the report and the sizing record', async () => {
     const j = job('match-9-trees-test');
     const { report, written } = await runLoadtest(j);
 
@@ -71,7 +68,8 @@ describe('modelfleet loadtest in process mode', () => {
       ['server-stayed-up', 'passed'],
       ['limit-proof', 'passed'],
     ]);
-    expect(report.measurement.load.requests).toBeGreaterThan(10);
+    expect(report.measurement.load.requests).toBeGreaterThan(0);
+    expect(report.measurement.load.ok).toBe(report.measurement.load.requests);
     expect(report.measurement.samples.length).toBeGreaterThan(2);
     expect(report.badRequests.length).toBeGreaterThanOrEqual(30);
     // Process mode cannot cap memory with a cgroup, and says so.
@@ -83,18 +81,19 @@ describe('modelfleet loadtest in process mode', () => {
     expect(JSON.parse(readFileSync(join(written.reportDir, 'report.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(report)));
     expect(readFileSync(join(written.reportDir, 'junit.xml'), 'utf8').match(/<testcase /g)).toHaveLength(5);
     expect(readFileSync(join(written.reportDir, 'report.html'), 'utf8')).toContain('<svg');
-    const sizing = JSON.parse(readFileSync(join(modelDir, 'sizing.json'), 'utf8')) as { memoryLimitBytes: number; resources: { limits: { memory: string } } };
-    expect(sizing.memoryLimitBytes).toBe(report.sizing?.memoryLimitBytes);
-    expect(readdirSync(join(modelDir, 'k8s')).sort()).toEqual(['deployment.yaml', 'horizontal-pod-autoscaler.yaml', 'pod-disruption-budget.yaml', 'service.yaml']);
-    const deployment = load(readFileSync(join(modelDir, 'k8s', 'deployment.yaml'), 'utf8')) as { metadata: { namespace: string }; spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } } };
-    expect(deployment.metadata.namespace).toBe('models-test');
-    expect(deployment.spec.template.spec.containers[0]?.resources.limits.memory).toBe(sizing.resources.limits.memory);
+    const sizing = JSON.parse(readFileSync(join(modelDir, 'sizing.json'), 'utf8')) as { mode: string; key: string; sizing: { memoryLimitBytes: number } };
+    expect(sizing.mode).toBe('process');
+    expect(sizing.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(sizing.sizing.memoryLimitBytes).toBe(report.sizing?.memoryLimitBytes);
+    // Manifests are the deploy job's: the load test leaves none that could go stale.
+    expect(existsSync(join(modelDir, 'k8s'))).toBe(false);
 
-    // Progress: about one line a second per run, not one per request.
-    const progress = j.lines.filter((l) => l.includes('req/s'));
-    expect(progress.length).toBeGreaterThanOrEqual(2);
-    expect(progress.length).toBeLessThanOrEqual(8);
-  });
+    // Progress: one line per second of load in each run (2 s each), not one per request, however
+    // long a busy machine makes the run take.
+    const secondsOf = (step: string) => j.lines.filter((l) => l.includes(`[${step}]`) && l.includes('req/s')).map((l) => Number(/\]\s+(\d+)\/2 s/.exec(l)?.[1]));
+    expect(secondsOf('1/2')).toEqual([1, 2]);
+    expect(secondsOf('2/2')).toEqual([1, 2]);
+  }, 120_000); // two load runs of 2 s plus start-ups; seconds more on a busy machine
 
   it('fails with the server\'s last output when the server cannot start', async () => {
     const error = await runLoadtest(job('match-9-broken-test')).catch((err: unknown) => err);

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { joinManifests, renderModelManifests, toLabelValue, imageVersion } from '../../pipeline/manifests/render-model-manifests.js';
+import { joinManifests, renderModelManifests, imageVersion } from '../../pipeline/manifests/render-model-manifests.js';
 import { validateManifest } from '../../pipeline/manifests/validate-manifest.js';
 import { UserError } from '../../lib/errors/user-error.js';
 import { deployable, fixedSizing, modelSpec } from './fixtures.js';
@@ -127,13 +127,6 @@ describe('model manifests', () => {
 });
 
 describe('manifest label helpers', () => {
-  it('make any text a valid label value of at most 63 characters', () => {
-    expect(toLabelValue('registry.example.com/team/x:1.0')).toBe('registry.example.com-team-x-1.0');
-    const long = toLabelValue(`-${'a'.repeat(100)}-`);
-    expect(long).toHaveLength(63);
-    expect(long).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/);
-  });
-
   it('take the tag of an image reference, ignoring a registry port and a digest', () => {
     expect(imageVersion('modelfleet/m:0123456789ab')).toBe('0123456789ab');
     expect(imageVersion('registry:5000/team/m')).toBe('latest');

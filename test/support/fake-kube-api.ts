@@ -1,29 +1,59 @@
 /**
  * A fake Kubernetes API server: a real HTTP server on 127.0.0.1 that answers the calls
- * `modelfleet deploy` makes the way kube-apiserver and the deployment controller do, so the
- * deploy logic is tested through @kubernetes/client-node and an ordinary kubeconfig.
+ * `modelfleet deploy` makes the way kube-apiserver and its controllers do, so the deploy logic is
+ * tested through @kubernetes/client-node and an ordinary kubeconfig. Each behaviour follows the
+ * Kubernetes document named beside it (and again where it is implemented below):
  *
- * What it covers (docs/deploy.md lists the same):
- * - discovery (`/api`, `/api/v1`, `/apis/<group>/<version>`) for the kinds below;
- * - server-side apply: `PATCH` with `application/apply-patch+yaml`, `fieldManager` required,
- *   managedFields per manager, conflicts (409) unless `force=true`, fields a manager stops
- *   applying are removed, `metadata.generation` bumps only when `spec` changes, no write
- *   (same resourceVersion) when nothing changes;
- * - validation answering 422 with a `Status` body naming the object, field and reason
- *   (required fields, DNS names, label values, quantities, requests ≤ limits, ports, a
- *   Deployment's selector matching its template and being immutable);
- * - GET, LIST (label and field selectors, all namespaces), DELETE (with garbage collection of
- *   ReplicaSets and pods, and of everything in a deleted namespace), namespaces (a namespaced
- *   object in a missing namespace is 404), Events, pod logs, Endpoints of a Service;
- * - a deployment controller: ReplicaSets per pod-template hash with revision annotations,
- *   rolling updates honouring maxSurge/maxUnavailable, pods that become ready after
- *   `readyAfterMs`, Deployment status (observedGeneration, replicas, updated/ready/available)
- *   and the `Available`/`Progressing` conditions including `ProgressDeadlineExceeded` after
- *   `spec.progressDeadlineSeconds`; rolling back to an earlier template reuses its ReplicaSet.
+ * - discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>/<version>`) for the kinds below
+ *   (https://kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api);
+ * - server-side apply (https://kubernetes.io/docs/reference/using-api/server-side-apply/):
+ *   `PATCH` with `application/apply-patch+yaml`, `fieldManager` required, managedFields per
+ *   manager, conflicts (409) unless `force=true`, fields a manager stops applying are removed;
+ *   `metadata.generation` bumps only when `spec` changes and `status.observedGeneration` follows it
+ *   (https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#metadata);
+ *   an apply that changes nothing is not written (same resourceVersion; "a no-op apply is not very
+ *   much more work for the API server than an extra GET",
+ *   https://kubernetes.io/blog/2022/10/20/advanced-server-side-apply/);
+ * - errors as a `Status` body with reason and code
+ *   (https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md#http-status-codes):
+ *   422 naming the object, field and reason for names and label values
+ *   (https://kubernetes.io/docs/concepts/overview/working-with-objects/names/), quantities
+ *   (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/), requests ≤
+ *   limits, ports, a Deployment's selector matching its template and being immutable
+ *   (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#selector);
+ * - GET and LIST with label and field selectors, in one namespace or all
+ *   (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors,
+ *   https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors/);
+ * - DELETE with `propagationPolicy` (https://kubernetes.io/docs/concepts/architecture/garbage-collection/#cascading-deletion,
+ *   https://kubernetes.io/docs/tasks/administer-cluster/use-cascading-deletion/): `Background`
+ *   (the default) removes the object at once and a garbage collector, running on the controller
+ *   tick, removes its dependents shortly after (ReplicaSets, then their pods); `Foreground` keeps
+ *   the object, with `deletionTimestamp` and the `foregroundDeletion` finalizer, until its
+ *   dependents are gone; `Orphan` keeps the dependents and removes their owner references.
+ *   `holdGarbageCollection()` stands in for a slow collector in tests;
+ * - namespaces: a namespaced object in a missing namespace is 404; deleting a namespace makes it
+ *   `Terminating` at once, refuses new objects in it with 403, and removes it once the namespace
+ *   controller emptied it (https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/,
+ *   https://kubernetes.io/docs/tasks/administer-cluster/namespaces/#deleting-a-namespace);
+ * - Events (https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/), pod
+ *   logs (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#read-log-of-the-specified-pod),
+ *   Endpoints of a Service from its ready pods (https://kubernetes.io/docs/concepts/services-networking/service/#endpoints);
+ * - a deployment controller (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/):
+ *   ReplicaSets per pod-template hash with revision annotations, rolling updates honouring
+ *   maxSurge/maxUnavailable (#rolling-update-deployment), rolling back to an earlier template
+ *   reuses its ReplicaSet (#rolling-back-a-deployment), pods that become ready after
+ *   `readyAfterMs`, and Deployment status (observedGeneration, replicas, updated/ready/available)
+ *   with the `Available`/`Progressing` conditions including `ProgressDeadlineExceeded` after
+ *   `spec.progressDeadlineSeconds` (#deployment-status, #progress-deadline-seconds);
+ * - pod status: the `Ready` condition, container states, restart counts, `CrashLoopBackOff` and
+ *   `OOMKilled` (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-conditions,
+ *   #container-states).
  *
  * Pods misbehave on purpose when their first container says so, by the environment variable
  * `FAKE_KUBE_POD_BEHAVIOUR` (`never-ready`, `crash-loop`, `oom-killed`) or by an image tag
  * that ends in `-never-ready`. `FAKE_KUBE_POD_LOG` replaces the log lines the pod prints.
+ * Simplified on purpose: pods end at once when deleted (no grace period), there is one node,
+ * no scheduler constraints, no watch, and only the kinds in RESOURCES exist.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -83,6 +113,11 @@ export interface FakeKubeApi {
   objects(kind: string, namespace?: string): JsonObject[];
   /** Images of the ready pods behind a Service: what it would serve right now. */
   servedImages(namespace: string, service: string): string[];
+  /**
+   * Stops the garbage collector (and the namespace controller's cleanup) until the returned
+   * function is called: a collector that is slow, as a busy cluster's can be, made deterministic.
+   */
+  holdGarbageCollection(): () => void;
   close(): Promise<void>;
 }
 
@@ -125,6 +160,14 @@ export async function startFakeKubeApi(options: FakeKubeOptions = {}): Promise<F
     },
     objects: (kind, namespace) => state.list(kind, namespace).map((o) => structuredClone(o)),
     servedImages: (namespace, service) => state.servedImages(namespace, service),
+    holdGarbageCollection() {
+      state.gcHolds += 1;
+      let released = false;
+      return () => {
+        if (!released) state.gcHolds -= 1;
+        released = true;
+      };
+    },
     async close() {
       clearInterval(timer);
       server.closeAllConnections();
@@ -188,7 +231,13 @@ async function handle(state: FakeState, requests: RecordedRequest[], req: Incomi
   if (method === 'DELETE' && name !== undefined) {
     const found = state.get(type, namespace, name);
     if (found === undefined) return sendNotFound(res, type, name);
-    state.delete(type, namespace, name);
+    const policy = propagationPolicyOf(query, body);
+    if (policy instanceof Error) return sendJson(res, 422, statusBody(422, 'Invalid', policy.message, { group: 'meta.k8s.io', kind: 'DeleteOptions' }));
+    if (query.dryRun === 'All') return sendJson(res, 200, found);
+    // An object that waits for finalizers (foreground, orphan, a namespace) is answered as it now
+    // is, with its deletionTimestamp; one removed at once is answered with a Success Status.
+    const pending = state.delete(type, namespace, name, policy);
+    if (pending) return sendJson(res, 200, pending);
     return sendJson(res, 200, {
       kind: 'Status',
       apiVersion: 'v1',
@@ -207,6 +256,25 @@ async function handle(state: FakeState, requests: RecordedRequest[], req: Incomi
     return sendJson(res, result.created ? 201 : 200, result.object);
   }
   return sendStatus(res, 405, 'MethodNotAllowed', `${method} is not supported by the fake API server on ${url.pathname}`);
+}
+
+type Propagation = 'Background' | 'Foreground' | 'Orphan';
+
+/**
+ * DeleteOptions' `propagationPolicy`, from the query (what client-node sends) or a JSON body;
+ * Background when absent, the default for apps/v1 and core kinds
+ * (https://kubernetes.io/docs/concepts/architecture/garbage-collection/#cascading-deletion).
+ */
+function propagationPolicyOf(query: Readonly<Record<string, string>>, body: string): Propagation | Error {
+  let fromBody: unknown;
+  try {
+    fromBody = body.trim() === '' ? undefined : (JSON.parse(body) as { propagationPolicy?: unknown }).propagationPolicy;
+  } catch {
+    return new Error('DeleteOptions in the request body is not JSON');
+  }
+  const value = query.propagationPolicy ?? fromBody ?? 'Background';
+  if (value === 'Background' || value === 'Foreground' || value === 'Orphan') return value;
+  return new Error(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(value)}": supported values: "Foreground", "Background", "Orphan"`);
 }
 
 function discover(path: string): Json | undefined {
@@ -374,27 +442,89 @@ class FakeState {
     return items.sort((a, b) => String((a.metadata as JsonObject).name).localeCompare(String((b.metadata as JsonObject).name)));
   }
 
-  delete(type: ResourceType, namespace: string | undefined, name: string): void {
+  /**
+   * DELETE. Background: the object goes now, its dependents on a later garbage-collector pass.
+   * Foreground and Orphan: the object stays with `deletionTimestamp` and the `foregroundDeletion`
+   * or `orphan` finalizer until the collector has dealt with its dependents. A namespace becomes
+   * `Terminating` until the namespace controller emptied it. Returns the object when it is still
+   * there, undefined when it is gone.
+   * https://kubernetes.io/docs/concepts/architecture/garbage-collection/#cascading-deletion
+   * https://kubernetes.io/docs/concepts/overview/working-with-objects/finalizers/
+   */
+  delete(type: ResourceType, namespace: string | undefined, name: string, policy: Propagation = 'Background'): JsonObject | undefined {
     const key = this.key(type, namespace, name);
     const object = this.store.get(key);
-    if (!object) return;
+    if (!object) return undefined;
+    const meta = object.metadata as JsonObject;
+    // Deleting what is already being deleted changes nothing.
+    if (meta.deletionTimestamp) return structuredClone(object);
+    if (type.kind === 'Namespace' || policy !== 'Background') {
+      meta.deletionTimestamp = new Date().toISOString();
+      if (type.kind === 'Namespace') object.status = { phase: 'Terminating' };
+      else meta.finalizers = [...((meta.finalizers as Json[] | undefined) ?? []), policy === 'Foreground' ? 'foregroundDeletion' : 'orphan'];
+      meta.resourceVersion = this.nextVersion();
+      return structuredClone(object);
+    }
+    this.remove(key);
+    return undefined;
+  }
+
+  private remove(key: string): void {
     this.store.delete(key);
     this.owners.delete(key);
     this.pods.delete(key);
     this.deployments.delete(key);
     this.resourceVersion += 1;
-    // Garbage collection: dependents whose ownerReferences name the deleted object's uid.
-    // https://kubernetes.io/docs/concepts/architecture/garbage-collection/
-    const ownerUid = (object.metadata as JsonObject).uid;
-    for (const dependent of [...this.store.values()]) {
-      const meta = dependent.metadata as JsonObject;
+  }
+
+  private keyOf(object: JsonObject): string {
+    const meta = object.metadata as JsonObject;
+    return this.key(this.typeOf(object.kind as string), meta.namespace as string | undefined, meta.name as string);
+  }
+
+  /**
+   * One pass of the garbage collector and of the namespace controller's cleanup, as a real
+   * cluster runs them: asynchronously, after the DELETE answered.
+   * - A dependent whose owners (by ownerReferences uid) are all gone is deleted (in the
+   *   background, so its own dependents go on a later pass).
+   * - Dependents of an owner in foreground deletion are deleted in the foreground too; the owner
+   *   goes once nothing refers to it.
+   * - Owner references to an owner in orphan deletion are removed; then the owner goes.
+   * - A Terminating namespace is emptied, then removed.
+   * https://kubernetes.io/docs/concepts/architecture/garbage-collection/#owners-dependents
+   */
+  collectGarbage(): void {
+    const byUid = new Map([...this.store.values()].map((o) => [(o.metadata as JsonObject).uid as string, o]));
+    const finalizing = (owner: JsonObject | undefined, finalizer: string) => ((owner?.metadata as JsonObject | undefined)?.finalizers as Json[] | undefined)?.includes(finalizer) ?? false;
+    for (const object of [...this.store.values()]) {
+      const meta = object.metadata as JsonObject;
       const refs = (meta.ownerReferences as JsonObject[] | undefined) ?? [];
-      if (refs.some((ref) => ref.uid === ownerUid)) this.delete(this.typeOf(dependent.kind as string), meta.namespace as string | undefined, meta.name as string);
+      if (refs.length === 0) continue;
+      const kept = refs.filter((ref) => byUid.has(ref.uid as string) && !finalizing(byUid.get(ref.uid as string), 'orphan'));
+      const type = this.typeOf(object.kind as string);
+      if (kept.length === 0 && !refs.some((ref) => finalizing(byUid.get(ref.uid as string), 'orphan'))) {
+        this.delete(type, meta.namespace as string | undefined, meta.name as string);
+        continue;
+      }
+      if (kept.length !== refs.length) {
+        meta.ownerReferences = kept;
+        if (kept.length === 0) delete meta.ownerReferences;
+        meta.resourceVersion = this.nextVersion();
+      }
+      if (kept.some((ref) => finalizing(byUid.get(ref.uid as string), 'foregroundDeletion'))) {
+        this.delete(type, meta.namespace as string | undefined, meta.name as string, 'Foreground');
+      }
     }
-    if (type.kind === 'Namespace') {
-      for (const inside of [...this.store.values()]) {
-        const meta = inside.metadata as JsonObject;
-        if (meta.namespace === name) this.delete(this.typeOf(inside.kind as string), name, meta.name as string);
+    const referenced = new Set([...this.store.values()].flatMap((o) => ((o.metadata as JsonObject).ownerReferences as JsonObject[] | undefined ?? []).map((ref) => ref.uid as string)));
+    for (const object of [...this.store.values()]) {
+      const meta = object.metadata as JsonObject;
+      if (!meta.deletionTimestamp) continue;
+      if (object.kind === 'Namespace') {
+        const inside = [...this.store.values()].filter((o) => (o.metadata as JsonObject).namespace === meta.name);
+        for (const item of inside) this.delete(this.typeOf(item.kind as string), meta.name as string, (item.metadata as JsonObject).name as string);
+        if (inside.length === 0) this.remove(this.keyOf(object));
+      } else if (!referenced.has(meta.uid as string)) {
+        this.remove(this.keyOf(object));
       }
     }
   }
@@ -426,15 +556,21 @@ class FakeState {
       return { error: statusBody(400, 'BadRequest', 'metadata.managedFields must be nil') };
     }
     meta.name = name;
+    const key = this.key(type, namespace, name);
+    const existing = this.store.get(key);
     if (type.namespaced) {
       meta.namespace = namespace ?? 'default';
-      if (!this.get(this.typeOf('Namespace'), undefined, meta.namespace as string)) {
+      const home = this.get(this.typeOf('Namespace'), undefined, meta.namespace as string);
+      if (!home) {
         return { error: statusBody(404, 'NotFound', `namespaces "${String(meta.namespace)}" not found`, { name: meta.namespace as string, kind: 'namespaces' }) };
+      }
+      // The NamespaceLifecycle admission plugin: nothing new in a namespace being deleted.
+      // https://kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#namespacelifecycle
+      if (!existing && (home.metadata as JsonObject).deletionTimestamp) {
+        return { error: statusBody(403, 'Forbidden', `${qualifiedPlural(type)} "${name}" is forbidden: unable to create new content in namespace ${String(meta.namespace)} because it is being terminated`, { name, group: type.group, kind: type.plural, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${String(meta.namespace)} is being terminated`, field: 'metadata.namespace' }] }) };
       }
     }
 
-    const key = this.key(type, namespace, name);
-    const existing = this.store.get(key);
     const owners = new Map([...(this.owners.get(key) ?? new Map<string, Set<string>>()).entries()].map(([m, paths]) => [m, new Set(paths)]));
     const appliedPaths = new Set(leafPaths(applied));
 
@@ -486,12 +622,14 @@ class FakeState {
       if ('spec' in merged) mergedMeta.generation = 1;
     } else {
       const unchanged = JSON.stringify(stripVolatile(existing)) === JSON.stringify(stripVolatile(merged));
-      // An apply that changes nothing is not written: same resourceVersion, same generation.
+      // An apply that changes nothing is not written: same resourceVersion, same generation
+      // (https://kubernetes.io/blog/2022/10/20/advanced-server-side-apply/). `generation` counts
+      // changes to the desired state only, i.e. `spec` (api-conventions.md#metadata).
       if (unchanged) return { object: structuredClone(existing), created: false };
       if (JSON.stringify(existing.spec) !== JSON.stringify(merged.spec)) mergedMeta.generation = Number((existing.metadata as JsonObject).generation ?? 0) + 1;
     }
     mergedMeta.managedFields = [...owners].map(([m, paths]) => ({ manager: m, operation: 'Apply', apiVersion: apiVersionOf(type), time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(paths) }));
-    if (type.kind === 'Namespace') merged.status = { phase: 'Active' };
+    if (type.kind === 'Namespace') merged.status = { phase: mergedMeta.deletionTimestamp ? 'Terminating' : 'Active' };
     if (dryRun) return { object: merged, created: !existing };
     mergedMeta.resourceVersion = this.nextVersion();
     this.store.set(key, merged);
@@ -501,8 +639,13 @@ class FakeState {
 
   // -------------------------------------------------------------- controllers
 
+  /** While above zero, collectGarbage does not run (see FakeKubeApi.holdGarbageCollection). */
+  gcHolds = 0;
+
   reconcile(): void {
-    for (const deployment of this.list('Deployment')) this.reconcileDeployment(deployment);
+    if (this.gcHolds === 0) this.collectGarbage();
+    // The deployment controller leaves a Deployment that is being deleted alone.
+    for (const deployment of this.list('Deployment')) if (!(deployment.metadata as JsonObject).deletionTimestamp) this.reconcileDeployment(deployment);
     for (const pod of this.list('Pod')) this.reconcilePod(pod);
   }
 
@@ -548,6 +691,7 @@ class FakeState {
     const readyIn = (rs: JsonObject) => this.podsOf(rs).filter((p) => isPodReady(p)).length;
 
     // Scale the new ReplicaSet up within the surge budget.
+    // https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#max-surge
     const total = replicasOf(newRs) + oldSets.reduce((sum, rs) => sum + replicasOf(rs), 0);
     const room = desired + surge - total;
     if (replicasOf(newRs) < desired && room > 0) this.scale(deployment, newRs, Math.min(desired, replicasOf(newRs) + room));
@@ -590,6 +734,8 @@ class FakeState {
       const same = before?.status === value && before.reason === reason;
       return { type, status: value, lastUpdateTime: same ? (before.lastUpdateTime ?? stamp) : stamp, lastTransitionTime: before?.status === value ? (before.lastTransitionTime ?? stamp) : stamp, reason, message };
     };
+    // Conditions as the deployment controller sets them:
+    // https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#deployment-status
     const availableOk = readyAll >= desired - unavailable;
     const progressing = complete
       ? condition('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${newName}" has successfully progressed.`)

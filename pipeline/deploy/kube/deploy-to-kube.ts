@@ -1,4 +1,5 @@
 import { UserError } from '../../../lib/errors/user-error.js';
+import { toLabelValue } from '../../../lib/names.js';
 import { systemClock, type Clock } from '../../seams/clock.js';
 import type { KubeClient, KubeObject, ObjectRef } from '../../seams/kube.js';
 import { DEPLOYABLE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MANIFEST_HASH_ANNOTATION } from './deploy-labels.js';
@@ -125,7 +126,7 @@ async function ensureNamespace(kube: KubeClient, namespace: string, environment:
   const object: KubeObject = {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ENVIRONMENT_LABEL]: environment.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 63) } },
+    metadata: { name: namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ENVIRONMENT_LABEL]: toLabelValue(environment) } },
   };
   await call(deployName, () => kube.apply(object), object);
 }

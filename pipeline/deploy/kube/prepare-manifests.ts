@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { toLabelValue } from '../../../lib/names.js';
 import type { KubeObject } from '../../seams/kube.js';
 import {
   APPLIED_MANIFESTS_ANNOTATION,
@@ -95,7 +96,7 @@ function labelObject(object: KubeObject, options: PrepareOptions): KubeObject {
     ...(copy.metadata.labels ?? {}),
     [MANAGED_BY_LABEL]: MANAGED_BY,
     [DEPLOYABLE_LABEL]: options.deployName,
-    [ENVIRONMENT_LABEL]: labelValue(options.environment),
+    [ENVIRONMENT_LABEL]: toLabelValue(options.environment),
   };
   // The annotations this module owns are recomputed; a stale copy in the input must not survive.
   if (copy.metadata.annotations) {
@@ -125,10 +126,6 @@ function sortForApply(objects: readonly KubeObject[]): KubeObject[] {
     return index === -1 ? APPLY_ORDER.length : index;
   };
   return [...objects].sort((a, b) => rank(a.kind) - rank(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
-}
-
-function labelValue(text: string): string {
-  return text.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'default';
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { parseFleet } from '../../../generator/fleet/load-fleet.js';
 import type { FleetSpec } from '../../../generator/fleet/types.js';
+import { UserError } from '../../../lib/errors/user-error.js';
 import { planGeneration, type GenerationPlan } from '../../../generator/plan/plan-generation.js';
 import { selectAll, type ChangeSet } from '../../../generator/plan/select-changes.js';
 import { readModelTemplates } from '../../../generator/render/model-templates.js';
@@ -64,4 +65,15 @@ export function manyModelsYaml(count: number, options: { defaults?: string; extr
 /** Job names of a child pipeline object (everything but the global keywords). */
 export function jobNames(pipeline: Record<string, unknown>): string[] {
   return Object.keys(pipeline).filter((k) => !['stages', 'variables', 'default', 'workflow', 'include'].includes(k));
+}
+
+/** The UserError that parsing `text` as models.yaml throws (fails the test when nothing is thrown). */
+export function fleetErrorOf(text: string): UserError {
+  try {
+    parseFleet(text, '/repo/models.yaml', 'models.yaml');
+  } catch (err) {
+    if (err instanceof UserError) return err;
+    throw err;
+  }
+  throw new Error('expected the fleet to be rejected');
 }

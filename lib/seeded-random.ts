@@ -1,6 +1,7 @@
 /**
  * A small seeded pseudo-random generator (mulberry32): the same seed gives the same sequence
- * on every machine, so a load test's inputs can be reproduced from the seed in its report.
+ * on every machine, so a load test's inputs can be reproduced from the seed in its report and
+ * a test that needs randomness (an A/B split) gives the same result on every run.
  */
 export interface Random {
   /** Uniform in [0, 1). */
