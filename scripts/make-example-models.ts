@@ -3,6 +3,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatSchema, toPythonJson, type Schema } from '../serving/mlflow/signature.js';
+import { createRandom } from '../lib/seeded-random.js';
 import { ElemType, encodeModel, node, tensor, valueInfo, type GraphParts } from './onnx/build-graph.js';
 
 /**
@@ -32,16 +33,9 @@ export interface ExampleModel {
     | { readonly kind: 'ndarray'; readonly inputs: readonly (readonly number[])[] };
 }
 
-/** mulberry32: tiny, seeded, same sequence on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** The project's seeded generator (mulberry32), as a bare `() => number`. */
+function seededRandom(seed: number): () => number {
+  return createRandom(seed).next;
 }
 
 function seededNormal(seed: number): () => number {

@@ -80,8 +80,6 @@ export interface Sizing {
   readonly resources: KubernetesResources;
 }
 
-// Re-exported so test/loadtest/sizing-policy.test.ts keeps its import; new code imports lib/percentile.js.
-export { percentile };
 
 export function roundUpTo(value: number, step: number): number {
   return Math.ceil(value / step - 1e-9) * step;

@@ -23,13 +23,13 @@ import { registryAddress, requireRegistry } from '../support/registry.js';
 import { requireSecondEngine } from '../support/second-engine.js';
 import { buildCli, cloneWorkingTree, commitToolchain, freshClone, readJobResults, requireTools, run, runPipeline, writeCiVariables, type JobResult } from './gitlab-ci-local.js';
 
-const DEPLOYABLES = ['match-2-taxi-trafficaware-v1', 'match-2-taxi-trafficaware-v2', 'match-7-moto-baseline'];
+const DEPLOYABLES = ['e2e-2-taxi-trafficaware-v1', 'e2e-2-taxi-trafficaware-v2', 'e2e-7-moto-baseline'];
 const CHILD_JOBS = [...DEPLOYABLES.flatMap((d) => [`${d}:build`, `${d}:test`, `${d}:deploy`]), 'gateway:build', 'gateway:deploy'];
 const BODY = JSON.stringify({ dataframe_split: { columns: ['route_decision_score', 'farevalueinminor', 'offer_throughput_rate', 'eventtime', 'backtoback'], data: [[0.73, 1250, 0.42, 1767225600, 1], [0.18, 3900, 0.91, 1767229200, 0]] } });
 
 /**
  * The example fleet, cut to what the end-to-end run needs (the A/B-tested model and one plain
- * model, short load tests), on a shell runner whose build jobs and test/deploy jobs talk to
+ * model, short load tests, names of their own so that no other test shares their images), on a shell runner whose build jobs and test/deploy jobs talk to
  * different Docker engines, deploying onto the runner itself.
  */
 function fleetYaml(buildEngine: string, jobEngine: string): string {
@@ -45,7 +45,7 @@ defaults:
   scaling: { minReplicas: 1, maxReplicas: 3, targetCpuUtilization: 70 }
   loadtest: { durationSeconds: 3, connections: 2, rowsPerRequest: 1, p99BudgetMs: 1000 }
 models:
-  - name: match-2-taxi-trafficaware
+  - name: e2e-2-taxi-trafficaware
     parameters: [2, TAXI, trafficaware]
     path: examples/models/match-logreg-v1
     ab:
@@ -53,7 +53,7 @@ models:
       variants:
         - { name: v1, weight: 80 }
         - { name: v2, weight: 20, path: examples/models/match-logreg-v2 }
-  - name: match-7-moto-baseline
+  - name: e2e-7-moto-baseline
     parameters: [7, MOTO, baseline]
     path: examples/models/match-logreg-v1
 `;
@@ -208,9 +208,9 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local, one work tree per job, 
     const state = await readState();
     const gateway = `http://127.0.0.1:${state.gateway?.port}`;
     const moto = await post(`${gateway}/probability/7/MOTO/baseline`);
-    const direct = await post(`http://127.0.0.1:${state.models['match-7-moto-baseline']?.port}/invocations`);
+    const direct = await post(`http://127.0.0.1:${state.models['e2e-7-moto-baseline']?.port}/invocations`);
     expect(moto.status).toBe(200);
-    expect(moto.deployName).toBe('match-7-moto-baseline');
+    expect(moto.deployName).toBe('e2e-7-moto-baseline');
     expect(moto.body.predictions).toHaveLength(2);
     expect(moto.body).toEqual(direct.body);
     for (const p of moto.body.predictions ?? []) {
@@ -218,13 +218,13 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local, one work tree per job, 
       expect(p).toBeLessThan(1);
     }
 
-    const v1 = await post(`http://127.0.0.1:${state.models['match-2-taxi-trafficaware-v1']?.port}/invocations`);
-    const v2 = await post(`http://127.0.0.1:${state.models['match-2-taxi-trafficaware-v2']?.port}/invocations`);
+    const v1 = await post(`http://127.0.0.1:${state.models['e2e-2-taxi-trafficaware-v1']?.port}/invocations`);
+    const v2 = await post(`http://127.0.0.1:${state.models['e2e-2-taxi-trafficaware-v2']?.port}/invocations`);
     expect(v1.body).not.toEqual(v2.body);
     for (const user of ['alice', 'bob', 'carol', 'dave']) {
       const answer = await post(`${gateway}/probability/2/TAXI/trafficaware`, { 'x-user-id': user });
       expect(answer.status).toBe(200);
-      expect(answer.body).toEqual(answer.deployName === 'match-2-taxi-trafficaware-v1' ? v1.body : v2.body);
+      expect(answer.body).toEqual(answer.deployName === 'e2e-2-taxi-trafficaware-v1' ? v1.body : v2.body);
     }
   });
 
@@ -244,6 +244,10 @@ describe('the real .gitlab-ci.yml under gitlab-ci-local, one work tree per job, 
 
 describe('every child job re-run alone, as GitLab retries it after its artifacts expired', () => {
   beforeAll(async () => {
+    // Both engines lose their copies of the model images; only the registry keeps them. (The
+    // gateway image stays in the build engine: other tests build the same content there.)
+    const buildEngine = await requireDockerWithBaseImage();
+    for (const name of DEPLOYABLES) await buildEngine.removeImagesWithLabel('io.modelfleet.deploy-name', name);
     for (const job of CHILD_JOBS) {
       await emptyJobEngine();
       alone.set(job, await runAlone(job));
@@ -268,7 +272,7 @@ describe('every child job re-run alone, as GitLab retries it after its artifacts
   });
 
   it('re-measures, and says why, when the registry no longer has the sizing record', async () => {
-    const name = 'match-7-moto-baseline';
+    const name = 'e2e-7-moto-baseline';
     const reference = /read from (\S+) \(memory limit/.exec(alone.get(`${name}:deploy`)?.output ?? '')?.[1] ?? '';
     const { repository, tag } = parseImageReference(reference);
     expect(await openRegistry({ host: registryAddress }).deleteTag(repository, tag)).toBe(true);
@@ -285,7 +289,7 @@ describe('every child job re-run alone, as GitLab retries it after its artifacts
   }, 8 * 60_000);
 
   it('refuses a deploy to Kubernetes without cluster credentials, naming what to set', async () => {
-    const refused = await runAlone('match-7-moto-baseline:deploy', { MODELFLEET_DEPLOY_TARGET: 'kube', KUBECONFIG: '' });
+    const refused = await runAlone('e2e-7-moto-baseline:deploy', { MODELFLEET_DEPLOY_TARGET: 'kube', KUBECONFIG: '' });
     expect(refused.passed).toBe(false);
     expect(refused.output).toMatch(/error\[DEPLOY_NO_CLUSTER\]: .*KUBECONFIG/);
     expect(refused.output).not.toMatch(/\n\s+at /);

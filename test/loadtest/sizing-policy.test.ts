@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeSizing, DEFAULT_SIZING_POLICY, formatMemoryQuantity, MiB, percentile, roundUpTo, type ResourceSample } from '../../pipeline/sizing/sizing-policy.js';
+import { computeSizing, DEFAULT_SIZING_POLICY, formatMemoryQuantity, MiB, roundUpTo, type ResourceSample } from '../../pipeline/sizing/sizing-policy.js';
 
 /** Samples whose working set climbs 100, 101, ... MiB and CPU 0.50, 0.51, ... cores. */
 function rampSamples(count: number, startMiB = 100): ResourceSample[] {
@@ -80,12 +80,6 @@ describe('sizing policy', () => {
 });
 
 describe('sizing helpers', () => {
-  it('computes nearest-rank percentiles', () => {
-    expect(percentile([5, 1, 4, 2, 3], 50)).toBe(3);
-    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90)).toBe(9);
-    expect(percentile([7], 99)).toBe(7);
-  });
-
   it('rounds up to a step and leaves exact multiples alone', () => {
     expect(roundUpTo(8 * MiB, 8 * MiB)).toBe(8 * MiB);
     expect(roundUpTo(8 * MiB + 1, 8 * MiB)).toBe(16 * MiB);

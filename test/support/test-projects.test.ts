@@ -9,8 +9,8 @@ const testFiles = readdirSync(join(REPO, 'test'), { recursive: true, encoding: '
   .map((file) => `test/${file}`)
   .sort();
 
-/** What in a test file's text shows it needs the Docker engine. */
-const TALKS_TO_DOCKER = /\brequireDocker(WithBaseImage)?\(|\bnew Docker\(|\bopenDocker\(\s*\{/;
+/** What in a test file's text shows it needs the Docker engine or the registry. */
+const TALKS_TO_DOCKER = /\brequireDocker(WithBaseImage)?\(|\bnew Docker\(|\bopenDocker\(\s*\{|\brequireRegistry\(|\brequireSecondEngine\(/;
 
 describe('the vitest projects', () => {
   it('sort files by folder and name', () => {
@@ -20,11 +20,12 @@ describe('the vitest projects', () => {
     expect(projectOf('test/registry/push-pull.test.ts')).toBe('docker');
     expect(projectOf('test/serving/serve-process.test.ts')).toBe('process');
     expect(projectOf('test/gateway/gateway-under-load.test.ts')).toBe('process');
-    expect(projectOf('test/deploy/kube-cli.test.ts')).toBe('process');
+    expect(projectOf('test/generator/cli.test.ts')).toBe('process');
+    expect(projectOf('test/deploy/kube-cli.test.ts')).toBe('docker');
     expect(projectOf('test/gateway/pick-variant.test.ts')).toBe('unit');
   });
 
-  it('put every test file that talks to the Docker engine in the docker or e2e project', () => {
+  it('put every test file that talks to the Docker engine or the registry in the docker or e2e project', () => {
     const misplaced = testFiles
       .filter((file) => TALKS_TO_DOCKER.test(readFileSync(join(REPO, file), 'utf8')))
       .filter((file) => !['docker', 'e2e'].includes(projectOf(file)));

@@ -9,7 +9,7 @@
  *            (builds or runs an image), anything under test/registry/, or a test that reads the
  *            registry (listed by name).
  * - process: starts modelfleet's own processes or drives seconds of real HTTP load on 127.0.0.1,
- *            without Docker: a name with `process` in it (`serve-process`, `process-target`),
+ *            without Docker: a name with `process` in it (`serve-process`, `process-instance`),
  *            ending in `-load.test.ts` (`gateway-under-load`, `drive-load`) or in `cli.test.ts`
  *            (runs the compiled CLI), plus three older files listed by name.
  * - unit:    everything else: in-process, fast, parallel, `inject()` rather than sockets where
