@@ -41,35 +41,6 @@ export function toGatewayConfig(fleet: FleetSpec): unknown {
   }));
 }
 
-/**
- * The resolved config written to `build/models/<deployName>/model.json`: everything a person or
- * a later job needs to know about this deployable, with digests of the parts that decide
- * whether it is rebuilt.
- */
-export function toModelJson(deployable: Deployable, fleetFile: string): Record<string, unknown> {
-  const { model, variant } = deployable;
-  const build = toBuildConfig(deployable);
-  return {
-    deployName: variant.deployName,
-    model: model.name,
-    variant: variant.id,
-    fleetFile,
-    route: model.route,
-    endpoint: model.endpoint,
-    parameters: model.parameters,
-    weight: variant.weight,
-    shadow: variant.shadow,
-    stickyHeader: model.stickyHeader,
-    abVariants: model.variants.map((v) => v.deployName),
-    source: variant.source,
-    batching: model.batching,
-    scaling: model.scaling,
-    loadtest: model.loadtest,
-    scheduling: model.scheduling,
-    configDigest: digestOf(build),
-  };
-}
-
 export function buildConfigDigests(fleet: FleetSpec): Map<string, string> {
   return new Map(listDeployables(fleet).map((d) => [d.variant.deployName, digestOf(toBuildConfig(d))]));
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import { UserError } from '../../lib/errors/user-error.js';
 import type { Deployable } from '../fleet/types.js';
-import { toModelJson } from '../plan/deployable-config.js';
+import { toModelJson } from '../plan/model-json.js';
 import type { ModelTemplate } from './model-templates.js';
 import { DEFAULT_BASE_IMAGE } from '../../lib/base-image.js';
 

@@ -20,6 +20,7 @@ import { openRegistryFor } from '../build/open-registry-for.js';
 import { tagOf } from '../build/ensure-image.js';
 import { sizingInputsFor } from '../loadtest/run-loadtest.js';
 import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
+import { readModelJson } from '../model-folder/model-json.js';
 import { fetchSizingRecord } from '../model-folder/sizing-in-registry.js';
 import { readSizingRecord, sizingKeyOf, type SizingRecord } from '../model-folder/sizing-record.js';
 import type { DockerSeam } from '../seams/docker.js';
@@ -33,11 +34,12 @@ export interface DeployPaths {
 
 type Print = (line: string) => void;
 
-/** Re-runs `generate --model` when the folder's model.json is missing. */
+/** Re-runs `generate --model` when the folder's model.json is missing or is not this model's. */
 export async function ensureModelFolder(paths: DeployPaths, print: Print): Promise<void> {
   const { modelJson } = modelFolderPaths(paths.out, paths.deployName);
-  if (existsSync(modelJson)) return;
-  print(`${paths.deployName}: ${modelJson} is missing; regenerating the folder from ${paths.file}`);
+  const current = await readModelJson(paths.out, paths.deployName);
+  if (current?.deployName === paths.deployName) return;
+  print(`${paths.deployName}: ${modelJson} is ${existsSync(modelJson) ? 'unreadable' : 'missing'}; regenerating the folder from ${paths.file}`);
   await step(paths, ['generate', '--file', paths.file, '--out', paths.out, '--model', paths.deployName], 'generate', print);
 }
 
