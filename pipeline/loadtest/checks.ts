@@ -58,14 +58,14 @@ export function describeRequestErrors(run: RunRecord): string | undefined {
   return parts.join('; ');
 }
 
+/** A check that fails with `problem` when there is one and passes with `passedDetail` otherwise. */
+function checkFrom(id: CheckId, name: string, problem: string | undefined, passedDetail: () => string): Check {
+  return { id, name, status: problem ? 'failed' : 'passed', detail: problem ?? passedDetail() };
+}
+
 function checkNoErrors(run: RunRecord): Check {
-  const problem = describeRequestErrors(run);
-  return {
-    id: 'no-request-errors',
-    name: 'every request under load succeeded',
-    status: problem ? 'failed' : 'passed',
-    detail: problem ?? `${run.load.requests} requests, all 2xx, no socket errors or timeouts (${run.load.requestsPerSecond} req/s)`,
-  };
+  return checkFrom('no-request-errors', 'every request under load succeeded', describeRequestErrors(run),
+    () => `${run.load.requests} requests, all 2xx, no socket errors or timeouts (${run.load.requestsPerSecond} req/s)`);
 }
 
 function checkP99(run: RunRecord, budgetMs: number): Check {
@@ -107,13 +107,8 @@ export function describeServerFate(run: RunRecord): string | undefined {
 }
 
 function checkStayedUp(run: RunRecord): Check {
-  const problem = describeServerFate(run);
-  return {
-    id: 'server-stayed-up',
-    name: 'the server did not crash, restart or get OOM-killed',
-    status: problem ? 'failed' : 'passed',
-    detail: problem ?? `still running after the load; peak ${mib(run.peakWorkingSetBytes)}`,
-  };
+  return checkFrom('server-stayed-up', 'the server did not crash, restart or get OOM-killed', describeServerFate(run),
+    () => `still running after the load; peak ${mib(run.peakWorkingSetBytes)}`);
 }
 
 function checkLimitProof(proof: LimitProof | undefined): Check {
