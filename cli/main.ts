@@ -12,6 +12,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/validate.js'),
   () => import('./commands/generate.js'),
   () => import('./commands/loadtest.js'),
+  () => import('./commands/rbac.js'),
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {

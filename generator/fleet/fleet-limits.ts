@@ -23,8 +23,25 @@ export const BUILTIN_SETTINGS = {
   scaling: { minReplicas: 1, maxReplicas: 3, targetCpuUtilization: 70 },
   loadtest: { durationSeconds: 30, connections: 8, rowsPerRequest: 1, p99BudgetMs: 250 },
   scheduling: { nodeSelector: {}, tolerations: [] },
+  secretEnv: [],
+  envFrom: [],
   ab: { stickyHeader: 'x-modelfleet-key' },
 } as const;
 
 /** Defaults for a bring-your-own image, matching `mlflow models build-docker` images. */
 export const IMAGE_DEFAULTS = { port: 8080, predictPath: '/invocations', readyPath: '/ping' } as const;
+
+/**
+ * Environment variables the model server and its image set themselves
+ * (pipeline/manifests/render-model-manifests.ts `modelServerEnv`, serving/model-server/server-config.ts,
+ * templates/model/Dockerfile.hbs): a `secretEnv` entry must not take one over.
+ */
+export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set(['HOST', 'PORT', 'MODEL_NAME', 'MODEL_VERSION', 'MODEL_DIR', 'LOG_LEVEL']);
+
+/** Whole families of reserved names: the server's settings, onnxruntime's and Node.js' own, and modelfleet's. */
+export const RESERVED_ENV_PREFIXES: readonly string[] = ['BATCHING_', 'MAX_', 'SHUTDOWN_', 'ORT_', 'NODE_', 'MODELFLEET_'];
+
+/** Whether a model's secret variable would override a variable modelfleet sets. */
+export function isReservedEnvName(name: string): boolean {
+  return RESERVED_ENV_NAMES.has(name) || RESERVED_ENV_PREFIXES.some((prefix) => name.startsWith(prefix));
+}

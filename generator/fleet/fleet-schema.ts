@@ -99,6 +99,40 @@ export const schedulingSchema = z.strictObject({
   tolerations: z.array(tolerationSchema).max(20).optional(),
 });
 
+/*
+ * Kubernetes Secrets a model reads. models.yaml names a Secret and a key, never a value: the
+ * values stay in the cluster, and nothing modelfleet generates can hold one.
+ */
+
+/** Secret names are DNS subdomain names: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-subdomain-names */
+export const SECRET_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Keys of a Secret's data: https://kubernetes.io/docs/concepts/configuration/secret/#restriction-names-data */
+export const SECRET_KEY_PATTERN = /^[-._a-zA-Z0-9]+$/;
+/** Variable names a shell and Node.js read as written (Kubernetes would take more, e.g. `a.b`, but a server could not read them). */
+export const ENV_VAR_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const secretName = z
+  .string()
+  .max(253, 'must be at most 253 characters')
+  .regex(SECRET_NAME_PATTERN, 'must be a Secret name: lower-case letters, digits, "-" and "." (a Kubernetes DNS subdomain name)');
+
+/** One `secretEnv` entry: the variable `name` gets the value under `key` in the Secret `secret` (`valueFrom.secretKeyRef`). */
+export const secretEnvSchema = z.strictObject({
+  name: z.string().max(255, 'must be at most 255 characters').regex(ENV_VAR_NAME_PATTERN, 'must be an environment variable name: letters, digits and "_", not starting with a digit'),
+  secret: secretName,
+  key: z.string().max(253, 'must be at most 253 characters').regex(SECRET_KEY_PATTERN, 'must be a key of the Secret: letters, digits and "-._"'),
+});
+
+const secretEnvList = z.array(secretEnvSchema).max(100, 'at most 100 secret variables');
+/** Whole Secrets as environment variables (`envFrom: [{secretRef}]`). */
+const envFromList = z.array(secretName).max(20, 'at most 20 Secrets');
+
+/** The top-level `kubernetes:` block: fleet-wide settings of the Kubernetes target. */
+export const kubernetesSchema = z.strictObject({
+  createNamespace: z.boolean().optional(),
+  imagePullSecrets: z.array(secretName).max(20, 'at most 20 Secrets').optional(),
+});
+
 /** What `defaults:` and each model share; objects merge deeply, lists and values replace. */
 const settingsShape = {
   endpoint: z.string().max(100).regex(ENDPOINT_PATTERN, 'must be URL path segments like probability or score/v2'),
@@ -106,6 +140,8 @@ const settingsShape = {
   scaling: scalingSchema,
   loadtest: loadtestSchema,
   scheduling: schedulingSchema,
+  secretEnv: secretEnvList,
+  envFrom: envFromList,
 };
 
 export const variantSchema = z.strictObject({
@@ -137,6 +173,8 @@ export const modelSchema = z.strictObject({
   scaling: scalingSchema.optional(),
   loadtest: loadtestSchema.optional(),
   scheduling: schedulingSchema.optional(),
+  secretEnv: settingsShape.secretEnv.optional(),
+  envFrom: settingsShape.envFrom.optional(),
 });
 
 export const defaultsSchema = z.strictObject({
@@ -146,6 +184,8 @@ export const defaultsSchema = z.strictObject({
   scaling: scalingSchema.optional(),
   loadtest: loadtestSchema.optional(),
   scheduling: schedulingSchema.optional(),
+  secretEnv: settingsShape.secretEnv.optional(),
+  envFrom: settingsShape.envFrom.optional(),
 });
 
 /*
@@ -236,6 +276,7 @@ export const fleetFileSchema = z.strictObject({
   defaults: defaultsSchema.optional(),
   models: z.array(z.unknown()),
   ci: ciSchema.optional(),
+  kubernetes: kubernetesSchema.optional(),
 });
 
 export type RawModel = z.infer<typeof modelSchema>;
@@ -245,3 +286,4 @@ export type RawImage = z.infer<typeof imageSchema>;
 export type RawMlflow = z.infer<typeof mlflowSchema>;
 export type RawCi = z.infer<typeof ciSchema>;
 export type RawCiJob = z.infer<typeof ciJobSchema>;
+export type RawSecretEnv = z.infer<typeof secretEnvSchema>;

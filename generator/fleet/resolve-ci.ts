@@ -25,6 +25,8 @@ const RESERVED_VARIABLES: ReadonlyMap<string, string> = new Map([
   ['__proto__', 'pick another name'],
 ]);
 const PREDEFINED_PREFIXES = ['CI_', 'GITLAB_'];
+/** Job variables that give a load test the value of a model's `secretEnv` variable (pipeline/loadtest/loadtest-secret-env.ts). */
+const SECRET_VARIABLE_PREFIX = 'MODELFLEET_SECRET_';
 
 export interface ResolvedCi {
   readonly ci: CiSettings;
@@ -74,6 +76,9 @@ function reservedVariableProblems(variables: unknown, base: KeyPath): FleetProbl
   return Object.keys(variables).flatMap((name): FleetProblem[] => {
     const reserved = RESERVED_VARIABLES.get(name);
     if (reserved !== undefined) return [{ path: [...base, name], message: `${name} cannot be set here`, hint: reserved }];
+    if (name.startsWith(SECRET_VARIABLE_PREFIX)) {
+      return [{ path: [...base, name], message: `${name} would put a secret value into models.yaml and the generated pipeline`, hint: 'set it as a masked CI/CD variable in GitLab\'s project settings instead; the load test reads it from there' }];
+    }
     if (PREDEFINED_PREFIXES.some((p) => name.startsWith(p))) {
       return [{ path: [...base, name], message: `${name} is one of GitLab's predefined variables`, hint: 'GitLab sets CI_* and GITLAB_* itself; use a name of your own' }];
     }

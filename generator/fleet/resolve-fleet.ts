@@ -13,19 +13,33 @@ import {
   type RawVariant,
 } from './fleet-schema.js';
 import { DEFAULT_CI_SETTINGS, resolveCi } from './resolve-ci.js';
-import type { Batching, CiSettings, LoadTestSettings, ModelSource, ModelSpec, Scaling, Scheduling, SourceLocation, Variant } from './types.js';
+import { DEFAULT_KUBERNETES_SETTINGS, resolveKubernetes, secretEnvProblems } from './resolve-kubernetes.js';
+import type {
+  Batching,
+  CiSettings,
+  KubernetesSettings,
+  LoadTestSettings,
+  ModelSource,
+  ModelSpec,
+  Scaling,
+  Scheduling,
+  SecretEnvVar,
+  SourceLocation,
+  Variant,
+} from './types.js';
 import { formatKeyPath, type KeyPath } from './yaml-positions.js';
 import { problemsFromZod } from './zod-problems.js';
 
 export interface ResolvedFleet {
   readonly models: ModelSpec[];
   readonly ci: CiSettings;
+  readonly kubernetes: KubernetesSettings;
   readonly problems: FleetProblem[];
 }
 
 type Locate = (path: KeyPath) => SourceLocation | undefined;
 
-const TOP_LEVEL_KEYS = ['defaults', 'models', 'ci'];
+const TOP_LEVEL_KEYS = ['defaults', 'models', 'ci', 'kubernetes'];
 
 /**
  * Validates the parsed models.yaml value and turns it into model specs, with `defaults:`
@@ -39,7 +53,7 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
       message: value === undefined || value === null ? 'the file is empty' : 'must be a mapping with a `models:` list',
       hint: 'start the file with `models:` followed by one `- name: ...` entry per model',
     });
-    return { models: [], ci: DEFAULT_CI_SETTINGS, problems };
+    return { models: [], ci: DEFAULT_CI_SETTINGS, kubernetes: DEFAULT_KUBERNETES_SETTINGS, problems };
   }
 
   for (const key of Object.keys(value)) {
@@ -48,12 +62,15 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
     problems.push({
       path: [key],
       message: `unknown key "${key}"`,
-      hint: suggestion ? `did you mean "${suggestion}"?` : 'the top level holds only `defaults:`, `models:` and `ci:`',
+      hint: suggestion ? `did you mean "${suggestion}"?` : 'the top level holds only `defaults:`, `models:`, `ci:` and `kubernetes:`',
     });
   }
 
   const { ci, problems: ciProblems } = resolveCi(value.ci);
   problems.push(...ciProblems);
+  const { kubernetes, problems: kubernetesProblems } = resolveKubernetes(value.kubernetes);
+  problems.push(...kubernetesProblems);
+  problems.push(...secretEnvProblems(value.defaults, ['defaults']));
 
   let defaults: RawDefaults = {};
   let defaultsValid = true;
@@ -74,13 +91,14 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
         ? { path: ['models'], message: 'is required', hint: 'add `models:` with one `- name: ...` entry per model' }
         : { path: ['models'], message: 'must be a list (one `- name: ...` entry per model)' },
     );
-    return { models: [], ci, problems };
+    return { models: [], ci, kubernetes, problems };
   }
 
   const models: ModelSpec[] = [];
   const identities: ModelIdentity[] = [];
   rawModels.forEach((raw: unknown, index) => {
     const basePath: KeyPath = ['models', index];
+    problems.push(...secretEnvProblems(raw, basePath));
     const parsed = modelSchema.safeParse(raw);
     if (!parsed.success) {
       problems.push(...problemsFromZod(parsed.error, modelSchema as z.ZodType, raw, basePath));
@@ -93,7 +111,7 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
   });
 
   problems.push(...findCollisions(identities, locate));
-  return { models, ci, problems };
+  return { models, ci, kubernetes, problems };
 }
 
 /** The sections of a broken `defaults:` block that are fine on their own, so checks of models stay meaningful. */
@@ -127,6 +145,8 @@ function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boole
     nodeSelector: { ...rawScheduling.nodeSelector },
     tolerations: rawScheduling.tolerations.map((t) => ({ ...t, operator: t.operator ?? 'Equal' })),
   };
+  const secretEnv = (settings.secretEnv as readonly SecretEnvVar[]).map(({ name, secret, key }) => ({ name, secret, key }));
+  const envFromSecrets = [...(settings.envFrom as readonly string[])];
 
   if (RESERVED_NAMES.has(raw.name)) {
     problems.push({ path: at('name'), message: `"${raw.name}" is reserved for modelfleet's own jobs`, hint: 'pick another model name' });
@@ -187,7 +207,7 @@ function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boole
   const location = locate(base) ?? { line: 1, column: 1 };
   return {
     problems,
-    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, location },
+    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, location },
   };
 }
 

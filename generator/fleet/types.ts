@@ -99,7 +99,29 @@ export interface ModelSpec {
   readonly scaling: Scaling;
   readonly loadtest: LoadTestSettings;
   readonly scheduling: Scheduling;
+  /** Environment variables taken from one key of a Kubernetes Secret each; models.yaml names the Secret, never its value. */
+  readonly secretEnv: readonly SecretEnvVar[];
+  /** Secrets whose every key becomes an environment variable of the model container (`envFrom`). */
+  readonly envFromSecrets: readonly string[];
   readonly location: SourceLocation;
+}
+
+/** One `secretEnv` entry: the container's variable `name` gets the value of `key` in the Secret `secret`. */
+export interface SecretEnvVar {
+  readonly name: string;
+  readonly secret: string;
+  readonly key: string;
+}
+
+/**
+ * models.yaml's `kubernetes:` block, fleet-wide for now (one per environment once
+ * environments arrive).
+ */
+export interface KubernetesSettings {
+  /** Whether deploy applies the Namespace object; without it a missing namespace is an error. */
+  readonly createNamespace: boolean;
+  /** Secrets (of type kubernetes.io/dockerconfigjson) every model and gateway pod pulls its image with. */
+  readonly imagePullSecrets: readonly string[];
 }
 
 /** A Docker service next to a job's container, e.g. Docker-in-Docker (https://docs.gitlab.com/ci/yaml/#services). */
@@ -162,6 +184,8 @@ export interface FleetSpec {
   readonly models: readonly ModelSpec[];
   /** The `ci:` block, resolved (defaults filled in when models.yaml has none). */
   readonly ci: CiSettings;
+  /** The `kubernetes:` block, resolved (defaults filled in when models.yaml has none). */
+  readonly kubernetes: KubernetesSettings;
 }
 
 /** A variant together with the model it belongs to: what build, loadtest and deploy act on. */

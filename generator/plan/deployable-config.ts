@@ -17,6 +17,9 @@ export interface DeployableBuildConfig {
   readonly scaling: Deployable['model']['scaling'];
   readonly loadtest: Deployable['model']['loadtest'];
   readonly scheduling: Deployable['model']['scheduling'];
+  /** Only when set, so adding the setting left every existing model's digest as it was. */
+  readonly secretEnv?: Deployable['model']['secretEnv'];
+  readonly envFromSecrets?: Deployable['model']['envFromSecrets'];
 }
 
 export function toBuildConfig({ model, variant }: Deployable): DeployableBuildConfig {
@@ -29,6 +32,9 @@ export function toBuildConfig({ model, variant }: Deployable): DeployableBuildCo
     scaling: model.scaling,
     loadtest: model.loadtest,
     scheduling: model.scheduling,
+    // The Deployment names these Secrets (never their values), so a change redeploys the model.
+    ...(model.secretEnv.length > 0 ? { secretEnv: model.secretEnv } : {}),
+    ...(model.envFromSecrets.length > 0 ? { envFromSecrets: model.envFromSecrets } : {}),
   };
 }
 

@@ -27,6 +27,9 @@ export const modelJsonSchema = z.object({
   scaling: settings,
   loadtest: settings,
   scheduling: settings,
+  /** Names of Secrets and keys only; present when the model has any. */
+  secretEnv: z.array(z.object({ name: z.string(), secret: z.string(), key: z.string() })).optional(),
+  envFromSecrets: z.array(z.string()).optional(),
   configDigest: z.string().regex(/^[0-9a-f]+$/),
 });
 
@@ -51,6 +54,8 @@ export function toModelJson(deployable: Deployable, fleetFile: string): ModelJso
     scaling: model.scaling,
     loadtest: model.loadtest,
     scheduling: model.scheduling,
+    ...(model.secretEnv.length > 0 ? { secretEnv: model.secretEnv } : {}),
+    ...(model.envFromSecrets.length > 0 ? { envFromSecrets: model.envFromSecrets } : {}),
     configDigest: digestOf(toBuildConfig(deployable)),
   });
 }

@@ -15,8 +15,8 @@ export const buildErrors = {
     fix: 'Read the builder output above the error. When the base image cannot be pulled (no registry), build the local one with `bash scripts/build-base-image.sh` and set MODELFLEET_BASE_IMAGE=modelfleet/base:local.',
   },
   BUILD_PUSH_FAILED: {
-    summary: 'Pushing a model image to CI_REGISTRY failed.',
-    fix: 'Check CI_REGISTRY, CI_REGISTRY_IMAGE, CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (GitLab sets them when the project\'s container registry is enabled), then re-run the `<model>:build` job.',
+    summary: 'Asking the registry for an image, or pushing one to it, failed.',
+    fix: 'Check MODELFLEET_REGISTRY_IMAGE (and MODELFLEET_REGISTRY_USER / _PASSWORD), or CI_REGISTRY, CI_REGISTRY_IMAGE, CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (GitLab sets them when the project\'s container registry is enabled), then re-run the `<model>:build` job.',
   },
   BUILD_OUTPUT_MISSING: {
     summary: 'The generated model folder has no Dockerfile and the template to render one is missing.',

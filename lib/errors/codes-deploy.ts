@@ -8,11 +8,19 @@ export const deployErrors = {
   },
   DEPLOY_MANIFEST_REJECTED: {
     summary: 'The Kubernetes API server rejected a manifest (HTTP 422); nothing already deployed was changed.',
-    fix: 'The message names the object and the field. Fix the setting in models.yaml (or k8s-templates/), then re-run `<model>:test` (it renders the manifests) and `<model>:deploy`.',
+    fix: 'The message names the object and the field. Fix the setting in models.yaml (or k8s-templates/), push, and re-run `<model>:deploy` (it renders the manifests).',
   },
   DEPLOY_API_ERROR: {
     summary: 'The Kubernetes API server answered with an error or could not be reached.',
     fix: 'Check the job\'s kubeconfig (KUBECONFIG, or the in-cluster service account), that the cluster answers, and that the account may apply objects in the namespace; then re-run `<model>:deploy`.',
+  },
+  DEPLOY_FORBIDDEN: {
+    summary: 'The Kubernetes API server refused a request of the deploy job (HTTP 403): its identity lacks a permission. The message names the verb, the resource and the namespace.',
+    fix: 'Give the job\'s identity the Role `modelfleet rbac --env <env>` prints (a cluster admin applies it once; docs/deploy.md shows how for a service-account token and for the GitLab agent), then re-run the job.',
+  },
+  DEPLOY_NAMESPACE_MISSING: {
+    summary: 'The environment\'s namespace does not exist, and deploy does not create namespaces unless models.yaml asks it to; nothing was applied.',
+    fix: 'Have a cluster admin create it (`kubectl create namespace <namespace>`, then apply `modelfleet rbac --env <env>`), or set `kubernetes: { createNamespace: true }` in models.yaml if the job may create namespaces; then re-run the job.',
   },
   DEPLOY_MISSING_INPUT: {
     summary: 'Something the deploy needs (the image in the registry, the measured sizing) is gone and cannot be recreated here.',

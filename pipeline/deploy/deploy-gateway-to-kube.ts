@@ -15,6 +15,7 @@ import { describeHeldBackRoutes, mergeRouteTables, type DeployedVariant, type Mo
 import { GATEWAY_NAME, renderGatewayManifests } from './gateway/render-gateway-manifests.js';
 import { DEPLOYABLE_LABEL, GATEWAY_DEPLOYABLE, MANAGED_BY, MANAGED_BY_LABEL } from './kube/deploy-labels.js';
 import { deployToKube, pruneRemovedDeployables } from './kube/deploy-to-kube.js';
+import { createNamespaceSetting } from './kube/namespace-for-env.js';
 import { readRolloutStatus } from './kube/read-rollout-status.js';
 import { toDeployError } from './kube/to-deploy-error.js';
 
@@ -70,8 +71,8 @@ export async function deployGatewayToKube(options: GatewayKubeDeploy): Promise<G
   const warnings = describeHeldBackRoutes(models, `namespace ${namespace}`);
   for (const line of warnings) print(line);
 
-  const manifests = renderGatewayManifests({ namespace, image, routesJson: formatRouteTable(table) });
-  await deployToKube({ kube, deployName: GATEWAY_DEPLOYABLE, environment: options.environment, namespace, manifests, timeoutMs: options.timeoutMs, ...(options.pollMs ? { pollMs: options.pollMs } : {}), report: print });
+  const manifests = renderGatewayManifests({ namespace, image, routesJson: formatRouteTable(table), imagePullSecrets: fleet.kubernetes.imagePullSecrets });
+  await deployToKube({ kube, deployName: GATEWAY_DEPLOYABLE, environment: options.environment, namespace, manifests, timeoutMs: options.timeoutMs, createNamespace: createNamespaceSetting(fleet), ...(options.pollMs ? { pollMs: options.pollMs } : {}), report: print });
   // Only now that the gateway no longer routes to them are removed models deleted. A variant a
   // kept previous entry still routes to stays, even when models.yaml no longer lists it.
   const keep = new Set([...listDeployables(fleet).map((d) => d.variant.deployName), ...table.routes.flatMap((r) => r.variants.map((v) => v.deployName)), GATEWAY_DEPLOYABLE]);

@@ -21,7 +21,7 @@ import { readLocalState } from '../local-target/local-state.js';
 import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kube.js';
 import { markDeployedConfig } from './deployed-config.js';
 import { deployToKube, removeFromKube } from './kube/deploy-to-kube.js';
-import { environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
+import { createNamespaceSetting, environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
 import { ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
 
 export type DeployTarget = 'kube' | 'local' | 'auto';
@@ -88,12 +88,12 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       await requireImageInRegistry(image, paths.deployName, env);
       const docker = await openDocker();
       const sizing = await ensureSizing(fleet, deployable, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
-      const manifests = renderModelManifests(deployable, sizing.sizing, { namespace, image: image.reference });
+      const manifests = renderModelManifests(deployable, sizing.sizing, { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets });
       // For people reading the job's artifacts: exactly what was applied.
       await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
       // The mark tells a later gateway deploy that this variant runs this commit's version.
       const marked = await markDeployedConfig(fleet, deployable, manifests.map((m) => m.object as KubeObject));
-      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, report: print });
+      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print });
       return;
     }
     case 'gateway': {

@@ -21,6 +21,7 @@ import { createDockerLauncher } from './docker-target.js';
 import { corpusForForeignServer, fireBadRequests, type BadRequestOutcome } from './fire-bad-requests.js';
 import { measureRun, type RunRecord } from './measure-run.js';
 import { createProcessLauncher } from './process-target.js';
+import { loadtestSecretEnv } from './loadtest-secret-env.js';
 import { generateRequestBodies } from './random-inputs.js';
 import { readModelInputs, type ModelInputs } from './read-model-inputs.js';
 import type { ServerTarget, TargetLauncher } from './server-target.js';
@@ -317,7 +318,10 @@ async function chooseLauncher(job: LoadtestJob, inputs: ModelInputs): Promise<Ch
       source.kind === 'image' ? 'Start a Docker engine (`scripts/setup-docker.sh`).' : 'Start a Docker engine (`scripts/setup-docker.sh`) or use `--mode process`.',
     );
   }
-  const env = loadtestServerEnv(deployable);
+  // Secret values only reach the server, never the sizing key (sizingInputsFor) or the report.
+  const secrets = loadtestSecretEnv(deployable, job.env ?? process.env);
+  if (secrets.summary) log(`loadtest ${name}: ${secrets.summary}`);
+  const env = { ...loadtestServerEnv(deployable), ...secrets.values };
   if (source.kind === 'image') {
     if (!(await docker?.imageExists(source.image))) {
       log(`loadtest ${name}: ${source.image} is not in this Docker engine; pulling it`);
@@ -330,7 +334,7 @@ async function chooseLauncher(job: LoadtestJob, inputs: ModelInputs): Promise<Ch
       docker: docker as DockerSeam,
       image: source.image,
       deployName: name,
-      env: {},
+      env: secrets.values,
       fixedPort: source.port,
       predictPath: source.predictPath,
       readyPath: source.readyPath,

@@ -24,7 +24,14 @@ export interface ManifestOptions {
   readonly namespace: string;
   /** Full image reference, e.g. `modelfleet/match-logreg-v1:0123456789ab`. */
   readonly image: string;
+  /** Secrets the kubelet pulls the image with (models.yaml `kubernetes.imagePullSecrets`); none by default. */
+  readonly imagePullSecrets?: readonly string[];
 }
+
+/** A container variable: a plain value the server needs, or one key of a Secret (the value stays in the cluster). */
+export type ContainerEnvVar =
+  | { readonly name: string; readonly value: string }
+  | { readonly name: string; readonly valueFrom: { readonly secretKeyRef: { readonly name: string; readonly key: string } } };
 
 export interface RenderedManifest {
   /** File name under build/models/<name>/k8s/. */
@@ -45,7 +52,11 @@ export interface ManifestValues {
   readonly servicePort: number;
   readonly readinessPath: string;
   readonly livenessPath: string;
-  readonly env: readonly { readonly name: string; readonly value: string }[];
+  readonly env: readonly ContainerEnvVar[];
+  /** `envFrom` entries: whole Secrets as variables; the template leaves the key out when empty. */
+  readonly envFrom: readonly { readonly secretRef: { readonly name: string } }[];
+  /** `imagePullSecrets` entries; the template leaves the key out when empty. */
+  readonly imagePullSecrets: readonly { readonly name: string }[];
   readonly cpuRequest: string;
   readonly memoryRequest: string;
   readonly memoryLimit: string;
@@ -130,7 +141,11 @@ export function buildManifestValues(deployable: Deployable, sizing: Pick<Sizing,
     readinessPath: ownImage ? '/readyz' : source.readyPath,
     // A bring-your-own server promises only its ready path; it doubles as the liveness path.
     livenessPath: ownImage ? '/healthz' : source.readyPath,
-    env: ownImage ? modelServerEnv(deployable) : [],
+    // Secret variables come after the server's own (models.yaml cannot name those), and
+    // `env` wins over `envFrom` in Kubernetes, so a whole Secret cannot override them either.
+    env: [...(ownImage ? modelServerEnv(deployable) : []), ...secretEnvVars(deployable)],
+    envFrom: model.envFromSecrets.map((name) => ({ secretRef: { name } })),
+    imagePullSecrets: (options.imagePullSecrets ?? []).map((name) => ({ name })),
     cpuRequest: sizing.resources.requests.cpu,
     memoryRequest: sizing.resources.requests.memory,
     memoryLimit: sizing.resources.limits.memory,
@@ -142,6 +157,15 @@ export function buildManifestValues(deployable: Deployable, sizing: Pick<Sizing,
     targetCpuUtilization: model.scaling.targetCpuUtilization,
     progressDeadlineSeconds: 300,
   };
+}
+
+/**
+ * The model's `secretEnv` as container variables that name a Secret and a key
+ * (https://kubernetes.io/docs/concepts/configuration/secret/#using-a-secret-as-environment-variables).
+ * No value is ever read or written here: the kubelet fills them in inside the pod.
+ */
+export function secretEnvVars(deployable: Deployable): ContainerEnvVar[] {
+  return deployable.model.secretEnv.map(({ name, secret, key }) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } }));
 }
 
 /** Canonical YAML: one fixed dump style so the same object always gives the same bytes. */

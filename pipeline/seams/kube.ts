@@ -40,12 +40,24 @@ export interface KubeStatus {
   details?: { name?: string; kind?: string; group?: string; causes?: Array<{ reason?: string; message?: string; field?: string }> };
 }
 
+/** The request an error answered: what a 403 message falls back on when the Status does not say. */
+export interface KubeRequest {
+  /** The RBAC request verb (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb); apply is `patch`. */
+  readonly verb: 'get' | 'list' | 'patch' | 'delete';
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly subresource?: string;
+}
+
 export class KubeApiError extends Error {
   override readonly name = 'KubeApiError';
   constructor(
     readonly status: number,
     readonly body: KubeStatus | undefined,
     message: string,
+    readonly request?: KubeRequest,
   ) {
     super(message);
   }
@@ -117,13 +129,14 @@ class ClientNodeKube implements KubeClient {
     // `force: true`: modelfleet owns these objects; a field someone changed by hand is taken back
     // instead of failing with a conflict. https://kubernetes.io/docs/reference/using-api/server-side-apply/#conflicts
     const dryRun = options.dryRun ? 'All' : undefined;
-    const applied = await this.call(() => this.objects.patch(structuredClone(object), undefined, dryRun, FIELD_MANAGER, true, this.applyPatch));
+    const request = { verb: 'patch', apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name } as const;
+    const applied = await this.call(() => this.objects.patch(structuredClone(object), undefined, dryRun, FIELD_MANAGER, true, this.applyPatch), request);
     return toPlain(applied);
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     try {
-      const found = await this.call(() => this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } }));
+      const found = await this.call(() => this.objects.read({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } }), { verb: 'get', ...ref });
       return toPlain(found);
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;
@@ -132,14 +145,14 @@ class ClientNodeKube implements KubeClient {
   }
 
   async list(apiVersion: string, kind: string, namespace: string | undefined, selectors: { labelSelector?: string; fieldSelector?: string } = {}): Promise<KubeObject[]> {
-    const found = await this.call(() => this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, selectors.fieldSelector, selectors.labelSelector));
+    const found = await this.call(() => this.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, selectors.fieldSelector, selectors.labelSelector), { verb: 'list', apiVersion, kind, ...(namespace ? { namespace } : {}) });
     return found.items.map((item) => ({ ...toPlain(item), apiVersion, kind }));
   }
 
   async remove(ref: ObjectRef): Promise<boolean> {
     try {
       // Background propagation: the garbage collector removes ReplicaSets and pods after the Deployment.
-      await this.call(() => this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } }, undefined, undefined, undefined, undefined, 'Background'));
+      await this.call(() => this.objects.delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } }, undefined, undefined, undefined, undefined, 'Background'), { verb: 'delete', ...ref });
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return false;
@@ -148,14 +161,14 @@ class ClientNodeKube implements KubeClient {
   }
 
   async podLogs(namespace: string, pod: string, tailLines: number): Promise<string> {
-    return this.call(() => this.core.readNamespacedPodLog({ name: pod, namespace, tailLines }));
+    return this.call(() => this.core.readNamespacedPodLog({ name: pod, namespace, tailLines }), { verb: 'get', apiVersion: 'v1', kind: 'Pod', namespace, name: pod, subresource: 'log' });
   }
 
-  private async call<T>(request: () => Promise<T>): Promise<T> {
+  private async call<T>(send: () => Promise<T>, request: KubeRequest): Promise<T> {
     try {
-      return await request();
+      return await send();
     } catch (err) {
-      throw toKubeApiError(err, this.server);
+      throw toKubeApiError(err, this.server, request);
     }
   }
 }
@@ -165,15 +178,15 @@ function toPlain(value: object): KubeObject {
   return JSON.parse(JSON.stringify(value)) as KubeObject;
 }
 
-function toKubeApiError(err: unknown, server: string): Error {
+function toKubeApiError(err: unknown, server: string, request: KubeRequest): Error {
   if (err instanceof KubeApiError) return err;
   const candidate = err as { code?: unknown; body?: unknown; message?: unknown };
   if (typeof candidate.code === 'number' && candidate.code >= 100 && candidate.code < 600) {
     const body = parseStatus(candidate.body);
-    return new KubeApiError(candidate.code, body, body?.message ?? `HTTP ${candidate.code} from ${server}`);
+    return new KubeApiError(candidate.code, body, body?.message ?? `HTTP ${candidate.code} from ${server}`, request);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new KubeApiError(0, undefined, `cannot reach the Kubernetes API server ${server}: ${message}`);
+  return new KubeApiError(0, undefined, `cannot reach the Kubernetes API server ${server}: ${message}`, request);
 }
 
 function parseStatus(body: unknown): KubeStatus | undefined {

@@ -197,3 +197,84 @@ describe('rollouts in the fake Kubernetes API server', () => {
     }, { timeout: 5_000 }).toBe('ProgressDeadlineExceeded');
   });
 });
+
+describe('RBAC in the fake Kubernetes API server', () => {
+  const RBAC = 'rbac.authorization.k8s.io/v1';
+  let n = 0;
+  /** A fresh user with the given bindings applied by the admin; returns a fetch that sends its token. */
+  async function userWith(bindings: (user: string) => unknown[]): Promise<{ user: string; call: (path: string, init?: RequestInit) => Promise<{ status: number; json: Record<string, unknown> }> }> {
+    n += 1;
+    const user = `alice-${n}`;
+    fake.addIdentity(`token-${user}`, { user, groups: ['system:authenticated'] });
+    for (const object of bindings(user)) {
+      const { kind, metadata } = object as { kind: string; metadata: { name: string; namespace?: string } };
+      const plural = `${kind.toLowerCase()}s`;
+      const path = metadata.namespace ? `/apis/${RBAC}/namespaces/${metadata.namespace}/${plural}/${metadata.name}` : `/apis/${RBAC}/${plural}/${metadata.name}`;
+      expect((await apply(path, object)).status).toBeLessThan(300);
+    }
+    return {
+      user,
+      async call(path, init = {}) {
+        const response = await fetch(`${fake.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: `Bearer token-${user}` } });
+        const text = await response.text();
+        return { status: response.status, json: (text.startsWith('{') ? JSON.parse(text) : { text }) as Record<string, unknown> };
+      },
+    };
+  }
+  const role = (name: string, namespace: string, rules: unknown[]) => ({ apiVersion: RBAC, kind: 'Role', metadata: { name, namespace }, rules });
+  const roleBinding = (name: string, namespace: string, user: string, roleRef: { kind: string; name: string }) => ({ apiVersion: RBAC, kind: 'RoleBinding', metadata: { name, namespace }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...roleRef }, subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user }] });
+
+  it('refuses what no rule allows with Kubernetes\' 403 Status naming the user, verb, resource and namespace', async () => {
+    const alice = await userWith(() => []);
+    const listed = await alice.call('/apis/apps/v1/namespaces/default/deployments');
+    expect(listed.status).toBe(403);
+    expect(listed.json).toMatchObject({
+      kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403,
+      message: `deployments.apps is forbidden: User "${alice.user}" cannot list resource "deployments" in API group "apps" in the namespace "default"`,
+      details: { group: 'apps', kind: 'deployments' },
+    });
+    const deleted = await alice.call('/api/v1/namespaces/default/services/web', { method: 'DELETE' });
+    expect(deleted.json).toMatchObject({ message: `services "web" is forbidden: User "${alice.user}" cannot delete resource "services" in API group "" in the namespace "default"`, details: { name: 'web', kind: 'services' } });
+    const cluster = await alice.call('/api/v1/namespaces');
+    expect(cluster.json.message).toBe(`namespaces is forbidden: User "${alice.user}" cannot list resource "namespaces" in API group "" at the cluster scope`);
+    // Discovery stays open to every authenticated user.
+    expect((await alice.call('/apis/apps/v1')).status).toBe(200);
+  });
+
+  it('grants a Role only in its namespace, needs its own rule for a subresource, and limits by resourceNames', async () => {
+    const alice = await userWith((user) => [
+      role('pod-reader', 'default', [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }]),
+      roleBinding('pod-reader', 'default', user, { kind: 'Role', name: 'pod-reader' }),
+      { apiVersion: RBAC, kind: 'ClusterRole', metadata: { name: `ns-default-${user}` }, rules: [{ apiGroups: [''], resources: ['namespaces'], resourceNames: ['default'], verbs: ['get'] }] },
+      { apiVersion: RBAC, kind: 'ClusterRoleBinding', metadata: { name: `ns-default-${user}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `ns-default-${user}` }, subjects: [{ kind: 'User', name: user }] },
+    ]);
+    expect((await alice.call('/api/v1/namespaces/default/pods')).status).toBe(200);
+    expect((await alice.call('/api/v1/namespaces/default/pods/none')).status).toBe(404);
+    expect((await alice.call('/api/v1/namespaces/kube-system/pods')).status).toBe(403);
+    const log = await alice.call('/api/v1/namespaces/default/pods/none/log');
+    expect(log.json.message).toBe(`pods "none" is forbidden: User "${alice.user}" cannot get resource "pods/log" in API group "" in the namespace "default"`);
+    expect((await alice.call('/api/v1/namespaces/default')).status).toBe(200);
+    expect((await alice.call('/api/v1/namespaces/kube-system')).status).toBe(403);
+    expect((await alice.call('/api/v1/namespaces')).status).toBe(403);
+  });
+
+  it('authorizes a server-side apply as patch, and as create as well when it creates the object, dry run included', async () => {
+    const alice = await userWith((user) => [
+      role(`cm-patch-${user}`, 'default', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['patch'] }]),
+      roleBinding(`cm-patch-${user}`, 'default', user, { kind: 'Role', name: `cm-patch-${user}` }),
+    ]);
+    const send = (name: string, query: string) => alice.call(`/api/v1/namespaces/default/configmaps/${name}?fieldManager=t&force=true${query}`, { method: 'PATCH', headers: { 'content-type': APPLY }, body: JSON.stringify(configMap(name, { k: 'v' })) });
+    const created = await send('fresh', '&dryRun=All');
+    expect(created.status).toBe(403);
+    // The create check's refusal carries only the authorizer's reason, not the verb.
+    expect(created.json).toMatchObject({ reason: 'Forbidden', message: 'configmaps "fresh" is forbidden: ', details: { name: 'fresh', kind: 'configmaps' } });
+    await apply('/api/v1/namespaces/default/configmaps/existing', configMap('existing', { k: 'old' }));
+    expect((await send('existing', '')).status).toBe(200);
+
+    const log = fake.requests.filter((r) => r.user === alice.user && r.method === 'PATCH');
+    expect(log.map((r) => [r.scope, r.checks.map((c) => `${c.verb}:${String(c.allowed)}`)])).toEqual([
+      ['namespaced', ['patch:true', 'create:false']],
+      ['namespaced', ['patch:true']],
+    ]);
+  });
+});

@@ -31,7 +31,8 @@ beforeAll(async () => {
   for (const model of ['match-logreg-v1', 'match-logreg-v2', 'match-trees', 'match-mlp']) {
     await cp(join(repo, 'examples', 'models', model), join(dir, 'models', model), { recursive: true });
   }
-  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 50 });
+  // The namespaces exist, as a cluster admin made them: deploy does not create them by default.
+  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 50, namespaces: ['modelfleet-partial', 'modelfleet-reweight', 'modelfleet-unmarked'] });
   kube = await openKube({ kubeconfig: await fake.writeKubeconfig(dir) });
   // No registry: the gateway deploy uses the gateway image's local content tag.
   gatewayEnv = { ...process.env, MODELFLEET_PUSH: 'false' };

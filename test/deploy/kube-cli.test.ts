@@ -47,7 +47,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelfleet-kube-cli-'));
   await cp(join(repo, 'models.yaml'), join(dir, 'models.yaml'));
   await cp(join(repo, 'examples'), join(dir, 'examples'), { recursive: true });
-  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 50 });
+  // The environment's namespace exists, as a cluster admin made it: deploy does not create it by default.
+  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 50, namespaces: [NAMESPACE] });
   env = { ...process.env, KUBECONFIG: await fake.writeKubeconfig(dir), MODELFLEET_ENV: 'staging' };
   delete env.KUBERNETES_SERVICE_HOST;
 

@@ -16,7 +16,8 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'modelfleet-kube-deploy-'));
-  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 60 });
+  // The namespaces exist, as a cluster admin made them: deploy does not create them by default.
+  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 60, namespaces: ['modelfleet-dev', 'modelfleet-staging', 'modelfleet-prune'] });
   kube = await openKube({ kubeconfig: await fake.writeKubeconfig(dir) });
 });
 
@@ -78,13 +79,26 @@ describe('deploy to Kubernetes (fake API server)', () => {
   it('labels everything with a valid label value for an environment name the API server would refuse as is', async () => {
     // `review/` sanitised by cutting alone leaves `review-`: the API server refuses a label value ending in "-".
     const namespace = namespaceForEnvironment('review/');
-    const result = await deployToKube({ kube, deployName: 'lima', environment: 'review/', namespace, manifests: modelManifests('lima', 'modelfleet/lima:aaaaaaaaaaaa'), ...fast });
+    const result = await deployToKube({ kube, deployName: 'lima', environment: 'review/', namespace, manifests: modelManifests('lima', 'modelfleet/lima:aaaaaaaaaaaa'), createNamespace: true, ...fast });
 
     expect(result.outcome).toBe('deployed');
     const ns = fake.objects('Namespace').find((n) => (n.metadata as { name: string }).name === namespace);
     expect((ns?.metadata as { labels: Record<string, string> }).labels['modelfleet.io/environment']).toBe('review');
     const [deployment] = fake.objects('Deployment', namespace);
     expect((deployment?.metadata as { labels: Record<string, string> }).labels['modelfleet.io/environment']).toBe('review');
+  });
+
+  it('fails naming a namespace that does not exist, before applying anything and without cluster-scoped requests', async () => {
+    const before = fake.requests.length;
+    const err = await captureError(deployToKube({ kube, deployName: 'mike', environment: 'nowhere', namespace: 'modelfleet-nowhere', manifests: modelManifests('mike', 'modelfleet/mike:aaaaaaaaaaaa'), ...fast }));
+
+    expect(isUserError(err) && err.code).toBe('DEPLOY_NAMESPACE_MISSING');
+    expect((err as Error).message).toBe('model mike: the namespace modelfleet-nowhere does not exist, and deploy creates namespaces only when models.yaml asks it to. Nothing was applied.');
+    expect(isUserError(err) && err.hint).toMatch(/kubectl create namespace modelfleet-nowhere.*kubernetes: \{ createNamespace: true \}/);
+    const made = fake.requests.slice(before);
+    expect(made.filter((r) => r.method === 'PATCH').every((r) => r.query.dryRun === 'All')).toBe(true);
+    expect(made.filter((r) => r.scope === 'cluster')).toEqual([]);
+    expect(fake.objects('Namespace').map((n) => (n.metadata as { name: string }).name)).not.toContain('modelfleet-nowhere');
   });
 
   it('reports "unchanged" and writes nothing when the same manifests are deployed twice', async () => {

@@ -1,4 +1,5 @@
 import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
+import { DEFAULT_KUBERNETES_SETTINGS } from '../../generator/fleet/resolve-kubernetes.js';
 import type { FleetSpec, ModelSpec, Variant } from '../../generator/fleet/types.js';
 
 /** A variant as loadFleet would produce it, sourced from a local MLflow directory. */
@@ -26,10 +27,12 @@ export function model(name: string, route: string, variants: readonly Variant[],
     scaling: { minReplicas: 1, maxReplicas: 2, targetCpuUtilization: 70 },
     loadtest: { durationSeconds: 5, connections: 4, rowsPerRequest: 1, p99BudgetMs: 100 },
     scheduling: { nodeSelector: {}, tolerations: [] },
+    secretEnv: [],
+    envFromSecrets: [],
     location: { line: 1, column: 1 },
   };
 }
 
 export function fleet(models: readonly ModelSpec[], file = '/fleet/models.yaml'): FleetSpec {
-  return { file, models, ci: DEFAULT_CI_SETTINGS };
+  return { file, models, ci: DEFAULT_CI_SETTINGS, kubernetes: DEFAULT_KUBERNETES_SETTINGS };
 }

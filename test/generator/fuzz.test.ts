@@ -11,9 +11,13 @@ import { UserError } from '../../lib/errors/user-error.js';
 import { gitlabCiSchemaErrors } from '../support/gitlab-ci-schema.js';
 import { CASES_DIR } from './support/generator-fixtures.js';
 import { artifactDependenciesOf, jobNamesOf } from '../support/gitlab-artifact-rule.js';
+import { listDeployables } from '../../generator/fleet/find-deployable.js';
+import { renderGatewayManifests } from '../../pipeline/deploy/gateway/render-gateway-manifests.js';
+import { modelServerEnv, renderModelManifests } from '../../pipeline/manifests/render-model-manifests.js';
 
 const baseText = readFileSync(path.join(CASES_DIR, 'three-models', 'models.yaml'), 'utf8');
 const templates = readModelTemplates();
+const SIZING = { resources: { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '128Mi' } } };
 
 /**
  * The property: whatever the file holds, loading either succeeds (and then generating works
@@ -229,5 +233,85 @@ describe('mutated ci: blocks', () => {
 
   it('accept the unmutated Docker-in-Docker scenario (the property is not vacuous)', () => {
     expect(() => parseFleet(dindText, '/repo/models.yaml', 'models.yaml')).not.toThrow();
+  });
+});
+
+/** The three-model scenario with every Kubernetes Secret setting in use. */
+const secretsDoc = (): Record<string, unknown> => {
+  const doc = load(baseText) as { defaults: Record<string, unknown>; models: Record<string, unknown>[] };
+  doc.defaults.secretEnv = [{ name: 'FEATURE_TOKEN', secret: 'feature-store', key: 'token' }];
+  const [first, second] = doc.models;
+  if (first) first.envFrom = ['match-shared'];
+  if (second) second.secretEnv = [{ name: 'API_KEY', secret: 'moto.credentials', key: 'api-key' }, { name: 'OTHER', secret: 'moto', key: 'x.y' }];
+  return { kubernetes: { createNamespace: false, imagePullSecrets: ['registry-pull'] }, ...doc };
+};
+
+const hostileSecretValue = fc.oneof(
+  fc.constantFrom('PORT', 'MAX_X', 'HOST', 'a\nkind: Secret', '{a: b}', '"x"', '../x', 'A-B', '1A', 'UPPER', 'ok-name', 'ok.name', '', ' ', 'x'.repeat(300), 42, true, null),
+  fc.string({ unit: yamlChars, maxLength: 12 }),
+  fc.jsonValue({ maxDepth: 2 }),
+);
+
+const secretMutation = fc.record({
+  pick: fc.nat(),
+  kind: fc.constantFrom('replace', 'delete', 'add', 'push', 'duplicate'),
+  value: hostileSecretValue,
+  key: fc.constantFrom('kubernetes', 'createNamespace', 'imagePullSecrets', 'secretEnv', 'envFrom', 'name', 'secret', 'key', 'secrte', 'valueFrom'),
+});
+
+/** Whatever the Secret settings hold, a fleet that loads renders Deployments that pass the schema and name Secrets only as data. */
+function checkSecretsOutcome(text: string): void {
+  checkOutcome(text);
+  let fleet;
+  try {
+    fleet = parseFleet(text, '/repo/models.yaml', 'models.yaml');
+  } catch {
+    return;
+  }
+  for (const deployable of listDeployables(fleet)) {
+    const manifests = renderModelManifests(deployable, SIZING, { namespace: 'ns', image: 'modelfleet/x:0123456789ab', imagePullSecrets: fleet.kubernetes.imagePullSecrets });
+    const deployment = manifests[0]?.object as { spec: { template: { spec: Record<string, unknown> } } };
+    const pod = deployment.spec.template.spec;
+    const container = (pod.containers as Record<string, unknown>[])[0] ?? {};
+    const env = container.env as { name: string; value?: string }[];
+    // The server's own variables come first and unchanged; names stay unique (Kubernetes keys env by name).
+    const own = deployable.variant.source.kind === 'image' ? [] : modelServerEnv(deployable);
+    expect(env.slice(0, own.length)).toEqual(own);
+    expect(new Set(env.map((e) => e.name)).size).toBe(env.length);
+    expect(env.slice(own.length)).toEqual(deployable.model.secretEnv.map((s) => ({ name: s.name, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } })));
+    expect(pod.imagePullSecrets ?? []).toEqual(fleet.kubernetes.imagePullSecrets.map((name) => ({ name })));
+    expect(Object.keys(deployment)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+  }
+  renderGatewayManifests({ namespace: 'ns', image: 'modelfleet/gateway:0123456789ab', routesJson: '{}', imagePullSecrets: fleet.kubernetes.imagePullSecrets });
+}
+
+describe('mutated kubernetes: and secretEnv settings', () => {
+  it('give a located UserError, or Deployments that pass the Kubernetes schema and only name Secrets, never another exception', () => {
+    fc.assert(
+      fc.property(fc.array(secretMutation, { minLength: 1, maxLength: 3 }), (mutations) => {
+        const doc = secretsDoc();
+        for (const m of mutations) {
+          const all = containers(doc).filter((c) => c !== doc);
+          const target = all[m.pick % all.length] ?? doc;
+          const keys = Object.keys(target);
+          const key = keys[m.pick % Math.max(1, keys.length)] ?? m.key;
+          if (m.kind === 'replace') target[key] = m.value;
+          else if (m.kind === 'delete') delete target[key];
+          else if (m.kind === 'add') target[m.key] = m.value;
+          else if (m.kind === 'duplicate' && Array.isArray(target[key])) (target[key] as unknown[]).push(...(target[key] as unknown[]).slice(0, 1));
+          else if (Array.isArray(target[key])) (target[key] as unknown[]).push(m.value);
+          else target[m.key] = [m.value];
+        }
+        checkSecretsOutcome(dump(doc));
+      }),
+      { numRuns: 300, seed: 20_240_615 },
+    );
+  });
+
+  it('accept the unmutated scenario with every Secret setting (the property is not vacuous)', () => {
+    const fleet = parseFleet(dump(secretsDoc()), '/repo/models.yaml', 'models.yaml');
+    expect(fleet.kubernetes.imagePullSecrets).toEqual(['registry-pull']);
+    expect(fleet.models[1]?.secretEnv).toHaveLength(2);
+    checkSecretsOutcome(dump(secretsDoc()));
   });
 });

@@ -17,6 +17,8 @@ export function modelSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
       nodeSelector: { 'node.kubernetes.io/pool': 'spot' },
       tolerations: [{ key: 'spot', operator: 'Equal', value: 'true', effect: 'NoSchedule' }],
     },
+    secretEnv: [],
+    envFromSecrets: [],
     location: { line: 3, column: 5 },
     ...overrides,
   };

@@ -45,6 +45,42 @@ describe('model manifests', () => {
     expect(container.env).toEqual([]);
   });
 
+  it('match the golden files for a model with image pull Secrets and secret variables', () => {
+    const model = modelSpec({
+      secretEnv: [
+        { name: 'FEATURE_STORE_TOKEN', secret: 'feature-store', key: 'token' },
+        { name: 'TRAFFIC_API_KEY', secret: 'traffic-api.credentials', key: 'api-key' },
+      ],
+      envFromSecrets: ['match-shared-config'],
+    });
+    const manifests = renderModelManifests(deployable(model), fixedSizing(), { ...options, imagePullSecrets: ['registry-credentials', 'mirror.pull'] });
+    expectGolden('secret-model', manifests);
+    const pod = at(manifests[0]?.object, 'spec', 'template', 'spec') as Obj;
+    const container = at(pod, 'containers', 0) as Obj;
+    expect(pod.imagePullSecrets).toEqual([{ name: 'registry-credentials' }, { name: 'mirror.pull' }]);
+    // The Secret is named with its key; the value is never in a manifest.
+    expect(container.env).toEqual(expect.arrayContaining([
+      { name: 'FEATURE_STORE_TOKEN', valueFrom: { secretKeyRef: { name: 'feature-store', key: 'token' } } },
+      { name: 'TRAFFIC_API_KEY', valueFrom: { secretKeyRef: { name: 'traffic-api.credentials', key: 'api-key' } } },
+    ]));
+    // After the server's own variables: models.yaml cannot set those, and `env` wins over `envFrom`.
+    expect((container.env as Obj[]).map((e) => e.name).slice(-2)).toEqual(['FEATURE_STORE_TOKEN', 'TRAFFIC_API_KEY']);
+    expect(container.envFrom).toEqual([{ secretRef: { name: 'match-shared-config' } }]);
+    for (const m of manifests) expect(() => validateManifest(m.object, m.file)).not.toThrow();
+  });
+
+  it('give a bring-your-own image its secret variables too, and leave imagePullSecrets and envFrom out when there are none', () => {
+    const model = modelSpec({ name: 'match-bike-paris', secretEnv: [{ name: 'API_KEY', secret: 'bike', key: 'key' }] });
+    const byo = deployable(model, {
+      source: { kind: 'image', image: 'registry.example.com/team/bike-model:2.1.0', port: 9000, predictPath: '/predict', readyPath: '/ready', schema: 'schemas/bike.json' },
+    });
+    const [deployment] = renderModelManifests(byo, fixedSizing(), { namespace: 'ns', image: 'registry.example.com/team/bike-model:2.1.0' });
+    const pod = at(deployment?.object, 'spec', 'template', 'spec') as Obj;
+    expect(at(pod, 'containers', 0, 'env')).toEqual([{ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'bike', key: 'key' } } }]);
+    expect(Object.keys(pod)).not.toContain('imagePullSecrets');
+    expect(Object.keys(at(pod, 'containers', 0) as Obj)).not.toContain('envFrom');
+  });
+
   it('render the same bytes every time', () => {
     const a = joinManifests(renderModelManifests(deployable(), fixedSizing(), options));
     const b = joinManifests(renderModelManifests(deployable(), fixedSizing(), options));

@@ -48,6 +48,15 @@
  * - pod status: the `Ready` condition, container states, restart counts, `CrashLoopBackOff` and
  *   `OOMKilled` (https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-conditions,
  *   #container-states).
+ * - authentication by bearer token and RBAC authorization
+ *   (https://kubernetes.io/docs/reference/access-authn-authz/authorization/,
+ *   https://kubernetes.io/docs/reference/access-authn-authz/rbac/): a token registered with
+ *   `addIdentity`/`serviceAccountToken` is that user; every resource request is authorized by the
+ *   Roles, ClusterRoles and bindings stored in the fake (applied like any object) and refused with
+ *   a 403 `Forbidden` Status naming the user, verb, resource and namespace; a server-side apply
+ *   that creates its object also needs `create`. Any other token is a cluster admin
+ *   (`system:masters`), so tests that do not care about RBAC need no setup. `requests` records
+ *   each request's user, scope (namespaced, cluster-scoped, non-resource) and decisions.
  *
  * Pods misbehave on purpose when their first container says so, by the environment variable
  * `FAKE_KUBE_POD_BEHAVIOUR` (`never-ready`, `crash-loop`, `oom-killed`) or by an image tag
@@ -79,6 +88,7 @@ const RESOURCES: readonly ResourceType[] = [
   { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true },
   { group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true },
   { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
+  { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true },
   { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true },
   { group: '', version: 'v1', kind: 'Endpoints', plural: 'endpoints', namespaced: true },
   { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
@@ -87,13 +97,48 @@ const RESOURCES: readonly ResourceType[] = [
   { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true },
   { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', namespaced: true },
   { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false },
 ];
+
+/** Who sent a request, as the authenticator hands it to the authorizer. */
+export interface FakeIdentity {
+  readonly user: string;
+  readonly groups: readonly string[];
+}
+
+/**
+ * One authorization decision: the request attributes RBAC looks at
+ * (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#review-your-request-attributes).
+ * `resource` carries the subresource (`pods/log`); `namespace` is the namespace the rules are
+ * looked up in (for a Namespace object itself, its own name, as kube-apiserver does).
+ */
+export interface AuthorizationCheck {
+  readonly verb: string;
+  readonly apiGroup: string;
+  readonly resource: string;
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly allowed: boolean;
+}
 
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
   readonly contentType: string | undefined;
+  /** The authenticated user (`kubernetes-admin` for a token the fake was not told about). */
+  readonly user: string;
+  /**
+   * `namespaced`: a resource inside one namespace; `cluster`: a cluster-scoped resource
+   * (Namespace, ClusterRole, ...) or a list across all namespaces; `non-resource`: discovery and
+   * other paths outside the resource API.
+   */
+  readonly scope: 'namespaced' | 'cluster' | 'non-resource';
+  /** Every authorization decision the request needed, in order (a server-side apply that creates checks `patch`, then `create`). */
+  readonly checks: readonly AuthorizationCheck[];
 }
 
 export interface FakeKubeOptions {
@@ -101,14 +146,31 @@ export interface FakeKubeOptions {
   readonly tickMs?: number;
   /** How long a healthy pod takes to become ready (default 150 ms). */
   readonly readyAfterMs?: number;
+  /** Namespaces that exist from the start, besides `default` and `kube-system` (what a cluster admin created). */
+  readonly namespaces?: readonly string[];
 }
+
+/** The identity of every token the fake was not told about: a cluster admin, whom RBAC never refuses. */
+export const ADMIN_IDENTITY: FakeIdentity = { user: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
 
 export interface FakeKubeApi {
   readonly url: string;
-  /** Every request received, in order. */
+  /** Every request received, in order, with its user, scope and authorization decisions. */
   readonly requests: readonly RecordedRequest[];
-  /** Writes a kubeconfig pointing at this server and returns its path. */
-  writeKubeconfig(dir: string): Promise<string>;
+  /**
+   * Writes a kubeconfig pointing at this server and returns its path. Without a token it
+   * carries the admin's token; with one (see serviceAccountToken, addIdentity) requests are
+   * authorized by the RBAC objects stored in the fake. Each token gets its own file in `dir`.
+   */
+  writeKubeconfig(dir: string, options?: { readonly token?: string }): Promise<string>;
+  /** Makes `token` authenticate as `identity`; its requests are then authorized by RBAC. */
+  addIdentity(token: string, identity: FakeIdentity): void;
+  /**
+   * A bearer token of the ServiceAccount `namespace/name`, with the user name and groups
+   * Kubernetes gives service accounts (`system:serviceaccount:<ns>:<name>`,
+   * https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-subjects).
+   */
+  serviceAccountToken(namespace: string, name: string): string;
   /** A copy of the stored objects of one kind (all namespaces unless one is given). */
   objects(kind: string, namespace?: string): JsonObject[];
   /** Images of the ready pods behind a Service: what it would serve right now. */
@@ -124,11 +186,14 @@ export interface FakeKubeApi {
 const SYSTEM_FIELDS = new Set(['apiVersion', 'kind', 'status']);
 const META_IDENTITY = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'ownerReferences']);
 
+const ADMIN_TOKEN = 'fake-token';
+
 export async function startFakeKubeApi(options: FakeKubeOptions = {}): Promise<FakeKubeApi> {
-  const state = new FakeState(options.readyAfterMs ?? 150);
+  const state = new FakeState(options.readyAfterMs ?? 150, options.namespaces ?? []);
   const requests: RecordedRequest[] = [];
+  const tokens = new Map<string, FakeIdentity>();
   const server: Server = createServer((req, res) => {
-    void handle(state, requests, req, res).catch((err: unknown) => {
+    void handle(state, requests, tokens, req, res).catch((err: unknown) => {
       sendStatus(res, 500, 'InternalError', err instanceof Error ? err.message : String(err));
     });
   });
@@ -139,9 +204,10 @@ export async function startFakeKubeApi(options: FakeKubeOptions = {}): Promise<F
   return {
     url,
     requests,
-    async writeKubeconfig(dir: string) {
+    async writeKubeconfig(dir: string, kubeconfigOptions: { readonly token?: string } = {}) {
       await mkdir(dir, { recursive: true });
-      const file = join(dir, 'kubeconfig.yaml');
+      const token = kubeconfigOptions.token ?? ADMIN_TOKEN;
+      const file = join(dir, token === ADMIN_TOKEN ? 'kubeconfig.yaml' : `kubeconfig-${createHash('sha256').update(token).digest('hex').slice(0, 12)}.yaml`);
       const config = [
         'apiVersion: v1',
         'kind: Config',
@@ -149,7 +215,7 @@ export async function startFakeKubeApi(options: FakeKubeOptions = {}): Promise<F
         // client-node refuses plain HTTP unless TLS verification is off; the fake serves 127.0.0.1 only.
         `- name: fake\n  cluster:\n    server: ${url}\n    insecure-skip-tls-verify: true`,
         'users:',
-        '- name: tester\n  user:\n    token: fake-token',
+        `- name: tester\n  user:\n    token: ${token}`,
         'contexts:',
         '- name: fake\n  context:\n    cluster: fake\n    user: tester\n    namespace: default',
         'current-context: fake',
@@ -157,6 +223,14 @@ export async function startFakeKubeApi(options: FakeKubeOptions = {}): Promise<F
       ].join('\n');
       await writeFile(file, config);
       return file;
+    },
+    addIdentity(token, identity) {
+      tokens.set(token, { user: identity.user, groups: [...identity.groups] });
+    },
+    serviceAccountToken(namespace, name) {
+      const token = `sa-${namespace}-${name}-${randomBytes(6).toString('hex')}`;
+      tokens.set(token, { user: `system:serviceaccount:${namespace}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'] });
+      return token;
     },
     objects: (kind, namespace) => state.list(kind, namespace).map((o) => structuredClone(o)),
     servedImages: (namespace, service) => state.servedImages(namespace, service),
@@ -185,19 +259,29 @@ interface ParsedPath {
   readonly subresource: string | undefined;
 }
 
-async function handle(state: FakeState, requests: RecordedRequest[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(state: FakeState, requests: RecordedRequest[], tokens: ReadonlyMap<string, FakeIdentity>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://fake');
   const query = Object.fromEntries(url.searchParams.entries());
   const method = req.method ?? 'GET';
-  requests.push({ method, path: url.pathname, query, contentType: req.headers['content-type'] });
+  const identity = authenticate(tokens, req.headers.authorization);
+  const discovery = discover(url.pathname);
+  const parsed = discovery === undefined ? parsePath(url.pathname) : undefined;
+  const checks: AuthorizationCheck[] = [];
+  const scope = parsed === undefined ? 'non-resource' : parsed.type.namespaced && parsed.namespace !== undefined ? 'namespaced' : 'cluster';
+  requests.push({ method, path: url.pathname, query, contentType: req.headers['content-type'], user: identity.user, scope, checks });
   const body = await readBody(req);
 
-  const discovery = discover(url.pathname);
+  // Discovery is open to every authenticated user (the `system:discovery` ClusterRole is bound to
+  // `system:authenticated`, https://kubernetes.io/docs/reference/access-authn-authz/rbac/#discovery-roles).
   if (discovery !== undefined) return sendJson(res, 200, discovery);
 
-  const parsed = parsePath(url.pathname);
   if (parsed === undefined) return sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
   const { type, namespace, name, subresource } = parsed;
+
+  // Every resource request is authorized before anything else happens, dry run or not
+  // (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#authorization-verbs).
+  const attributes = requestAttributes(method, parsed, query);
+  if (!authorizeInto(checks, state, identity, attributes)) return sendJson(res, 403, forbiddenStatus(identity, attributes));
 
   if (subresource === 'log' && type.kind === 'Pod' && method === 'GET' && namespace && name) {
     const log = state.podLog(namespace, name, Number(query.tailLines ?? '0'));
@@ -251,6 +335,14 @@ async function handle(state: FakeState, requests: RecordedRequest[], req: Incomi
     if (contentType !== 'application/apply-patch+yaml') {
       return sendStatus(res, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml (this fake answers only server-side apply, got ${contentType ?? 'none'})`);
     }
+    // An apply that creates the object is also authorized as `create` of that name, dry run or
+    // not (k8s.io/apiserver/pkg/endpoints/handlers/patch.go, createAuthorizerAttributes). Its
+    // 403 carries only the authorizer's reason, which RBAC leaves empty: unlike the first check,
+    // the message does not say which verb was missing.
+    if (state.get(type, namespace, name) === undefined) {
+      const create = { ...attributes, verb: 'create' };
+      if (!authorizeInto(checks, state, identity, create)) return sendJson(res, 403, forbiddenStatus(identity, create, ''));
+    }
     const result = state.apply(type, namespace, name, body, query.fieldManager, query.force === 'true', query.dryRun === 'All');
     if ('error' in result) return sendJson(res, result.error.code as number, result.error);
     return sendJson(res, result.created ? 201 : 200, result.object);
@@ -275,6 +367,110 @@ function propagationPolicyOf(query: Readonly<Record<string, string>>, body: stri
   const value = query.propagationPolicy ?? fromBody ?? 'Background';
   if (value === 'Background' || value === 'Foreground' || value === 'Orphan') return value;
   return new Error(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${String(value)}": supported values: "Foreground", "Background", "Orphan"`);
+}
+
+// ---------------------------------------------------------------- authentication and RBAC
+
+/**
+ * Bearer tokens: a token the test registered is that identity; any other token (or none) is the
+ * cluster admin, so tests that do not care about RBAC need no setup.
+ * https://kubernetes.io/docs/reference/access-authn-authz/authentication/#putting-a-bearer-token-in-a-request
+ */
+function authenticate(tokens: ReadonlyMap<string, FakeIdentity>, header: string | undefined): FakeIdentity {
+  const token = /^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim();
+  return (token !== undefined ? tokens.get(token) : undefined) ?? ADMIN_IDENTITY;
+}
+
+type RequestAttributes = Omit<AuthorizationCheck, 'allowed'>;
+
+/**
+ * The request verb from the HTTP method, as kube-apiserver derives it: GET is `get` for one
+ * object, `list` for a collection (`watch` with `?watch=true`); POST `create`; PUT `update`;
+ * PATCH `patch` (server-side apply included); DELETE `delete` or `deletecollection`
+ * (https://kubernetes.io/docs/reference/access-authn-authz/authorization/#determine-the-request-verb).
+ * For a Namespace object, the namespace attribute is its own name, so a RoleBinding inside a
+ * namespace can grant access to that namespace object (k8s.io/apiserver/pkg/endpoints/request/requestinfo.go).
+ */
+function requestAttributes(method: string, parsed: ParsedPath, query: Readonly<Record<string, string>>): RequestAttributes {
+  const { type, namespace, name, subresource } = parsed;
+  const collection = name === undefined;
+  const verb = method === 'GET' || method === 'HEAD' ? (collection ? (query.watch === 'true' || query.watch === '1' ? 'watch' : 'list') : 'get')
+    : method === 'POST' ? 'create'
+      : method === 'PUT' ? 'update'
+        : method === 'PATCH' ? 'patch'
+          : method === 'DELETE' ? (collection ? 'deletecollection' : 'delete')
+            : method.toLowerCase();
+  return {
+    verb,
+    apiGroup: type.group,
+    resource: subresource ? `${type.plural}/${subresource}` : type.plural,
+    namespace: type.kind === 'Namespace' && name !== undefined ? name : namespace,
+    name,
+  };
+}
+
+function authorizeInto(checks: AuthorizationCheck[], state: FakeState, identity: FakeIdentity, attributes: RequestAttributes): boolean {
+  const allowed = state.authorize(identity, attributes);
+  checks.push({ ...attributes, allowed });
+  return allowed;
+}
+
+/**
+ * The 403 kube-apiserver answers when no rule allows a request
+ * (k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go, `forbiddenMessage`, and
+ * apimachinery's NewForbidden): `<resource>[.<group>] ["<name>"] is forbidden: User "<user>"
+ * cannot <verb> resource "<resource[/sub]>" in API group "<group>" in the namespace "<ns>"` (or
+ * `at the cluster scope`), details {name, group, kind: the resource}. `reason` replaces the
+ * sentence after "forbidden: " (the create check of an apply gives only the authorizer's reason).
+ */
+function forbiddenStatus(identity: FakeIdentity, attributes: RequestAttributes, reason?: string): JsonObject {
+  const [plural = ''] = attributes.resource.split('/');
+  const qualified = attributes.apiGroup === '' ? plural : `${plural}.${attributes.apiGroup}`;
+  const where = attributes.namespace !== undefined ? `in the namespace "${attributes.namespace}"` : 'at the cluster scope';
+  const why = reason ?? `User "${identity.user}" cannot ${attributes.verb} resource "${attributes.resource}" in API group "${attributes.apiGroup}" ${where}`;
+  const message = attributes.name !== undefined ? `${qualified} "${attributes.name}" is forbidden: ${why}` : `${qualified} is forbidden: ${why}`;
+  return statusBody(403, 'Forbidden', message, {
+    ...(attributes.name !== undefined ? { name: attributes.name } : {}),
+    ...(attributes.apiGroup !== '' ? { group: attributes.apiGroup } : {}),
+    kind: plural,
+  });
+}
+
+interface PolicyRule {
+  readonly apiGroups?: readonly string[];
+  readonly resources?: readonly string[];
+  readonly resourceNames?: readonly string[];
+  readonly verbs?: readonly string[];
+}
+
+/**
+ * Whether one PolicyRule allows a request: the verb, the API group and the resource (`*`,
+ * exactly, or `*\/<subresource>`) must match, and `resourceNames`, when set, must name the
+ * object (so it never allows a list). k8s.io/kubernetes/pkg/apis/rbac/v1/evaluation_helpers.go,
+ * https://kubernetes.io/docs/reference/access-authn-authz/rbac/#referring-to-resources
+ */
+function ruleAllows(rule: PolicyRule, request: RequestAttributes): boolean {
+  const has = (values: readonly string[] | undefined, value: string) => (values ?? []).some((v) => v === '*' || v === value);
+  if (!has(rule.verbs, request.verb) || !has(rule.apiGroups, request.apiGroup)) return false;
+  const subresource = request.resource.includes('/') ? request.resource.slice(request.resource.indexOf('/') + 1) : undefined;
+  const resourceMatches = (rule.resources ?? []).some((r) => r === '*' || r === request.resource || (subresource !== undefined && r === `*/${subresource}`));
+  if (!resourceMatches) return false;
+  const names = rule.resourceNames ?? [];
+  return names.length === 0 || (request.name !== undefined && names.includes(request.name));
+}
+
+interface Subject {
+  readonly kind?: string;
+  readonly name?: string;
+  readonly namespace?: string;
+}
+
+/** A binding subject names a user, a group, or a service account (whose namespace defaults to the binding's). */
+function subjectMatches(subject: Subject, identity: FakeIdentity, bindingNamespace: string | undefined): boolean {
+  if (subject.kind === 'User') return subject.name === identity.user;
+  if (subject.kind === 'Group') return subject.name !== undefined && identity.groups.includes(subject.name);
+  if (subject.kind === 'ServiceAccount') return identity.user === `system:serviceaccount:${subject.namespace ?? bindingNamespace ?? ''}:${subject.name ?? ''}`;
+  return false;
 }
 
 function discover(path: string): Json | undefined {
@@ -390,9 +586,9 @@ class FakeState {
   private readonly deployments = new Map<string, DeploymentRuntime>();
   private podIp = 10;
 
-  constructor(private readonly readyAfterMs: number) {
+  constructor(private readonly readyAfterMs: number, namespaces: readonly string[]) {
     const now = new Date().toISOString();
-    for (const name of ['default', 'kube-system']) {
+    for (const name of ['default', 'kube-system', ...namespaces]) {
       this.put(this.typeOf('Namespace'), {
         apiVersion: 'v1',
         kind: 'Namespace',
@@ -401,6 +597,35 @@ class FakeState {
         status: { phase: 'Active' },
       });
     }
+  }
+
+  /**
+   * The RBAC authorizer: allowed when a rule of a role bound to the identity allows the
+   * request. ClusterRoleBindings grant their ClusterRole everywhere; a RoleBinding grants its
+   * Role (or a ClusterRole) only in its own namespace. `system:masters` is never refused.
+   * Nothing is denied explicitly: RBAC only adds permissions.
+   * https://kubernetes.io/docs/reference/access-authn-authz/rbac/#rolebinding-and-clusterrolebinding
+   */
+  authorize(identity: FakeIdentity, request: RequestAttributes): boolean {
+    if (identity.groups.includes('system:masters')) return true;
+    const live = (o: JsonObject) => !(o.metadata as JsonObject).deletionTimestamp;
+    const rulesOf = (kind: 'Role' | 'ClusterRole', namespace: string | undefined, name: unknown): PolicyRule[] => {
+      const role = typeof name === 'string' ? this.get(this.typeOf(kind), namespace, name) : undefined;
+      return role && live(role) ? ((role.rules as PolicyRule[] | undefined) ?? []) : [];
+    };
+    const bound = (binding: JsonObject, namespace: string | undefined) => live(binding) && ((binding.subjects as Subject[] | undefined) ?? []).some((s) => subjectMatches(s, identity, namespace));
+    const rules: PolicyRule[] = [];
+    for (const binding of this.list('ClusterRoleBinding')) {
+      if (bound(binding, undefined)) rules.push(...rulesOf('ClusterRole', undefined, (binding.roleRef as JsonObject | undefined)?.name));
+    }
+    if (request.namespace !== undefined) {
+      for (const binding of this.list('RoleBinding', request.namespace)) {
+        if (!bound(binding, request.namespace)) continue;
+        const ref = (binding.roleRef as JsonObject | undefined) ?? {};
+        rules.push(...(ref.kind === 'ClusterRole' ? rulesOf('ClusterRole', undefined, ref.name) : rulesOf('Role', request.namespace, ref.name)));
+      }
+    }
+    return rules.some((rule) => ruleAllows(rule, request));
   }
 
   typeOf(kind: string): ResourceType {

@@ -12,6 +12,8 @@ export interface GatewayManifestOptions {
   /** routes.json text (formatRouteTable output). */
   readonly routesJson: string;
   readonly replicas?: number;
+  /** Secrets the kubelet pulls the gateway image with (models.yaml `kubernetes.imagePullSecrets`); none by default. */
+  readonly imagePullSecrets?: readonly string[];
 }
 
 /** The gateway's ConfigMap (route table), Service, Deployment and PodDisruptionBudget, from k8s-templates/gateway/. Pure apart from reading the templates. */
@@ -26,6 +28,7 @@ export function renderGatewayManifests(options: GatewayManifestOptions): KubeObj
     routesJson: options.routesJson,
     routesHash: createHash('sha256').update(options.routesJson).digest('hex').slice(0, 16),
     selectorLabels,
+    imagePullSecrets: (options.imagePullSecrets ?? []).map((name) => ({ name })),
     labels: { ...selectorLabels, 'app.kubernetes.io/component': 'gateway', 'app.kubernetes.io/part-of': 'modelfleet', 'app.kubernetes.io/managed-by': 'modelfleet' },
   };
   return TEMPLATES.map((file) => {

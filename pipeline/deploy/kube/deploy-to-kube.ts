@@ -27,6 +27,13 @@ export interface KubeDeployOptions {
   readonly namespace: string;
   /** The rendered manifests (build/models/<name>/k8s/*.yaml, or the gateway's). */
   readonly manifests: readonly KubeObject[];
+  /**
+   * Whether to create the namespace when it is missing (models.yaml `kubernetes: {
+   * createNamespace: true }`): a cluster-scoped read and, when missing, apply of the Namespace.
+   * Off by default, so a deploy needs nothing outside its namespace; a missing namespace then
+   * fails with DEPLOY_NAMESPACE_MISSING before anything is applied.
+   */
+  readonly createNamespace?: boolean;
   /** How long the rollout may take before it is rolled back (default 5 minutes). */
   readonly timeoutMs?: number;
   readonly pollMs?: number;
@@ -54,7 +61,7 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
   const prepared = prepareManifests(options.manifests, { namespace, deployName, environment: options.environment });
   const deploymentRef = refOf(findDeployment(prepared.objects));
 
-  await ensureNamespace(kube, namespace, options.environment, deployName);
+  if (options.createNamespace === true) await ensureNamespace(kube, namespace, options.environment, deployName, report);
   const live = await call(deployName, () => kube.get(deploymentRef));
   if (live && (await isUnchanged(kube, prepared, live))) {
     report(`${deployName}: unchanged (manifest hash ${prepared.hash} already deployed to ${namespace}); nothing to do`);
@@ -64,6 +71,8 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
 
   // A server-side dry run of every object first: a manifest the server rejects (422) must fail
   // the job before anything is changed (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
+  // It is also the first write, so a namespace that does not exist fails here (404 `namespaces
+  // "x" not found`, DEPLOY_NAMESPACE_MISSING), without asking the cluster-scoped Namespace API.
   for (const object of prepared.objects) {
     await call(deployName, () => kube.apply(object, { dryRun: true }), object);
   }
@@ -82,7 +91,7 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
   }
 
   const failedDeployment = await kube.get(deploymentRef).catch(() => undefined);
-  const details = failedDeployment ? await describeRolloutFailure(kube, failedDeployment) : [];
+  const details = failedDeployment ? await describeRolloutFailure(kube, namespace, failedDeployment) : [];
   report(`${deployName}: the rollout did not converge: ${outcome.message}`);
   for (const line of details) report(`  ${line}`);
   const restored = await rollBack(options, previous, deploymentRef, clock, report);
@@ -122,13 +131,22 @@ export async function pruneRemovedDeployables(kube: KubeClient, namespace: strin
   return removed;
 }
 
-async function ensureNamespace(kube: KubeClient, namespace: string, environment: string, deployName: string): Promise<void> {
+/**
+ * createNamespace: the one cluster-scoped part of a deploy. A namespace that exists is left as it
+ * is (someone else may manage it); a missing one is created with server-side apply, which needs
+ * `get`, `create` and `patch` on that Namespace (CREATE_NAMESPACE_PERMISSION in
+ * ../rbac/deploy-permissions.ts).
+ */
+async function ensureNamespace(kube: KubeClient, namespace: string, environment: string, deployName: string, report: (line: string) => void): Promise<void> {
+  const ref = { apiVersion: 'v1', kind: 'Namespace', name: namespace };
+  if (await call(deployName, () => kube.get(ref))) return;
   const object: KubeObject = {
     apiVersion: 'v1',
     kind: 'Namespace',
     metadata: { name: namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ENVIRONMENT_LABEL]: toLabelValue(environment) } },
   };
   await call(deployName, () => kube.apply(object), object);
+  report(`${deployName}: created namespace ${namespace} (kubernetes.createNamespace)`);
 }
 
 /** Unchanged = every object is live with this hash, and the Deployment is fully rolled out. */
@@ -152,7 +170,7 @@ async function waitForRollout(options: KubeDeployOptions, ref: ObjectRef, clock:
     if (!deployment) return { state: 'failed', message: `${describeObject({ kind: ref.kind, metadata: ref })} disappeared during the rollout` };
     const status = readRolloutStatus(deployment);
     if (status.state !== 'waiting') return status;
-    const hopeless = await findHopelessPod(options.kube, deployment);
+    const hopeless = await findHopelessPod(options.kube, options.namespace, deployment);
     if (hopeless) return { state: 'failed', message: `the new version cannot become ready: ${hopeless}` };
     if (status.message !== last) report(`${options.deployName}: ${status.message}`);
     last = status.message;
@@ -162,8 +180,7 @@ async function waitForRollout(options: KubeDeployOptions, ref: ObjectRef, clock:
 }
 
 /** A pod of the Deployment's newest ReplicaSet that cannot become ready (see hopelessPodReason). */
-async function findHopelessPod(kube: KubeClient, deployment: KubeObject): Promise<string | undefined> {
-  const namespace = deployment.metadata.namespace;
+async function findHopelessPod(kube: KubeClient, namespace: string, deployment: KubeObject): Promise<string | undefined> {
   const owned = (object: KubeObject, uid: unknown) => ((object.metadata.ownerReferences as Array<{ uid?: string }> | undefined) ?? []).some((ref) => ref.uid === uid);
   const revision = (object: KubeObject) => Number(object.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
   try {

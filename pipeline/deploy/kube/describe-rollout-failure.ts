@@ -15,15 +15,15 @@ interface PodSummary {
  * ReplicaSet's pods and why they are not ready (waiting reason, last termination such as
  * OOMKilled), the warning events of the Deployment, its ReplicaSet and pods, and the failing
  * pod's last log lines. Best effort: a read that fails is reported as a line, never thrown.
+ * Every read stays inside `namespace` (a namespace-scoped Role is enough).
  */
-export async function describeRolloutFailure(kube: KubeClient, deployment: KubeObject): Promise<string[]> {
-  const namespace = deployment.metadata.namespace ?? 'default';
+export async function describeRolloutFailure(kube: KubeClient, namespace: string, deployment: KubeObject): Promise<string[]> {
   const lines: string[] = [];
   try {
     const replicaSets = (await kube.list('apps/v1', 'ReplicaSet', namespace))
       .filter((rs) => ((rs.metadata.ownerReferences as Array<{ uid?: string }> | undefined) ?? []).some((ref) => ref.uid === deployment.metadata.uid));
     const newest = [...replicaSets].sort((a, b) => revisionOf(b) - revisionOf(a))[0];
-    const pods = newest ? await podsOf(kube, newest) : [];
+    const pods = newest ? await podsOf(kube, namespace, newest) : [];
     const summaries = pods.map(summarizePod);
     if (newest) lines.push(`new ReplicaSet ${newest.metadata.name} (revision ${revisionOf(newest)}): ${summaries.filter((p) => p.ready).length}/${summaries.length} pods ready`);
     for (const pod of summaries) lines.push(`  pod ${pod.name}: ${pod.detail}`);
@@ -63,8 +63,8 @@ export function summarizeCause(lines: readonly string[]): string | undefined {
   return pod?.trim();
 }
 
-async function podsOf(kube: KubeClient, replicaSet: KubeObject): Promise<KubeObject[]> {
-  const all = await kube.list('v1', 'Pod', replicaSet.metadata.namespace);
+async function podsOf(kube: KubeClient, namespace: string, replicaSet: KubeObject): Promise<KubeObject[]> {
+  const all = await kube.list('v1', 'Pod', namespace);
   return all.filter((pod) => ((pod.metadata.ownerReferences as Array<{ uid?: string }> | undefined) ?? []).some((ref) => ref.uid === replicaSet.metadata.uid));
 }
 

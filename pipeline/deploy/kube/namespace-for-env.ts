@@ -1,3 +1,4 @@
+import type { FleetSpec } from '../../../generator/fleet/types.js';
 import { toDnsLabel } from '../../../lib/names.js';
 
 /** Environment used when neither --env nor MODELFLEET_ENV says which. */
@@ -14,4 +15,14 @@ export function environmentName(flag: string | undefined, env: NodeJS.ProcessEnv
 
 export function namespaceForEnvironment(environment: string): string {
   return toDnsLabel(`modelfleet-${environment}`);
+}
+
+/**
+ * models.yaml's `kubernetes: { createNamespace }`: whether deploy may create the environment's
+ * namespace (a cluster-scoped write). Off when the block or the key is absent.
+ */
+export function createNamespaceSetting(fleet: FleetSpec): boolean {
+  // Read structurally, so it works with and without the `kubernetes:` block in FleetSpec.
+  const settings = (fleet as { readonly kubernetes?: { readonly createNamespace?: boolean } }).kubernetes;
+  return settings?.createNamespace === true;
 }
