@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { dump, load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { FleetInvalidError, parseFleet } from '../../generator/fleet/load-fleet.js';
+import type { FleetSpec } from '../../generator/fleet/types.js';
 import { planGeneration } from '../../generator/plan/plan-generation.js';
 import { selectAll } from '../../generator/plan/select-changes.js';
 import { readModelTemplates } from '../../generator/render/model-templates.js';
@@ -174,18 +175,23 @@ const ciMutation = fc.record({
   key: fc.constantFrom('tags', 'image', 'services', 'variables', 'jobs', 'build', 'test', 'deploy', 'branches', 'deployTarget', 'mergeRequests', 'alias', 'command', 'name', 'DOCKER_HOST', 'MODELFLEET_ENV', 'CI_X', 'bad-name'),
 });
 
+/** The fleet `text` describes, or undefined when it is refused (checkOutcome has judged the refusal). */
+function fleetIfValid(text: string): FleetSpec | undefined {
+  try {
+    return parseFleet(text, '/repo/models.yaml', 'models.yaml');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every `rules:if` the generator writes: the merge-request guard, or deploy branches joined by ||. */
 const RULE_IF = /^(\$MODELFLEET_PARENT_PIPELINE_SOURCE == "merge_request_event"|\$CI_COMMIT_BRANCH (== \$CI_DEFAULT_BRANCH|== "[A-Za-z0-9_./+-]+"|=~ \/([^/\\ "'&]|\\[^\\])+\/)( \|\| \$CI_COMMIT_BRANCH (== \$CI_DEFAULT_BRANCH|== "[A-Za-z0-9_./+-]+"|=~ \/([^/\\ "'&]|\\[^\\])+\/))*)$/;
 
 /** Whatever the ci: block holds, a generated pipeline is schema-valid, inert and takes no artifacts. */
 function checkCiOutcome(text: string): void {
   checkOutcome(text);
-  let fleet;
-  try {
-    fleet = parseFleet(text, '/repo/models.yaml', 'models.yaml');
-  } catch {
-    return;
-  }
+  const fleet = fleetIfValid(text);
+  if (!fleet) return;
   const plan = planGeneration({ fleet, fleetFile: 'models.yaml', outDir: 'build', templates, changes: selectAll(fleet, 'fuzz'), maxJobs: 500 });
   for (const p of plan.pipelines) {
     expect(load(p.yaml)).toEqual(JSON.parse(JSON.stringify(p.pipeline)));
@@ -262,12 +268,8 @@ const secretMutation = fc.record({
 /** Whatever the Secret settings hold, a fleet that loads renders Deployments that pass the schema and name Secrets only as data. */
 function checkSecretsOutcome(text: string): void {
   checkOutcome(text);
-  let fleet;
-  try {
-    fleet = parseFleet(text, '/repo/models.yaml', 'models.yaml');
-  } catch {
-    return;
-  }
+  const fleet = fleetIfValid(text);
+  if (!fleet) return;
   for (const deployable of listDeployables(fleet)) {
     const manifests = renderModelManifests(deployable, SIZING, { namespace: 'ns', image: 'modelfleet/x:0123456789ab', imagePullSecrets: fleet.kubernetes.imagePullSecrets });
     const deployment = manifests[0]?.object as { spec: { template: { spec: Record<string, unknown> } } };
