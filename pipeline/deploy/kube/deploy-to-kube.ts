@@ -5,7 +5,7 @@ import type { KubeClient, KubeObject, ObjectRef } from '../../seams/kube.js';
 import { DEPLOYABLE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MANIFEST_HASH_ANNOTATION } from './deploy-labels.js';
 import { describeRolloutFailure, summarizeCause } from './describe-rollout-failure.js';
 import { describeObject, findDeployment, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
-import { hopelessPodReason, readRolloutStatus, type RolloutStatus } from './read-rollout-status.js';
+import { hopelessPodReason, isSpecObserved, readRolloutStatus, type RolloutStatus } from './read-rollout-status.js';
 import { toDeployError } from './to-deploy-error.js';
 
 /** Kinds a deployable may own; `--remove` and pruning look through these by label. */
@@ -170,7 +170,9 @@ async function waitForRollout(options: KubeDeployOptions, ref: ObjectRef, clock:
     if (!deployment) return { state: 'failed', message: `${describeObject({ kind: ref.kind, metadata: ref })} disappeared during the rollout` };
     const status = readRolloutStatus(deployment);
     if (status.state !== 'waiting') return status;
-    const hopeless = await findHopelessPod(options.kube, options.namespace, deployment);
+    // Pods are judged only once the controller saw this spec: before that the newest ReplicaSet
+    // is the previous spec's, and right after a rollback that is the crashing one.
+    const hopeless = isSpecObserved(deployment) ? await findHopelessPod(options.kube, options.namespace, deployment) : undefined;
     if (hopeless) return { state: 'failed', message: `the new version cannot become ready: ${hopeless}` };
     if (status.message !== last) report(`${options.deployName}: ${status.message}`);
     last = status.message;

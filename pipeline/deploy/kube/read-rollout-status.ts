@@ -20,6 +20,15 @@ interface DeploymentCondition {
  * (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#failed-deployment);
  * it is done when every replica runs the new template and is available, and no old replica is left.
  */
+/**
+ * Whether the deployment controller has acted on the current spec. Until it has, the newest
+ * ReplicaSet is still the one of the previous spec (right after a rollback: the failed one).
+ */
+export function isSpecObserved(deployment: KubeObject): boolean {
+  const observed = (deployment.status as { observedGeneration?: number } | undefined)?.observedGeneration ?? 0;
+  return observed >= (deployment.metadata.generation ?? 0);
+}
+
 export function readRolloutStatus(deployment: KubeObject): RolloutStatus {
   const spec = (deployment.spec ?? {}) as { replicas?: number };
   const status = (deployment.status ?? {}) as {
@@ -31,7 +40,7 @@ export function readRolloutStatus(deployment: KubeObject): RolloutStatus {
   };
   const name = deployment.metadata.name;
   const generation = deployment.metadata.generation ?? 0;
-  if ((status.observedGeneration ?? 0) < generation) {
+  if (!isSpecObserved(deployment)) {
     return { state: 'waiting', message: `waiting for the deployment controller to observe generation ${generation} of ${name}` };
   }
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
