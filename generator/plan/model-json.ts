@@ -37,10 +37,13 @@ export type ModelJson = z.infer<typeof modelJsonSchema>;
 
 export function toModelJson(deployable: Deployable, fleetFile: string): ModelJson {
   const { model, variant } = deployable;
+  const build = toBuildConfig(deployable);
+  // What decides a rebuild, as toBuildConfig says it, after what only names and routes the model.
+  const { deployName, model: modelName, variant: variantId, ...settings } = build;
   return modelJsonSchema.parse({
-    deployName: variant.deployName,
-    model: model.name,
-    variant: variant.id,
+    deployName,
+    model: modelName,
+    variant: variantId,
     fleetFile,
     route: model.route,
     endpoint: model.endpoint,
@@ -49,13 +52,7 @@ export function toModelJson(deployable: Deployable, fleetFile: string): ModelJso
     shadow: variant.shadow,
     stickyHeader: model.stickyHeader,
     abVariants: model.variants.map((v) => v.deployName),
-    source: variant.source,
-    batching: model.batching,
-    scaling: model.scaling,
-    loadtest: model.loadtest,
-    scheduling: model.scheduling,
-    ...(model.secretEnv.length > 0 ? { secretEnv: model.secretEnv } : {}),
-    ...(model.envFromSecrets.length > 0 ? { envFromSecrets: model.envFromSecrets } : {}),
-    configDigest: digestOf(toBuildConfig(deployable)),
+    ...settings,
+    configDigest: digestOf(build),
   });
 }
