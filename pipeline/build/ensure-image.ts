@@ -2,7 +2,7 @@ import { buildErrors } from '../../lib/errors/codes-build.js';
 import { UserError } from '../../lib/errors/user-error.js';
 import { splitReference, type DockerSeam, type ImageDetails } from '../seams/docker.js';
 import type { ImageRecord } from '../model-folder/image-record.js';
-import { openRegistryFor } from './open-registry-for.js';
+import { registryHas } from './open-registry-for.js';
 import { packBuildContext, type ContextPart } from './pack-build-context.js';
 import { registryTargetFor, type RegistryTarget } from './registry-target.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
@@ -79,7 +79,12 @@ export async function ensureImage(
   log: (line: string) => void,
 ): Promise<EnsuredImage> {
   const target = registryTargetFor(context.repository, tagOf(inputs.tag), context.env);
-  if (target && !context.force && (await registryHas(target, context.subject))) {
+  const inRegistry = target && !context.force
+    ? await registryHas(target).catch((err: unknown) => {
+      throw userErrorWithFix('BUILD_PUSH_FAILED', `${context.subject}: cannot ask the registry ${target.host} for ${target.reference}: ${(err as Error).message}`, err);
+    })
+    : false;
+  if (target && inRegistry) {
     log(`${target.reference} is in the registry: same content, build skipped`);
     return { details: await docker.inspectImage(inputs.tag), outcome: 'existing', target };
   }
@@ -106,14 +111,6 @@ export async function ensureImage(
 /** `modelfleet/name:0123456789ab` → `0123456789ab`. */
 export function tagOf(reference: string): string {
   return splitReference(reference).tag;
-}
-
-async function registryHas(target: RegistryTarget, subject: string): Promise<boolean> {
-  try {
-    return await openRegistryFor(target).hasManifest(target.repository, tagOf(target.reference));
-  } catch (err) {
-    throw userErrorWithFix('BUILD_PUSH_FAILED', `${subject}: cannot ask the registry ${target.host} for ${target.reference}: ${(err as Error).message}`, err);
-  }
 }
 
 /** The image record fields every built image has; model images add what they know of the model. */

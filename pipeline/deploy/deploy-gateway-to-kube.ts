@@ -1,12 +1,10 @@
 import { listDeployables } from '../../generator/fleet/find-deployable.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import type { FleetSpec } from '../../generator/fleet/types.js';
-import { UserError } from '../../lib/errors/user-error.js';
 import { tagOf } from '../build/ensure-image.js';
 import { GATEWAY_NAME as GATEWAY_REPOSITORY } from '../build/build-gateway-image.js';
 import { prepareGatewayImageInputs } from '../build/prepare-gateway-image-inputs.js';
 import { registryTargetFor } from '../build/registry-target.js';
-import { openRegistryFor } from '../build/open-registry-for.js';
 import { SERVICE_PORT } from '../manifests/render-model-manifests.js';
 import type { KubeClient, KubeObject } from '../seams/kube.js';
 import type { RouteTable } from '../../serving/gateway/route-table.js';
@@ -18,6 +16,7 @@ import { deployToKube, pruneRemovedDeployables } from './kube/deploy-to-kube.js'
 import { createNamespaceSetting } from './kube/namespace-for-env.js';
 import { readRolloutStatus } from './kube/read-rollout-status.js';
 import { toDeployError } from './kube/to-deploy-error.js';
+import { requireImageInRegistry } from './resolve-deploy-inputs.js';
 
 export interface GatewayKubeDeploy {
   readonly kube: KubeClient;
@@ -134,15 +133,7 @@ export async function readLiveRouteTable(kube: KubeClient, namespace: string, pr
 /** What the cluster pulls: the registry reference of the gateway's content tag, checked to exist there. */
 async function gatewayImageReference(env: NodeJS.ProcessEnv): Promise<string> {
   const { tag } = await prepareGatewayImageInputs({ env });
-  const target = registryTargetFor(GATEWAY_REPOSITORY, tagOf(tag), env);
-  if (!target) return tag;
-  const present = await openRegistryFor(target).hasManifest(target.repository, tagOf(target.reference)).catch((err: unknown) => {
-    throw new UserError('DEPLOY_MISSING_INPUT', `the gateway: cannot ask the registry ${target.host} for ${target.reference}: ${(err as Error).message}`,
-      'Check that the registry answers and that this job may pull from it, then re-run `gateway:deploy`.', { cause: err });
-  });
-  if (!present) {
-    throw new UserError('DEPLOY_MISSING_INPUT', `the gateway image ${target.reference} is not in the registry (gateway:build did not run for this commit, or the registry was cleaned)`,
-      'Re-run `gateway:build` (it pushes the image), then `gateway:deploy`.');
-  }
-  return target.reference;
+  const registry = registryTargetFor(GATEWAY_REPOSITORY, tagOf(tag), env);
+  await requireImageInRegistry(registry, { build: 'gateway:build', deploy: 'gateway:deploy' });
+  return registry?.reference ?? tag;
 }

@@ -15,8 +15,8 @@ import { UserError } from '../../lib/errors/user-error.js';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
 import { prepareImageInputs } from '../build/prepare-image-inputs.js';
 import { pullMissingImage } from '../build/pull-missing-image.js';
-import { registryTargetFor } from '../build/registry-target.js';
-import { openRegistryFor } from '../build/open-registry-for.js';
+import { registryTargetFor, type RegistryTarget } from '../build/registry-target.js';
+import { registryHas } from '../build/open-registry-for.js';
 import { tagOf } from '../build/ensure-image.js';
 import { sizingInputsFor } from '../loadtest/run-loadtest.js';
 import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
@@ -49,16 +49,16 @@ export interface DeployImage {
   readonly tag: string;
   /** What a cluster pulls: the registry reference when one is configured, else `tag`. */
   readonly reference: string;
+  /** Where a `build` job pushed it; undefined for bring-your-own images and without a registry. */
+  readonly registry: RegistryTarget | undefined;
   /** Content digest (own images) or the bring-your-own reference. */
   readonly content: string;
-  /** A `build` job makes it (false for bring-your-own images). */
-  readonly ownImage: boolean;
 }
 
 /** Recomputes the content tag from the commit; never reads an earlier job's image.json. */
 export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployable, paths: DeployPaths, env: NodeJS.ProcessEnv): Promise<DeployImage> {
   const source = deployable.variant.source;
-  if (source.kind === 'image') return { tag: source.image, reference: source.image, content: source.image, ownImage: false };
+  if (source.kind === 'image') return { tag: source.image, reference: source.image, registry: undefined, content: source.image };
   let inputs;
   try {
     inputs = await prepareImageInputs({ fleet, deployable, outDir: resolve(paths.out), env });
@@ -66,25 +66,24 @@ export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployabl
     throw new UserError('DEPLOY_MISSING_INPUT', `model ${paths.deployName}: its image tag could not be computed: ${(err as Error).message.split('\n')[0] ?? ''}`,
       `Fix the cause, then re-run \`${paths.deployName}:build\` and \`${paths.deployName}:deploy\`.`, { cause: err });
   }
-  const target = registryTargetFor(paths.deployName, tagOf(inputs.tag), env);
-  return { tag: inputs.tag, reference: target?.reference ?? inputs.tag, content: inputs.contentDigest, ownImage: true };
+  const registry = registryTargetFor(paths.deployName, tagOf(inputs.tag), env);
+  return { tag: inputs.tag, reference: registry?.reference ?? inputs.tag, registry, content: inputs.contentDigest };
 }
 
-/** For a cluster: the image must be in the registry it pulls from, or the rollout would only hang on ImagePullBackOff. */
-export async function requireImageInRegistry(image: DeployImage, deployName: string, env: NodeJS.ProcessEnv): Promise<void> {
-  if (!image.ownImage) return; // the cluster pulls a bring-your-own image as given
-  const target = registryTargetFor(deployName, tagOf(image.tag), env);
-  if (!target) return; // no registry: a cluster that shares this engine (kind, minikube) runs the local tag
-  let present: boolean;
-  try {
-    present = await openRegistryFor(target).hasManifest(target.repository, tagOf(target.reference));
-  } catch (err) {
-    throw new UserError('DEPLOY_MISSING_INPUT', `model ${deployName}: cannot ask the registry ${target.host} for ${target.reference}: ${(err as Error).message}`,
-      `Check that the registry answers and that this job may pull from it, then re-run \`${deployName}:deploy\`.`, { cause: err });
-  }
+/**
+ * For a cluster: an image a `build` job pushed must be in the registry the cluster pulls from,
+ * or the rollout would only hang on ImagePullBackOff. Without a registry (a cluster that shares
+ * this engine, such as kind or minikube) the local tag is all there is.
+ */
+export async function requireImageInRegistry(registry: RegistryTarget | undefined, jobs: { readonly build: string; readonly deploy: string }): Promise<void> {
+  if (!registry) return;
+  const present = await registryHas(registry).catch((err: unknown) => {
+    throw new UserError('DEPLOY_MISSING_INPUT', `\`${jobs.deploy}\`: cannot ask the registry ${registry.host} for ${registry.reference}: ${(err as Error).message}`,
+      `Check that the registry answers and that this job may pull from it, then re-run \`${jobs.deploy}\`.`, { cause: err });
+  });
   if (!present) {
-    throw new UserError('DEPLOY_MISSING_INPUT', `model ${deployName}: the image ${target.reference} is not in the registry (its build did not run for this commit, or the registry was cleaned)`,
-      `Re-run \`${deployName}:build\` (it pushes the image), then \`${deployName}:deploy\`.`);
+    throw new UserError('DEPLOY_MISSING_INPUT', `the image ${registry.reference} is not in the registry (\`${jobs.build}\` did not run for this commit, or the registry was cleaned)`,
+      `Re-run \`${jobs.build}\` (it pushes the image), then \`${jobs.deploy}\`.`);
   }
 }
 

@@ -85,7 +85,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
     case 'model': {
       const { fleet, deployable, paths } = await prepareModel(command, command.action.name);
       const image = await resolveDeployImage(fleet, deployable, paths, env);
-      await requireImageInRegistry(image, paths.deployName, env);
+      await requireImageInRegistry(image.registry, { build: `${paths.deployName}:build`, deploy: `${paths.deployName}:deploy` });
       const docker = await openDocker();
       const sizing = await ensureSizing(fleet, deployable, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
       const manifests = renderModelManifests(deployable, sizing.sizing, { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets });
