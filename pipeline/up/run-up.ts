@@ -4,7 +4,7 @@
  * each step the same CLI command its job runs. Leaves the models and the gateway running in
  * the background; `modelfleet down` stops them.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { baseImageFrom, OFFLINE_BASE_IMAGE } from '../../lib/base-image.js';
 import { UserError } from '../../lib/errors/user-error.js';
@@ -12,7 +12,7 @@ import { listDeployables } from '../../generator/fleet/find-deployable.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import { runCliStep } from '../deploy/run-cli-step.js';
 import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
-import { sizingRecordSchema } from '../model-folder/sizing-record.js';
+import { readSizingRecord } from '../model-folder/sizing-record.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isInstanceAlive, stopInstance } from '../instance-runtime/recorded-instance.js';
 import { NOT_DEPLOYED_UPSTREAM, routesFile } from '../local-target/local-gateway.js';
@@ -78,7 +78,7 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
         print(`==> [${n}/${total}] ${label}: skipped (an earlier step of this model failed)`);
         continue;
       }
-      if (label.startsWith('loadtest') && !options.remeasure && isSizingCurrent(options.out, name, mode.kind)) {
+      if (label.startsWith('loadtest') && !options.remeasure && (await isSizingCurrent(options.out, name, mode.kind))) {
         n += 1;
         print(`==> [${n}/${total}] ${label}: sizing.json is newer than what it measured; skipped (--remeasure runs it again)`);
         continue;
@@ -160,17 +160,11 @@ async function chooseMode(runtime: UpOptions['runtime'], print: (line: string) =
  * measured in this mode: a process's RSS is no proof for a container. Deploy checks the record's
  * key against the image itself; this only spares `npm start` a second load test.
  */
-function isSizingCurrent(out: string, name: string, mode: 'docker' | 'process'): boolean {
+async function isSizingCurrent(out: string, name: string, mode: 'docker' | 'process'): Promise<boolean> {
   const paths = modelFolderPaths(out, name);
   const measured = mode === 'docker' ? paths.imageJson : paths.modelJson;
-  if (!existsSync(paths.sizingJson) || !existsSync(measured)) return false;
-  let record;
-  try {
-    record = sizingRecordSchema.safeParse(JSON.parse(readFileSync(paths.sizingJson, 'utf8')));
-  } catch {
-    return false;
-  }
-  if (!record.success || record.data.mode !== mode) return false;
+  const record = await readSizingRecord(out, name);
+  if (record?.mode !== mode || !existsSync(measured)) return false;
   return statSync(paths.sizingJson).mtimeMs >= statSync(measured).mtimeMs;
 }
 
