@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { formatUserError, isUserError } from '../lib/errors/user-error.js';
+import { packageVersion } from '../lib/package-root.js';
 
 // Each command module registers itself and imports its heavy dependencies lazily inside its
 // action, so `modelfleet serve` in a model image loads neither Docker nor Kubernetes clients.
@@ -13,11 +14,15 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/generate.js'),
   () => import('./commands/loadtest.js'),
   () => import('./commands/rbac.js'),
+  () => import('./commands/bulk.js'),
+  () => import('./commands/worker.js'),
+  () => import('./commands/init.js'),
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('modelfleet')
     .description('Ship a fleet of ML models through GitLab CI onto Kubernetes.')
+    .version(packageVersion(), '-V, --version', 'print the modelfleet version')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   for (const load of commandModules) (await load()).register(program);

@@ -18,6 +18,8 @@ export interface GenerateOptions {
   readonly model?: string;
   readonly dryRun?: boolean;
   readonly maxJobs?: number;
+  /** Tags for every job whose `ci:` settings name none. */
+  readonly runnerTags?: readonly string[];
   /** Defaults to the process's; tests pass their own. */
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -57,7 +59,7 @@ export function runGenerate(options: GenerateOptions): GenerateResult {
   const templates = options.templates ?? readModelTemplates();
   const fleetFile = toJobPath(options.file, cwd);
   const outDir = path.resolve(cwd, options.out);
-  const common = { fleet, fleetFile, outDir: toJobPath(options.out, cwd), templates, maxJobs };
+  const common = { fleet, fleetFile, outDir: toJobPath(options.out, cwd), templates, maxJobs, ...(options.runnerTags ? { runnerTags: options.runnerTags } : {}) };
 
   let plan: GenerationPlan;
   if (options.model !== undefined) {

@@ -17,6 +17,12 @@ export function findPackageRoot(from: string = dirname(fileURLToPath(import.meta
   }
 }
 
+/** The version in modelfleet's own package.json: what `--version` prints and what tags the CI image. */
+export function packageVersion(root: string = findPackageRoot()): string {
+  const parsed = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof parsed.version === 'string' ? parsed.version : '0.0.0';
+}
+
 function readPackageName(manifest: string): string | undefined {
   try {
     const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown };

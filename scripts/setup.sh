@@ -13,6 +13,8 @@ bash scripts/build-base-image.sh
 npm ci --prefix tools/node22 --no-audit --no-fund </dev/null
 # What crosses jobs travels through the registry; the second engine proves a job needs nothing else.
 bash scripts/setup-registry.sh
+bash scripts/setup-redis.sh
+bash scripts/setup-nginx.sh
 bash scripts/start-second-engine.sh
 echo "setup: done (Docker engine answers, base image modelfleet/base:local, Node 22 for gitlab-ci-local," \
   "registry on http://${MODELFLEET_REGISTRY_ADDR:-127.0.0.1:5000}, second engine on unix://${MODELFLEET_DOCKER2_SOCKET:-/run/modelfleet-docker2.sock})"

@@ -1,82 +1,91 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pidusage from 'pidusage';
 import { findFreePort } from '../../lib/free-port.js';
+import { compileForBench } from './compile-for-bench.js';
+import { CPU_TIME_RESOLUTION_US, cpuMicros, rssBytes } from './proc-stats.js';
 
 /**
- * The model server against the bare node:http + onnxruntime-node reference, same model, same machine.
- * Servers run pinned to one core (taskset -c SERVER_CPU), autocannon to another (this process
- * re-executes itself under taskset -c LOAD_CPU). Load goes to 127.0.0.1 only and every run is bounded.
+ * `modelfleet serve` against a lean node:http + onnxruntime-node server (reference-server.ts), same
+ * model, same machine, same load. The figure compared is the servers' CPU time per request, read from
+ * /proc over a fixed number of requests: on two shared cores req/s moves ±20% between runs, CPU time
+ * per request does not. req/s and p99 are printed beside it.
  *
- *   npx tsx bench/serving/run.ts [--model match-mlp] [--duration 5] [--rounds 3] [--connections 32] [--warmup 2]
- *                                [--node-options=--max-semi-space-size=4] [--skip-unbatched]
+ *   npx tsx bench/serving/run.ts [--model match-logreg-v2] [--rows 1,10,100,1000] [--requests 30000,20000,8000,1500]
+ *                                [--rounds 3] [--connections 32] [--unbatched] [--node-options=--max-semi-space-size=4]
  *
- * Prints req/s, rows/s, p50/p99 latency, idle and peak RSS for 1 and 100 rows per request, and the
- * ratios to the reference; writes the same as JSON to build/bench/serving.json.
+ * Servers run pinned to --server-cpu and autocannon (this process) to --load-cpu with taskset, when
+ * taskset exists. For each rows/request the servers get a warm-up of a fifth of the requests, then
+ * --rounds rounds that alternate between them; each figure is the best of its rounds (least CPU per
+ * request, most req/s, lowest p99). Load goes to 127.0.0.1 only and every run is bounded in time.
+ * Writes the same as JSON to build/bench/serving-<model>.json.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    model: { type: 'string', default: 'match-mlp' },
-    duration: { type: 'string', default: '5' },
+    model: { type: 'string', default: 'match-logreg-v2' },
+    rows: { type: 'string', default: '1,10,100,1000' },
+    /** Requests per round, one number per --rows entry (or one for all). */
+    requests: { type: 'string', default: '30000,20000,8000,1500' },
     rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '32' },
     'server-cpu': { type: 'string', default: '0' },
     'load-cpu': { type: 'string', default: '1' },
-    'skip-unbatched': { type: 'boolean', default: false },
+    /** Also measure `modelfleet serve` with BATCHING_ENABLED=false. */
+    unbatched: { type: 'boolean', default: false },
     /** Node flags for every server alike, e.g. --max-semi-space-size=4 (V8's young generation, in MB). */
     'node-options': { type: 'string', default: '' },
   },
 });
 
-if (process.env.MODELFLEET_BENCH_PINNED !== '1') {
+const hasTaskset = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
+if (hasTaskset && process.env.MODELFLEET_BENCH_PINNED !== '1') {
   const pinned = spawnSync('taskset', ['-c', String(args['load-cpu']), process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: 'inherit', env: { ...process.env, MODELFLEET_BENCH_PINNED: '1' },
   });
-  if (pinned.error) throw new Error(`taskset is needed to pin the load generator: ${pinned.error.message}`);
   process.exit(pinned.status ?? 1);
 }
 
 const model = String(args.model);
 const modelDir = join(ROOT, 'examples', 'models', model);
-const duration = Number(args.duration);
-const warmup = Number(args.warmup);
+const rowCounts = String(args.rows).split(',').map(Number);
+const requestCounts = String(args.requests).split(',').map(Number);
+const requestsFor = (i: number) => requestCounts[Math.min(i, requestCounts.length - 1)] ?? 1000;
 const connections = Number(args.connections);
-const rounds = Number(args.rounds);
-const results: { label: string; idleRssMb: number; runs: RunResult[] }[] = [];
+const rounds = Math.max(1, Number(args.rounds));
+if (rowCounts.some((n) => !Number.isInteger(n) || n < 1) || requestCounts.some((n) => !Number.isInteger(n) || n < 1)) {
+  throw new Error(`--rows and --requests take comma-separated positive integers, got ${args.rows} and ${args.requests}`);
+}
+/** Longest one load run may take; autocannon is stopped after it (a stuck server must not hang the bench). */
+const RUN_TIMEOUT_MS = 120_000;
+
+const compiled = compileForBench(ROOT, ['cli/entry.ts', 'bench/serving/reference-server.ts']);
 
 interface Target {
   readonly label: string;
-  readonly start: (port: number) => ChildProcess;
+  readonly script: string;
+  readonly args: (port: number) => string[];
+  readonly env: Record<string, string>;
 }
-
-// Both servers run as compiled JavaScript (as in an image), not through tsx, whose loader would
-// add memory in proportion to the number of modules.
-const COMPILED = join(ROOT, 'build', 'bench-dist');
-const compiled = (script: string) => join(COMPILED, script.replace(/\.ts$/, '.js'));
-const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', COMPILED, '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
-for (const script of ['cli/entry.ts', 'bench/serving/reference-server.ts']) {
-  if (!existsSync(compiled(script))) throw new Error(`compiling for the benchmark produced no ${compiled(script)}:\n${tsc.stdout}`);
-}
-
-const nodeTs = (script: string, scriptArgs: string[], env: Record<string, string>) => (port: number) =>
-  spawn('taskset', ['-c', String(args['server-cpu']), process.execPath, compiled(script), ...scriptArgs], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', LOG_LEVEL: 'warn', PORT: String(port), NODE_OPTIONS: String(args['node-options']), ...env },
-  });
 
 const targets: Target[] = [
-  { label: 'reference (node:http + ort)', start: (port) => nodeTs('bench/serving/reference-server.ts', [join(modelDir, 'model.onnx'), String(port)], {})(port) },
-  { label: 'modelfleet serve', start: nodeTs('cli/entry.ts', ['serve', '--model-dir', modelDir], { SHUTDOWN_DELAY_MS: '0' }) },
-  ...(args['skip-unbatched'] ? [] : [{ label: 'modelfleet serve, BATCHING_ENABLED=false', start: nodeTs('cli/entry.ts', ['serve', '--model-dir', modelDir], { SHUTDOWN_DELAY_MS: '0', BATCHING_ENABLED: 'false' }) }]),
+  { label: 'reference (node:http + ort)', script: 'bench/serving/reference-server.ts', args: (port) => [join(modelDir, 'model.onnx'), String(port)], env: {} },
+  { label: 'modelfleet serve', script: 'cli/entry.ts', args: () => ['serve', '--model-dir', modelDir], env: { SHUTDOWN_DELAY_MS: '0' } },
+  ...(args.unbatched ? [{ label: 'modelfleet serve, BATCHING_ENABLED=false', script: 'cli/entry.ts', args: () => ['serve', '--model-dir', modelDir], env: { SHUTDOWN_DELAY_MS: '0', BATCHING_ENABLED: 'false' } }] : []),
 ];
+
+function startServer(target: Target, port: number): ChildProcess {
+  const command = [process.execPath, compiled(target.script), ...target.args(port)];
+  const env = { ...process.env, ORT_DISABLE_TELEMETRY: '1', LOG_LEVEL: 'warn', PORT: String(port), NODE_OPTIONS: String(args['node-options']), ...target.env };
+  const [file, ...argv] = hasTaskset ? ['taskset', '-c', String(args['server-cpu']), ...command] : command;
+  // taskset execs the program in place, so the child's pid is the server's.
+  return spawn(file as string, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env });
+}
 
 /** A body with `rows` rows in the format the model's signature takes (and the reference understands). */
 async function bodyFor(rows: number): Promise<string> {
@@ -91,141 +100,167 @@ async function waitReady(child: ChildProcess, url: string): Promise<void> {
   createInterface({ input: child.stdout! }).on('line', () => {});
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200 || r.status === 404, () => false);
+    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`server at ${url} not ready in 60 s`);
 }
 
-async function rss(pid: number): Promise<number> {
-  return (await pidusage(pid)).memory;
-}
-
-/** CPU time the process used so far, in ms (user + system). */
-async function cpuMs(pid: number): Promise<number> {
-  return (await pidusage(pid)).ctime;
-}
-
-interface RunResult {
-  readonly rowsPerRequest: number;
-  readonly reqPerSec: number;
-  readonly rowsPerSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly peakRssMb: number;
-  readonly non2xx: number;
-  readonly errors: number;
-  /** req/s of each round, to show the spread. */
-  readonly rounds: readonly number[];
-  /** Server CPU time (user + system) per request, median over rounds: less sensitive than req/s to other work on the machine. */
-  readonly cpuUsPerRequest: number;
-}
-
-async function load(url: string, body: string, seconds: number): Promise<autocannon.Result> {
-  return autocannon({
-    url: `${url}/invocations`, method: 'POST', connections, duration: seconds, pipelining: 1,
-    headers: { 'content-type': 'application/json' }, body,
+/**
+ * Fires exactly `amount` requests over `connections` keep-alive connections. `seconds` runs from the
+ * start to the last answer (autocannon itself only ends a run on its next 1 s sampling tick).
+ */
+function load(url: string, body: string, amount: number): Promise<{ result: autocannon.Result; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let lastAnswer = started;
+    const instance = autocannon({
+      url: `${url}/invocations`, method: 'POST', connections, amount, pipelining: 1, timeout: 30, sampleInt: 100,
+      headers: { 'content-type': 'application/json' }, body,
+    }, (err, result) => (err ? reject(err) : resolve({ result, seconds: (lastAnswer - started) / 1000 })));
+    instance.on('response', () => { lastAnswer = performance.now(); });
+    const timer = setTimeout(() => instance.stop(), RUN_TIMEOUT_MS);
+    instance.once('done', () => clearTimeout(timer));
   });
 }
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
-};
+interface Round {
+  readonly cpuUsPerRequest: number;
+  readonly reqPerSec: number;
+  readonly p99Ms: number;
+  readonly peakRssMb: number;
+  readonly requests: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+async function measure(pid: number, url: string, body: string, amount: number): Promise<Round> {
+  let peak = await rssBytes(pid);
+  const sampler = setInterval(() => { void rssBytes(pid).then((b) => { peak = Math.max(peak, b); }, () => {}); }, 100);
+  const cpuBefore = await cpuMicros(pid);
+  const { result, seconds } = await load(url, body, amount);
+  const cpuAfter = await cpuMicros(pid);
+  clearInterval(sampler);
+  const requests = result.requests.total;
+  return {
+    cpuUsPerRequest: requests > 0 ? (cpuAfter - cpuBefore) / requests : NaN,
+    reqPerSec: requests / seconds,
+    p99Ms: result.latency.p99,
+    peakRssMb: Math.max(peak, await rssBytes(pid)) / 2 ** 20,
+    requests,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
 
 interface Running {
   readonly target: Target;
   readonly child: ChildProcess;
   readonly url: string;
   readonly pid: number;
-  idleRssMb: number;
 }
 
-// All servers run side by side on the server core (an idle one costs nothing); rounds alternate between
-// them so that drift in the machine's load (other work on the same cores) hits every server alike.
+interface SizeResult {
+  readonly label: string;
+  readonly rowsPerRequest: number;
+  readonly requestsPerRound: number;
+  /** Best (least) CPU per request over the rounds, then the best req/s and p99, each over the rounds. */
+  readonly cpuUsPerRequest: number;
+  readonly reqPerSec: number;
+  readonly p99Ms: number;
+  readonly peakRssMb: number;
+  readonly idleRssMb: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly rounds: readonly Round[];
+}
+
+const loadBefore = loadavg();
+const results: SizeResult[] = [];
 const running: Running[] = [];
 try {
   for (const target of targets) {
     const port = await findFreePort();
-    const child = target.start(port);
-    running.push({ target, child, url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, idleRssMb: 0 });
+    const child = startServer(target, port);
+    running.push({ target, child, url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0 });
   }
   for (const r of running) await waitReady(r.child, r.url);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  for (const r of running) r.idleRssMb = (await rss(r.pid)) / 2 ** 20;
+  const idleRss = new Map(await Promise.all(running.map(async (r) => [r, (await rssBytes(r.pid)) / 2 ** 20] as const)));
 
-  const measured = new Map<Running, RunResult[]>(running.map((r) => [r, []]));
-  for (const rowsPerRequest of [1, 100]) {
+  for (const [i, rowsPerRequest] of rowCounts.entries()) {
+    const amount = requestsFor(i);
     const body = await bodyFor(rowsPerRequest);
-    for (const r of running) await load(r.url, body, warmup);
-    const samples = new Map<Running, { rps: number[]; p50: number[]; p99: number[]; cpu: number[]; peak: number; non2xx: number; errors: number }>(
-      running.map((r) => [r, { rps: [], p50: [], p99: [], cpu: [], peak: 0, non2xx: 0, errors: 0 }]),
-    );
+    for (const r of running) await load(r.url, body, Math.max(200, Math.ceil(amount / 5)));
+    const byServer = new Map<Running, Round[]>(running.map((r) => [r, []]));
+    // Rounds alternate between the servers so that drift in the machine's load hits every server alike.
     for (let round = 0; round < rounds; round++) {
-      const order = running.map((_, i) => running[(i + round) % running.length] as Running);
-      for (const r of order) {
-        const s = samples.get(r);
-        if (!s) continue;
-        const sampler = setInterval(() => { void rss(r.pid).then((m) => { s.peak = Math.max(s.peak, m); }, () => {}); }, 100);
-        const cpuBefore = await cpuMs(r.pid);
-        const result = await load(r.url, body, duration);
-        const cpuAfter = await cpuMs(r.pid);
-        clearInterval(sampler);
-        if (result.requests.total > 0) s.cpu.push(((cpuAfter - cpuBefore) * 1000) / result.requests.total);
-        s.peak = Math.max(s.peak, await rss(r.pid));
-        s.rps.push(result.requests.average);
-        s.p50.push(result.latency.p50);
-        s.p99.push(result.latency.p99);
-        s.non2xx += result.non2xx;
-        s.errors += result.errors + result.timeouts;
+      for (let k = 0; k < running.length; k++) {
+        const r = running[(k + round) % running.length] as Running;
+        const measured = await measure(r.pid, r.url, body, amount);
+        byServer.get(r)?.push(measured);
+        console.log(`  ${rowsPerRequest} row(s)/req, round ${round + 1}, ${r.target.label}: ${measured.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${measured.reqPerSec.toFixed(0)} req/s, p99 ${measured.p99Ms} ms`);
       }
     }
     for (const r of running) {
-      const s = samples.get(r);
-      if (!s) continue;
-      const rps = median(s.rps);
-      measured.get(r)?.push({
-        rowsPerRequest, reqPerSec: rps, rowsPerSec: rps * rowsPerRequest, p50Ms: median(s.p50), p99Ms: median(s.p99),
-        peakRssMb: s.peak / 2 ** 20, non2xx: s.non2xx, errors: s.errors, rounds: s.rps, cpuUsPerRequest: median(s.cpu),
+      const list = byServer.get(r) ?? [];
+      results.push({
+        label: r.target.label, rowsPerRequest, requestsPerRound: amount,
+        cpuUsPerRequest: Math.min(...list.map((x) => x.cpuUsPerRequest)),
+        reqPerSec: Math.max(...list.map((x) => x.reqPerSec)),
+        p99Ms: Math.min(...list.map((x) => x.p99Ms)),
+        peakRssMb: Math.max(...list.map((x) => x.peakRssMb)),
+        idleRssMb: idleRss.get(r) ?? NaN,
+        non2xx: list.reduce((n, x) => n + x.non2xx, 0),
+        errors: list.reduce((n, x) => n + x.errors, 0),
+        rounds: list,
       });
     }
   }
-  results.push(...running.map((r) => ({ label: r.target.label, idleRssMb: r.idleRssMb, runs: measured.get(r) ?? [] })));
 } finally {
   for (const r of running) r.child.kill('SIGTERM');
   await Promise.all(running.map((r) => (r.child.exitCode === null ? new Promise((resolve) => r.child.once('exit', resolve)) : undefined)));
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const reference = results[0];
-console.log(`\nmodel ${model}; ${connections} connections; median of ${rounds} alternating rounds of ${duration} s after ${warmup} s warm-up; server on cpu ${args['server-cpu']}, autocannon on cpu ${args['load-cpu']}; NODE_OPTIONS=${JSON.stringify(args['node-options'])}\n`);
-console.log(['server', 'rows/req', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'idle RSS MB', 'peak RSS MB', 'non-2xx', 'errors', 'server CPU µs/req', 'req/s by round'].join(' | '));
+console.log(`\nmodel ${model}; node ${process.version}; ${connections} connections; best of ${rounds} alternating rounds of a fixed request count; `
+  + (hasTaskset ? `servers on cpu ${args['server-cpu']}, autocannon on cpu ${args['load-cpu']}` : 'no taskset: nothing pinned')
+  + `; CPU from /proc/PID/stat (resolution ${CPU_TIME_RESOLUTION_US / 1000} ms); load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadavg().map((l) => l.toFixed(2)).join(' ')} after; NODE_OPTIONS=${JSON.stringify(args['node-options'])}\n`);
+console.log(['server', 'rows/req', 'requests/round', 'CPU µs/req', 'CPU µs/row', 'CPU µs/req by round', 'req/s', 'rows/s', 'p99 ms', 'idle RSS MB', 'peak RSS MB', 'non-2xx', 'errors'].join(' | '));
 for (const r of results) {
-  for (const run of r.runs) {
-    console.log([r.label, run.rowsPerRequest, fmt(run.reqPerSec), fmt(run.rowsPerSec), fmt(run.p50Ms, 2), fmt(run.p99Ms, 2), fmt(r.idleRssMb, 1), fmt(run.peakRssMb, 1), run.non2xx, run.errors, fmt(run.cpuUsPerRequest), run.rounds.map((x) => fmt(x)).join(' / ')].join(' | '));
-  }
+  console.log([
+    r.label, r.rowsPerRequest, fmt(r.requestsPerRound), fmt(r.cpuUsPerRequest, 1), fmt(r.cpuUsPerRequest / r.rowsPerRequest, 2),
+    r.rounds.map((x) => fmt(x.cpuUsPerRequest, 1)).join(' / '), fmt(r.reqPerSec), fmt(r.reqPerSec * r.rowsPerRequest), fmt(r.p99Ms),
+    fmt(r.idleRssMb, 1), fmt(r.peakRssMb, 1), r.non2xx, r.errors,
+  ].join(' | '));
 }
-const ratios = results.slice(1).map((r) => ({
-  label: r.label,
-  runs: r.runs.map((run, i) => {
-    const ref = reference?.runs[i];
-    return {
-      rowsPerRequest: run.rowsPerRequest,
-      reqPerSec: ref ? run.reqPerSec / ref.reqPerSec : NaN,
-      rowsPerSec: ref ? run.rowsPerSec / ref.rowsPerSec : NaN,
-      p99: ref ? run.p99Ms / ref.p99Ms : NaN,
-      peakRss: ref ? run.peakRssMb / ref.peakRssMb : NaN,
-      cpuPerRequest: ref ? run.cpuUsPerRequest / ref.cpuUsPerRequest : NaN,
-    };
-  }),
-}));
-console.log('\nratios to the reference (targets: 1 row req/s >= 1.0, 100 rows rows/s >= 0.9, p99 <= 1.5, peak RSS <= 1.2)');
+
+/** The issue's floor: CPU per request at most this many times the reference's. */
+const GOAL: Readonly<Record<number, number>> = { 1: 1.0, 100: 1.1, 1000: 1.1 };
+const reference = targets[0]?.label;
+const ratios = results.filter((r) => r.label !== reference).map((r) => {
+  const ref = results.find((x) => x.label === reference && x.rowsPerRequest === r.rowsPerRequest);
+  const goal = GOAL[r.rowsPerRequest];
+  const cpu = ref ? r.cpuUsPerRequest / ref.cpuUsPerRequest : NaN;
+  return {
+    label: r.label, rowsPerRequest: r.rowsPerRequest, cpuPerRequest: cpu, goal,
+    met: goal === undefined ? undefined : cpu <= goal,
+    reqPerSec: ref ? r.reqPerSec / ref.reqPerSec : NaN,
+    p99: ref ? r.p99Ms / ref.p99Ms : NaN,
+    peakRss: ref ? r.peakRssMb / ref.peakRssMb : NaN,
+  };
+});
+console.log('\nratios to the reference (CPU per request: goal <= 1.0 at 1 row, <= 1.1 at 100 and 1,000 rows)');
 for (const r of ratios) {
-  for (const run of r.runs) {
-    console.log(`${r.label}, ${run.rowsPerRequest} row(s)/req: req/s ${fmt(run.reqPerSec, 2)}x, rows/s ${fmt(run.rowsPerSec, 2)}x, p99 ${fmt(run.p99, 2)}x, peak RSS ${fmt(run.peakRss, 2)}x, CPU per request ${fmt(run.cpuPerRequest, 2)}x`);
-  }
+  const verdict = r.goal === undefined ? '' : r.met ? ` (goal <= ${fmt(r.goal, 1)}: met)` : ` (goal <= ${fmt(r.goal, 1)}: NOT met)`;
+  console.log(`${r.label}, ${r.rowsPerRequest} row(s)/req: CPU per request ${fmt(r.cpuPerRequest, 2)}x${verdict}, req/s ${fmt(r.reqPerSec, 2)}x, p99 ${fmt(r.p99, 2)}x, peak RSS ${fmt(r.peakRss, 2)}x`);
 }
+const failed = results.filter((r) => r.non2xx > 0 || r.errors > 0);
+for (const r of failed) console.log(`WARNING: ${r.label} at ${r.rowsPerRequest} row(s)/req had ${r.non2xx} non-2xx answers and ${r.errors} errors`);
 await mkdir(join(ROOT, 'build', 'bench'), { recursive: true });
-await writeFile(join(ROOT, 'build', 'bench', 'serving.json'), `${JSON.stringify({ model, connections, duration, warmup, rounds, nodeOptions: args['node-options'], results, ratios }, null, 2)}\n`);
+await writeFile(join(ROOT, 'build', 'bench', `serving-${model}.json`), `${JSON.stringify({
+  model, node: process.version, connections, rounds, rowCounts, requestCounts, pinned: hasTaskset, nodeOptions: args['node-options'],
+  loadAverage: { before: loadBefore, after: loadavg() }, results, ratios,
+}, null, 2)}\n`);
+if (failed.length > 0) process.exitCode = 1;

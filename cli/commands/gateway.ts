@@ -16,9 +16,21 @@ interface RoutesFlags {
   out: string;
 }
 
+interface NginxFlags {
+  fleet?: string;
+  routes?: string;
+  upstream: string;
+  listen: string;
+  workerProcesses: string;
+  upstreamTimeoutMs?: string;
+  maxBodyBytes?: string;
+  out: string;
+}
+
 /**
  * `modelfleet gateway --routes FILE` serves the fleet behind one port;
- * `modelfleet gateway routes` writes that FILE from models.yaml.
+ * `modelfleet gateway routes` writes that FILE from models.yaml;
+ * `modelfleet gateway nginx-config` writes the same routes as an nginx configuration.
  * Flags override the environment (GATEWAY_ROUTES, PORT, HOST, UPSTREAM_TIMEOUT_MS, MAX_BODY_BYTES; LOG_LEVEL for logs).
  */
 export function register(program: Command): void {
@@ -58,6 +70,62 @@ export function register(program: Command): void {
       await writeRouteTable(flags.out, table);
       console.log(`wrote ${flags.out}: ${table.routes.length} route(s), ${table.routes.reduce((n, r) => n + r.variants.length, 0)} variant(s)`);
     });
+
+  gateway
+    .command('nginx-config')
+    .description('Write an nginx configuration that serves the same routes: sticky A/B with split_clients (the same caller reaches the same variant as through the gateway), shadows with mirror.')
+    .option('--fleet <file>', 'the fleet file (default models.yaml, unless --routes is given)')
+    .option('--routes <file>', 'a route table (routes.json) instead of the fleet')
+    .option('--upstream <template>', 'with --fleet: base URL of each variant\'s model server, {deployName} replaced', 'http://{deployName}:80')
+    .option('--listen <address>', 'nginx listen parameter: port or address:port', '8000')
+    .option('--worker-processes <n>', 'nginx worker_processes: a number or auto', 'auto')
+    .option('--upstream-timeout-ms <ms>', 'give up on a model server after this long (default 10000)')
+    .option('--max-body-bytes <n>', 'largest request body (default 10485760)')
+    .option('--out <file>', 'where to write the configuration', 'build/gateway/nginx.conf')
+    .action(async (flags: NginxFlags, command: Command) => {
+      // `gateway` itself takes --routes (the file it serves), so commander hands that flag to the parent.
+      const routes = flags.routes ?? (command.parent?.opts() as ServeFlags | undefined)?.routes;
+      await writeNginxConfig({ ...flags, ...(routes === undefined ? {} : { routes }) });
+    });
+}
+
+async function writeNginxConfig(flags: NginxFlags): Promise<void> {
+  const [{ renderNginxConfig }, { readRouteTable }, { writeFileAtomically }] = await Promise.all([
+    import('../../serving/gateway/render-nginx-config.js'),
+    import('../../serving/gateway/route-table-file.js'),
+    import('../../serving/gateway/write-file-atomically.js'),
+  ]);
+  if (flags.fleet !== undefined && flags.routes !== undefined) {
+    throw new UserError('USAGE', 'pass either --fleet or --routes, not both', 'The config is written from models.yaml (--fleet) or from a route table (--routes).');
+  }
+  let table;
+  let source: string;
+  if (flags.routes !== undefined) {
+    table = await readRouteTable(flags.routes);
+    source = flags.routes;
+  } else {
+    if (!flags.upstream.includes('{deployName}')) {
+      throw new UserError('GATEWAY_OPTION_INVALID', `--upstream ${flags.upstream} has no {deployName}: every variant would get the same model server`,
+        'Use a template such as http://{deployName}:80 (the Kubernetes Service of each variant).');
+    }
+    const [{ loadFleet }, { buildRouteTable }, { validateRouteTable }] = await Promise.all([
+      import('../../generator/fleet/load-fleet.js'),
+      import('../../serving/gateway/route-table.js'),
+      import('../../serving/gateway/route-table-file.js'),
+    ]);
+    source = flags.fleet ?? 'models.yaml';
+    table = validateRouteTable(buildRouteTable(loadFleet(source), (name) => flags.upstream.replaceAll('{deployName}', name)), `the route table from ${source} with --upstream ${flags.upstream}`);
+  }
+  const workers = flags.workerProcesses === 'auto' ? 'auto' : parseWhole('--worker-processes', flags.workerProcesses, 1, 1, 1024);
+  const text = renderNginxConfig(table, {
+    listen: flags.listen,
+    workerProcesses: workers,
+    upstreamTimeoutMs: parseWhole('--upstream-timeout-ms', flags.upstreamTimeoutMs, 10_000, 1, 600_000),
+    maxBodyBytes: parseWhole('--max-body-bytes', flags.maxBodyBytes, 10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+    source,
+  });
+  await writeFileAtomically(flags.out, text);
+  console.log(`wrote ${flags.out}: ${table.routes.length} route(s); run it with nginx -p DIR -c ${flags.out}`);
 }
 
 async function serveGateway(flags: ServeFlags): Promise<void> {

@@ -9,12 +9,28 @@ interface GenerateFlags {
   model?: string;
   dryRun?: boolean;
   maxJobs: number;
+  runnerTags?: string[];
 }
 
 function parseMaxJobs(value: string): number {
   const n = Number(value);
   if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number');
   return n;
+}
+
+/** `["docker","linux"]` (what a CI/CD component's array input becomes inside a script) or `docker,linux`. */
+export function parseRunnerTags(value: string): string[] {
+  const text = value.trim();
+  let tags: unknown = text.split(',');
+  if (text.startsWith('[')) {
+    try {
+      tags = JSON.parse(text);
+    } catch {
+      throw new InvalidArgumentError('expected a JSON array of tags (["docker"]) or a comma-separated list (docker,linux)');
+    }
+  }
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) throw new InvalidArgumentError('expected a list of tag names');
+  return tags.map((tag: string) => tag.trim()).filter((tag) => tag !== '');
 }
 
 /**
@@ -32,6 +48,7 @@ export function register(program: Command): void {
     .option('--model <deployName>', 'regenerate only this model\'s folder (what each child job does first)')
     .option('--dry-run', 'print the plan, write nothing')
     .option('--max-jobs <n>', 'split into several child pipelines above this many jobs (GitLab.com Free: 500)', parseMaxJobs, 500)
+    .option('--runner-tags <tags>', 'runner tags for every job models.yaml `ci:` gives none (JSON array or comma-separated)', parseRunnerTags)
     .action(async (flags: GenerateFlags) => {
       const { runGenerate } = await import('../../generator/run-generate.js');
       const result = runGenerate({
@@ -42,6 +59,7 @@ export function register(program: Command): void {
         model: flags.model,
         dryRun: flags.dryRun,
         maxJobs: flags.maxJobs,
+        ...(flags.runnerTags ? { runnerTags: flags.runnerTags } : {}),
       });
       const { plan } = result;
       console.log(`modelfleet generate: ${plan.changes.summary}`);

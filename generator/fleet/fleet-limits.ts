@@ -34,7 +34,7 @@ export const IMAGE_DEFAULTS = { port: 8080, predictPath: '/invocations', readyPa
 /**
  * Environment variables the model server and its image set themselves
  * (pipeline/manifests/render-model-manifests.ts `modelServerEnv`, serving/model-server/server-config.ts,
- * templates/model/Dockerfile.hbs): a `secretEnv` entry must not take one over.
+ * image-templates/model/Dockerfile.hbs): a `secretEnv` entry must not take one over.
  */
 export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set(['HOST', 'PORT', 'MODEL_NAME', 'MODEL_VERSION', 'MODEL_DIR', 'LOG_LEVEL']);
 

@@ -127,6 +127,23 @@ const secretEnvList = z.array(secretEnvSchema).max(100, 'at most 100 secret vari
 /** Whole Secrets as environment variables (`envFrom: [{secretRef}]`). */
 const envFromList = z.array(secretName).max(20, 'at most 20 Secrets');
 
+/** A duration like 90s, 30m, 24h or 7d (bulk.resultTtl). */
+export const DURATION_PATTERN = /^([1-9][0-9]{0,6})(s|m|h|d)$/;
+
+/** `bulk:`: bulk predictions through a Redis queue (docs/bulk.md); resolve-bulk.ts fills the defaults. */
+export const bulkSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  chunkRows: whole(1, 100_000).optional(),
+  maxWorkers: whole(1, 1000).optional(),
+  maxQueuedChunks: whole(1, 100_000).optional(),
+  resultTtl: z.string().regex(DURATION_PATTERN, 'must be a duration like 90s, 30m, 24h or 7d').optional(),
+  maxDeliveries: whole(1, 100).optional(),
+  claimIdleSeconds: whole(1, 86_400).optional(),
+  cooldownSeconds: whole(0, 86_400).optional(),
+  lagPerWorker: whole(1, 100_000).optional(),
+  redisSecret: secretName.optional(),
+});
+
 /** The top-level `kubernetes:` block: fleet-wide settings of the Kubernetes target. */
 export const kubernetesSchema = z.strictObject({
   createNamespace: z.boolean().optional(),
@@ -175,6 +192,7 @@ export const modelSchema = z.strictObject({
   scheduling: schedulingSchema.optional(),
   secretEnv: settingsShape.secretEnv.optional(),
   envFrom: settingsShape.envFrom.optional(),
+  bulk: bulkSchema.optional(),
 });
 
 export const defaultsSchema = z.strictObject({
@@ -186,6 +204,7 @@ export const defaultsSchema = z.strictObject({
   scheduling: schedulingSchema.optional(),
   secretEnv: settingsShape.secretEnv.optional(),
   envFrom: settingsShape.envFrom.optional(),
+  bulk: bulkSchema.optional(),
 });
 
 /*
@@ -287,3 +306,4 @@ export type RawMlflow = z.infer<typeof mlflowSchema>;
 export type RawCi = z.infer<typeof ciSchema>;
 export type RawCiJob = z.infer<typeof ciJobSchema>;
 export type RawSecretEnv = z.infer<typeof secretEnvSchema>;
+export type RawBulk = z.infer<typeof bulkSchema>;

@@ -12,6 +12,7 @@ import {
   type RawModel,
   type RawVariant,
 } from './fleet-schema.js';
+import { resolveBulk } from './resolve-bulk.js';
 import { DEFAULT_CI_SETTINGS, resolveCi } from './resolve-ci.js';
 import { DEFAULT_KUBERNETES_SETTINGS, resolveKubernetes, secretEnvProblems } from './resolve-kubernetes.js';
 import type {
@@ -203,11 +204,12 @@ function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boole
   }
 
   const stickyHeader = raw.ab?.stickyHeader ?? defaults.ab?.stickyHeader ?? BUILTIN_SETTINGS.ab.stickyHeader;
+  const bulk = resolveBulk(raw.bulk, defaults.bulk, { base, variants, secretEnv }, problems);
   if (problems.length > 0 || endpoint === undefined) return { problems };
   const location = locate(base) ?? { line: 1, column: 1 };
   return {
     problems,
-    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, location },
+    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, ...(bulk ? { bulk } : {}), location },
   };
 }
 

@@ -103,7 +103,35 @@ export interface ModelSpec {
   readonly secretEnv: readonly SecretEnvVar[];
   /** Secrets whose every key becomes an environment variable of the model container (`envFrom`). */
   readonly envFromSecrets: readonly string[];
+  /** Present only when models.yaml gives the model a `bulk:` block (its own or from `defaults:`). */
+  readonly bulk?: BulkSettings;
   readonly location: SourceLocation;
+}
+
+/**
+ * models.yaml `bulk:` with its defaults filled in: bulk predictions through the deployable's
+ * Redis stream, scored by `modelfleet worker` pods that KEDA scales from zero (docs/bulk.md).
+ */
+export interface BulkSettings {
+  readonly enabled: boolean;
+  /** Rows per chunk (one stream entry, one unit of work). */
+  readonly chunkRows: number;
+  /** Most worker replicas (KEDA's maxReplicaCount; the local supervisor's most processes). */
+  readonly maxWorkers: number;
+  /** The submitter waits while more chunks than this wait in the stream (bounds Redis memory). */
+  readonly maxQueuedChunks: number;
+  /** How long a job's results stay in Redis after it ends. */
+  readonly resultTtlSeconds: number;
+  /** A chunk delivered more often than this goes to the dead-letter stream. */
+  readonly maxDeliveries: number;
+  /** A chunk unacknowledged this long is presumed abandoned by a dead worker and claimed. */
+  readonly claimIdleSeconds: number;
+  /** Workers stop after the queue has had no lag for this long (scale to zero). */
+  readonly cooldownSeconds: number;
+  /** Chunks of lag per worker replica (KEDA's lagCount). */
+  readonly lagPerWorker: number;
+  /** Kubernetes Secret with the keys `address` (host:port) and `password` of the Redis to use. */
+  readonly redisSecret: string;
 }
 
 /** One `secretEnv` entry: the container's variable `name` gets the value of `key` in the Secret `secret`. */

@@ -3,7 +3,8 @@ import { UserError } from '../../lib/errors/user-error.js';
 import type { CiSettings } from '../fleet/types.js';
 import type { CiObject } from './ci-object.js';
 import { DEPLOY_TARGET_VARIABLE, deployRules, deployTargetFlag } from './deploy-rules.js';
-import { DEFAULT_CI_IMAGE, MAX_CHILD_YAML_BYTES, MAX_EXPOSED_ARTIFACTS, MAX_NEEDS, RETRY_ON_INFRASTRUCTURE } from './gitlab-limits.js';
+import { defaultCiImage } from '../../lib/ci-image.js';
+import { MAX_CHILD_YAML_BYTES, MAX_EXPOSED_ARTIFACTS, MAX_NEEDS, RETRY_ON_INFRASTRUCTURE } from './gitlab-limits.js';
 import { namesDefaultImageVariable, runnerDefaults, runnerKeys, usesDefaultImageVariable } from './runner-settings.js';
 import { shellCommand, shellVariable, type ShellWord } from './shell-quote.js';
 
@@ -44,7 +45,15 @@ export const GATEWAY_BUILD_JOB = 'gateway:build';
 export const GATEWAY_DEPLOY_JOB = 'gateway:deploy';
 export const GENERATE_PARTS_JOB = 'generate-parts';
 const JOBS_PER_DEPLOYABLE = 3;
-const CLI = ['node', 'bin/modelfleet.js'];
+/** The jobs call the CLI by name: the CI image has it on PATH (see `cliFallback`). */
+const CLI = ['modelfleet'];
+
+/**
+ * For an image without the CLI (`ci.image: node:20` with modelfleet in the repository's
+ * devDependencies): install the repository's dependencies and run the CLI through npx. In the
+ * CI image the first test succeeds and nothing is installed.
+ */
+export const CLI_FALLBACK = 'command -v modelfleet >/dev/null 2>&1 || { npm ci --no-audit --no-fund && modelfleet() { npx --no-install modelfleet "$@"; }; }';
 
 /** Stable YAML: insertion order is decided by the builder, no anchors, no folding. */
 export function dumpPipeline(pipeline: CiObject): string {
@@ -104,7 +113,7 @@ function header(stages: readonly string[], ci: CiSettings): CiObject {
     variables: {
       // Pipeline variables forwarded by the parent's trigger job win over these defaults.
       MODELFLEET_ENV: 'production',
-      ...(usesDefaultImageVariable(ci) ? { MODELFLEET_CI_IMAGE: DEFAULT_CI_IMAGE } : {}),
+      ...(usesDefaultImageVariable(ci) ? { MODELFLEET_CI_IMAGE: defaultCiImage() } : {}),
       // `modelfleet deploy --target`: from ci.deployTarget; a pipeline run may set kube, local or auto.
       [DEPLOY_TARGET_VARIABLE]: deployTargetFlag(ci),
     },
@@ -114,11 +123,7 @@ function header(stages: readonly string[], ci: CiSettings): CiObject {
       // A newer pipeline may cancel build and test jobs; deploy jobs opt out below.
       interruptible: true,
       retry: { max: RETRY_ON_INFRASTRUCTURE.max, when: [...RETRY_ON_INFRASTRUCTURE.when] },
-      before_script: [
-        // A plain checkout: install and build the CLI once (skipped when a cache or the runner already did).
-        'test -d node_modules || npm ci --no-audit --no-fund',
-        'test -f dist/cli/entry.js || npm run build',
-      ],
+      before_script: [CLI_FALLBACK],
     },
   };
 }
@@ -129,7 +134,7 @@ function noopPipeline(summary: string, ci: CiSettings): CiObject {
   const build = ci.jobs.build;
   return {
     stages: ['build'],
-    ...(namesDefaultImageVariable(build.image) ? { variables: { MODELFLEET_CI_IMAGE: DEFAULT_CI_IMAGE } } : {}),
+    ...(namesDefaultImageVariable(build.image) ? { variables: { MODELFLEET_CI_IMAGE: defaultCiImage() } } : {}),
     [NOOP_JOB]: {
       stage: 'build',
       image: build.image,

@@ -28,6 +28,3 @@ export const RETRY_ON_INFRASTRUCTURE = {
   max: 2,
   when: ['runner_system_failure', 'stuck_or_timeout_failure', 'scheduler_failure', 'api_failure'],
 } as const;
-
-/** Image for the jobs on a Docker executor; the `MODELFLEET_CI_IMAGE` variable overrides it. */
-export const DEFAULT_CI_IMAGE = 'node:20-bookworm-slim';

@@ -57,6 +57,16 @@ export function runnerKeys(ci: CiSettings, kind: CiJobKind): CiObject {
   };
 }
 
+/**
+ * The settings with `tags` filled in wherever they name none: the runner tags a pipeline was
+ * generated for (`generate --runner-tags`), below anything models.yaml's `ci:` block says.
+ */
+export function withDefaultRunnerTags(ci: CiSettings, tags: readonly string[]): CiSettings {
+  if (tags.length === 0) return ci;
+  const fill = (runner: CiRunnerSettings): CiRunnerSettings => (runner.tags.length > 0 ? runner : { ...runner, tags: [...tags] });
+  return { ...ci, runner: fill(ci.runner), jobs: { build: fill(ci.jobs.build), test: fill(ci.jobs.test), deploy: fill(ci.jobs.deploy) } };
+}
+
 /** Whether an image reference names `$MODELFLEET_CI_IMAGE`, so the pipeline must define its default. */
 export function namesDefaultImageVariable(image: string): boolean {
   return image.includes(DEFAULT_CI_IMAGE_REFERENCE.slice(1));

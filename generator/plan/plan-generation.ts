@@ -1,6 +1,7 @@
 import { listDeployables } from '../fleet/find-deployable.js';
 import type { Deployable, FleetSpec } from '../fleet/types.js';
 import { buildChildPipelines, type ChildPipelineFile } from '../pipeline/build-child-pipeline.js';
+import { withDefaultRunnerTags } from '../pipeline/runner-settings.js';
 import type { ModelTemplate } from '../render/model-templates.js';
 import { compileModelFolder, type PlannedFile } from '../render/render-model-folder.js';
 import type { ChangeSet } from './select-changes.js';
@@ -14,6 +15,11 @@ export interface PlanInput {
   readonly templates: readonly ModelTemplate[];
   readonly changes: ChangeSet;
   readonly maxJobs: number;
+  /**
+   * `--runner-tags`: tags for every job whose `ci:` settings name none (the CI/CD component's
+   * `runner-tags` input). Not part of change detection: it describes the runners, not the fleet.
+   */
+  readonly runnerTags?: readonly string[];
   /** For `--model`: only this deployable's folder, no pipeline. */
   readonly only?: Deployable;
 }
@@ -50,8 +56,11 @@ export function planGeneration(input: PlanInput): GenerationPlan {
       fleetFile: input.fleetFile,
       outDir: input.outDir,
       maxJobs: input.maxJobs,
-      regenerateArgs: input.changes.mode === 'incremental' && input.changes.since ? ['--since', input.changes.since] : ['--all'],
-      ci: input.fleet.ci,
+      regenerateArgs: [
+        ...(input.changes.mode === 'incremental' && input.changes.since ? ['--since', input.changes.since] : ['--all']),
+        ...(input.runnerTags && input.runnerTags.length > 0 ? ['--runner-tags', JSON.stringify(input.runnerTags)] : []),
+      ],
+      ci: withDefaultRunnerTags(input.fleet.ci, input.runnerTags ?? []),
     },
   );
   for (const p of pipelines) files.push({ path: p.file, content: p.yaml });

@@ -16,7 +16,7 @@ export type RenderModelFolder = (deployable: Deployable) => PlannedFile[];
 
 
 /**
- * The values a template in templates/model/ can use (documented in docs/generator.md).
+ * The values a template in image-templates/model/ can use (documented in docs/generator.md).
  * Values only: templates never receive text that could add structure, and every string here
  * was validated by loadFleet (names are DNS labels, paths are plain relative paths).
  */
@@ -61,7 +61,7 @@ export function compileModelFolder(templates: readonly ModelTemplate[], fleetFil
       const render = hbs.compile(t.source, { noEscape: true });
       return { output: t.name.replace(/\.hbs$/, ''), name: t.name, render };
     } catch (err) {
-      throw new UserError('TEMPLATE_FAILED', `templates/model/${t.name}: ${(err as Error).message}`, 'fix the Handlebars syntax of that template', { cause: err });
+      throw new UserError('TEMPLATE_FAILED', `image-templates/model/${t.name}: ${(err as Error).message}`, 'fix the Handlebars syntax of that template', { cause: err });
     }
   });
   return (deployable) => {
@@ -74,7 +74,7 @@ export function compileModelFolder(templates: readonly ModelTemplate[], fleetFil
       try {
         content = t.render(context);
       } catch (err) {
-        throw new UserError('TEMPLATE_FAILED', `templates/model/${t.name} failed for ${deployable.variant.deployName}: ${(err as Error).message}`, 'fix the template; it may only use the documented values', { cause: err });
+        throw new UserError('TEMPLATE_FAILED', `image-templates/model/${t.name} failed for ${deployable.variant.deployName}: ${(err as Error).message}`, 'fix the template; it may only use the documented values', { cause: err });
       }
       files.push({ path: `${base}/${t.output}`, content });
     }

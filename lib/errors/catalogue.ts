@@ -5,6 +5,7 @@ import { deployErrors } from './codes-deploy.js';
 import { loadtestErrors } from './codes-loadtest.js';
 import { gatewayErrors } from './codes-gateway.js';
 import { buildErrors } from './codes-build.js';
+import { bulkErrors } from './codes-bulk.js';
 import type { ErrorCodeInfo } from './error-code-info.js';
 
 /**
@@ -19,6 +20,7 @@ export const errorCatalogue = {
   ...loadtestErrors,
   ...gatewayErrors,
   ...buildErrors,
+  ...bulkErrors,
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -9,6 +9,10 @@ export const gatewayErrors = {
     summary: 'A gateway option (flag or environment variable such as PORT or UPSTREAM_TIMEOUT_MS) has a value the gateway cannot use.',
     fix: 'Pass a whole number in the range the message gives, e.g. `--port 8000` or `UPSTREAM_TIMEOUT_MS=5000`.',
   },
+  GATEWAY_NGINX_UNSUPPORTED: {
+    summary: '`modelfleet gateway nginx-config` met something in the route table that the nginx configuration cannot express: an https:// upstream, a sticky header whose name nginx does not read (only lower-case letters, digits and "-"), or a name or path with other characters.',
+    fix: 'Serve those routes with the modelfleet gateway, or change models.yaml (plain http:// upstreams, a sticky header such as x-user-id), then generate the config again.',
+  },
   GATEWAY_LISTEN_FAILED: {
     summary: 'The gateway could not listen on its host and port (the port is taken, or the address is not local).',
     fix: 'Stop whatever holds the port (`ss -ltnp`), or pick another one with `--port` / `PORT`.',

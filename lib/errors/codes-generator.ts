@@ -25,8 +25,12 @@ export const generatorErrors = {
     summary: 'The generated folder could not be written; the previous output was left untouched.',
     fix: 'Check that the --out folder is writable and the disk has room, then run `modelfleet generate` again.',
   },
+  INIT_WOULD_OVERWRITE: {
+    summary: '`modelfleet init` found files (models.yaml, .gitlab-ci.yml, the example model) that exist with other content; it wrote nothing.',
+    fix: 'Run `modelfleet init --force` to replace them, or `modelfleet init --dir <empty folder>` and merge the files by hand.',
+  },
   TEMPLATE_FAILED: {
-    summary: 'A template under templates/model/ could not be read or rendered.',
+    summary: 'A template under image-templates/model/ could not be read or rendered.',
     fix: 'Fix the Handlebars syntax in the named template (values only: `{{name}}`, no helpers that emit structure).',
   },
 } as const satisfies Record<string, ErrorCodeInfo>;

@@ -43,7 +43,7 @@ export async function buildGatewayImage(options: BuildGatewayImageOptions): Prom
   const ensured = await ensureImage(
     docker,
     inputs,
-    { subject: `the gateway image ${inputs.tag}`, template: 'templates/gateway/Dockerfile.hbs', repository: GATEWAY_NAME, force: options.force ?? false, env },
+    { subject: `the gateway image ${inputs.tag}`, template: 'image-templates/gateway/Dockerfile.hbs', repository: GATEWAY_NAME, force: options.force ?? false, env },
     log,
   );
 

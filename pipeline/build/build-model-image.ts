@@ -54,7 +54,7 @@ export async function buildModelImage(options: BuildModelImageOptions): Promise<
   const ensured = await ensureImage(
     docker,
     inputs,
-    { subject: describeEntry(options.fleet, deployable), template: 'templates/model/Dockerfile.hbs', repository: inputs.deployName, force: options.force ?? false, env },
+    { subject: describeEntry(options.fleet, deployable), template: 'image-templates/model/Dockerfile.hbs', repository: inputs.deployName, force: options.force ?? false, env },
     log,
   );
 

@@ -82,9 +82,9 @@ export async function prepareGatewayImageInputs(options: PrepareGatewayImageInpu
   };
 }
 
-/** templates/gateway/Dockerfile.hbs, rendered with the values it may use. */
+/** image-templates/gateway/Dockerfile.hbs, rendered with the values it may use. */
 async function renderGatewayDockerfile(packageRoot: string): Promise<string> {
-  const file = join(packageRoot, 'templates', 'gateway', 'Dockerfile.hbs');
+  const file = join(packageRoot, 'image-templates', 'gateway', 'Dockerfile.hbs');
   try {
     const source = await readFile(file, 'utf8');
     // An isolated instance and strict mode: an unknown value is an error, not an empty string.

@@ -179,7 +179,7 @@ async function readOrRenderDockerfile(folder: string, fleet: FleetSpec, deployab
   const files = compileModelFolder(readModelTemplates(), isAbsolute(fleetFile) ? basename(fleet.file) : fleetFile)(deployable);
   const dockerfile = files.find((file) => file.path.endsWith('/Dockerfile'));
   if (!dockerfile) {
-    throw userErrorWithFix('BUILD_OUTPUT_MISSING', `${generated} does not exist and templates/model/ has no Dockerfile.hbs to render it from`);
+    throw userErrorWithFix('BUILD_OUTPUT_MISSING', `${generated} does not exist and image-templates/model/ has no Dockerfile.hbs to render it from`);
   }
   return dockerfile.content;
 }

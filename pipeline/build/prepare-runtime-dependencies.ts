@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 
 /**
  * Bump when the selection or pruning rules change, so old cache entries are not reused.
- * The key also covers package-lock.json and the package list.
+ * The key also covers every copied package's place and version.
  */
-const PRUNE_RULES_VERSION = 1;
+const PRUNE_RULES_VERSION = 2;
 
 /** A prepared production dependency tree, identical for every model image built from it. */
 export interface RuntimeDependencies {
   /** Folder holding `package.json` and `node_modules/`: what the image's dependency layer copies to /app. */
   readonly dir: string;
-  /** Cache key (sha256 hex): lockfile, packages and pruning rules. */
+  /** Cache key (sha256 hex): packages, their versions and the pruning rules. */
   readonly key: string;
   /** Installed package folders copied, relative to node_modules (e.g. `fastify`, `a/node_modules/b`). */
   readonly packages: readonly string[];
@@ -28,24 +28,23 @@ export interface PrepareRuntimeDependenciesOptions {
 }
 
 /**
- * Copies the production dependency closure of `packages` out of the host's node_modules into a
- * cache folder keyed by the lockfile hash, once; later builds reuse it, so the dependency layer of
- * every model image is built from byte-identical files. onnxruntime-node is pruned to its
- * linux/x64 CPU binaries (the package ships every platform's, hundreds of MB), and
- * declarations, source maps and Markdown are left out.
+ * Copies the production dependency closure of `packages` out of the installed node_modules into
+ * a cache folder keyed by the packages and their versions, once; later builds reuse it, so the
+ * dependency layer of every model image is built from byte-identical files. onnxruntime-node is
+ * pruned to its linux/x64 CPU binaries (the package ships every platform's, hundreds of MB),
+ * and declarations, source maps and Markdown are left out.
  */
 export async function prepareRuntimeDependencies(options: PrepareRuntimeDependenciesOptions): Promise<RuntimeDependencies> {
   const { packageRoot } = options;
-  const nodeModules = join(packageRoot, 'node_modules');
-  const lockfile = await readFile(join(packageRoot, 'package-lock.json')).catch(() => Buffer.from(''));
   const manifest = JSON.parse(await readFile(join(packageRoot, 'package.json'), 'utf8')) as { name?: string; version?: string };
-  const installed = await collectPackageClosure(nodeModules, options.packages);
+  const closure = await collectPackageClosure(packageRoot, options.packages);
+  const installed = closure.map((pkg) => pkg.target);
   const key = createHash('sha256')
     .update(`rules ${PRUNE_RULES_VERSION}\n`)
-    .update(lockfile)
-    .update(`\n${installed.join('\n')}\n${manifest.version ?? ''}`)
+    .update(closure.map((pkg) => `${pkg.target}@${pkg.version}`).join('\n'))
+    .update(`\n${manifest.version ?? ''}`)
     .digest('hex');
-  const cacheRoot = options.cacheDir ?? process.env.MODELFLEET_CACHE_DIR ?? join(nodeModules, '.cache', 'modelfleet', 'runtime-deps');
+  const cacheRoot = options.cacheDir ?? process.env.MODELFLEET_CACHE_DIR ?? join(packageRoot, 'node_modules', '.cache', 'modelfleet', 'runtime-deps');
   const dir = join(cacheRoot, key.slice(0, 16));
   if (existsSync(join(dir, 'package.json'))) return { dir, key, packages: installed };
 
@@ -53,11 +52,12 @@ export async function prepareRuntimeDependencies(options: PrepareRuntimeDependen
   const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, 'node_modules'), { recursive: true });
-  for (const pkg of installed) {
-    await cp(join(nodeModules, pkg), join(staging, 'node_modules', pkg), {
+  for (const pkg of closure) {
+    const name = pkg.target.split('/node_modules/').at(-1) ?? pkg.target;
+    await cp(pkg.source, join(staging, 'node_modules', pkg.target), {
       recursive: true,
       dereference: true,
-      filter: (source) => keepFile(relative(join(nodeModules, pkg), source), pkg),
+      filter: (source) => keepFile(relative(pkg.source, source), name),
     });
   }
   // The serving code is ESM; /app/package.json tells node so and names the version.
@@ -72,44 +72,79 @@ export async function prepareRuntimeDependencies(options: PrepareRuntimeDependen
   return { dir, key, packages: installed };
 }
 
+/** One installed package of the closure: where it is on disk, and where the image's node_modules holds it. */
+export interface ClosurePackage {
+  /** Absolute folder of the installed package. */
+  readonly source: string;
+  /** Path relative to the image's node_modules (`fastify`, `a/node_modules/b`). */
+  readonly target: string;
+  readonly version: string;
+}
+
 /**
- * Node's resolution, run ahead of time: every package reachable through `dependencies`,
- * `optionalDependencies` and `peerDependencies` (when installed), as paths relative to node_modules.
+ * Node's resolution, run ahead of time from the modelfleet package folder: every package
+ * reachable through `dependencies`, `optionalDependencies` and `peerDependencies` (when
+ * installed). Packages are found as Node finds them, in `<dir>/node_modules` and then in every
+ * parent folder's, so the closure is the same whether modelfleet is this repository (its own
+ * node_modules) or a dependency of another repository (its packages hoisted beside it).
+ * In the image they sit under one node_modules: a package found further up goes to the top
+ * level, unless another version already holds that place, in which case it is nested below
+ * the package that needs it, where Node will look first.
  */
-export async function collectPackageClosure(nodeModules: string, roots: readonly string[]): Promise<string[]> {
-  const found = new Set<string>();
-  const queue: Array<{ name: string; from: string }> = roots.map((name) => ({ name, from: nodeModules }));
+export async function collectPackageClosure(packageRoot: string, roots: readonly string[]): Promise<ClosurePackage[]> {
+  // Breadth first, so a package is always met after the package that needs it.
+  const found = new Map<string, { name: string; version: string; dependent: string | undefined }>();
+  const queue: Array<{ name: string; from: string; dependent: string | undefined }> = roots.map((name) => ({ name, from: packageRoot, dependent: undefined }));
   while (queue.length > 0) {
     const next = queue.shift();
     if (!next) break;
-    const location = resolvePackageDir(nodeModules, next.from, next.name);
-    if (!location) continue; // optional and not installed
-    const rel = relative(nodeModules, location).split(sep).join('/');
-    if (found.has(rel)) continue;
-    found.add(rel);
-    const manifest = JSON.parse(await readFile(join(location, 'package.json'), 'utf8')) as {
+    const source = resolvePackageDir(next.from, next.name);
+    if (!source || found.has(source)) continue; // optional and not installed, or seen
+    const manifest = JSON.parse(await readFile(join(source, 'package.json'), 'utf8')) as {
+      version?: string;
       dependencies?: Record<string, string>;
       optionalDependencies?: Record<string, string>;
       peerDependencies?: Record<string, string>;
     };
+    found.set(source, { name: next.name, version: manifest.version ?? '0.0.0', dependent: next.dependent });
     const deps = { ...manifest.peerDependencies, ...manifest.optionalDependencies, ...manifest.dependencies };
-    for (const name of Object.keys(deps)) queue.push({ name, from: location });
+    for (const name of Object.keys(deps)) queue.push({ name, from: source, dependent: source });
   }
-  return [...found].sort();
+
+  // modelfleet's own node_modules already has Node's layout and keeps it; packages found further
+  // up go to the top level where free, else below the package that needs them.
+  const own = join(packageRoot, 'node_modules') + sep;
+  const targetOf = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const source of found.keys()) {
+    if (!source.startsWith(own)) continue;
+    const target = source.slice(own.length).split(sep).join('/');
+    targetOf.set(source, target);
+    taken.add(target);
+  }
+  for (const [source, { name, dependent }] of found) {
+    if (targetOf.has(source)) continue;
+    const dependentTarget = dependent === undefined ? undefined : targetOf.get(dependent);
+    const target = !taken.has(name) || dependentTarget === undefined ? name : `${dependentTarget}/node_modules/${name}`;
+    targetOf.set(source, target);
+    taken.add(target);
+  }
+  return [...found]
+    .map(([source, { version }]) => ({ source, target: targetOf.get(source) ?? '', version }))
+    .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
 }
 
-/** Looks for `name` in `<from>/node_modules`, then in each parent's, up to the root node_modules. */
-function resolvePackageDir(nodeModules: string, from: string, name: string): string | undefined {
+/** Looks for `name` in `<from>/node_modules`, then in each parent folder's, as Node does. */
+function resolvePackageDir(from: string, name: string): string | undefined {
   let dir = from;
   for (;;) {
-    const candidate = dir === nodeModules ? join(nodeModules, name) : join(dir, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
-    if (dir === nodeModules) return undefined;
-    // Step out of `.../node_modules/<pkg>` (or `@scope/<pkg>`) to the folder that holds it.
-    let parent = dirname(dir);
-    while (parent !== nodeModules && !parent.endsWith(`${sep}node_modules`)) parent = dirname(parent);
-    dir = parent === nodeModules ? nodeModules : dirname(parent);
-    if (!dir.startsWith(nodeModules)) return undefined;
+    if (basename(dir) !== 'node_modules') {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
   }
 }
 

@@ -31,7 +31,8 @@ export async function prepareServingLayers(options: { readonly packageRoot: stri
   return { runtime, appFiles, servingCodeDigest: await digestFiles(packageRoot, appFiles) };
 }
 
-async function digestFiles(root: string, files: readonly string[]): Promise<string> {
+/** `sha256:...` over files' paths (relative to `root`) and contents, whatever order they come in. */
+export async function digestFiles(root: string, files: readonly string[]): Promise<string> {
   const outer = createHash('sha256');
   for (const file of [...files].sort()) {
     const inner = createHash('sha256').update(await readFile(join(root, file))).digest('hex');

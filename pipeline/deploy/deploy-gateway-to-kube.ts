@@ -12,7 +12,9 @@ import { deployedConfigsOf, readDeployedConfig } from './deployed-config.js';
 import { describeHeldBackRoutes, mergeRouteTables, type DeployedVariant, type ModelRouting } from './gateway/merge-route-tables.js';
 import { GATEWAY_NAME, renderGatewayManifests } from './gateway/render-gateway-manifests.js';
 import { DEPLOYABLE_LABEL, GATEWAY_DEPLOYABLE, MANAGED_BY, MANAGED_BY_LABEL } from './kube/deploy-labels.js';
-import { deployToKube, pruneRemovedDeployables } from './kube/deploy-to-kube.js';
+import { fleetHasBulk } from '../bulk/fleet-has-bulk.js';
+import { WORKER_SUFFIX } from '../bulk/render-bulk-manifests.js';
+import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, pruneRemovedDeployables } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting } from './kube/namespace-for-env.js';
 import { readRolloutStatus } from './kube/read-rollout-status.js';
 import { toDeployError } from './kube/to-deploy-error.js';
@@ -75,7 +77,7 @@ export async function deployGatewayToKube(options: GatewayKubeDeploy): Promise<G
   // Only now that the gateway no longer routes to them are removed models deleted. A variant a
   // kept previous entry still routes to stays, even when models.yaml no longer lists it.
   const keep = new Set([...listDeployables(fleet).map((d) => d.variant.deployName), ...table.routes.flatMap((r) => r.variants.map((v) => v.deployName)), GATEWAY_DEPLOYABLE]);
-  await pruneRemovedDeployables(kube, namespace, keep, print);
+  await pruneRemovedDeployables(kube, namespace, keep, print, fleetHasBulk(fleet) ? BULK_MANAGED_KINDS : MANAGED_KINDS);
   const notNew = models.filter((m) => m.outcome !== 'new').length;
   print(`gateway: ${table.routes.length} route(s) served by Service ${GATEWAY_NAME}.${namespace}${notNew > 0 ? `; ${notNew} model(s) not on this commit's route (warnings above)` : ''}`);
   return { routes: table.routes.length, models };
@@ -96,6 +98,8 @@ async function readDeployedVariants(kube: KubeClient, namespace: string, fleet: 
   for (const deployment of deployments) {
     const name = deployment.metadata.labels?.[DEPLOYABLE_LABEL];
     if (name === undefined || name === GATEWAY_DEPLOYABLE) continue;
+    // A bulk model's worker Deployment serves no route; the model server's Deployment decides.
+    if (deployment.metadata.name.endsWith(WORKER_SUFFIX) && deployment.metadata.labels?.['app.kubernetes.io/component'] === 'bulk-worker') continue;
     found.set(name, deployedVariant(deployment, expected.get(name)));
   }
   return found;

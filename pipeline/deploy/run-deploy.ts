@@ -11,6 +11,8 @@ import { findDeployable, listDeployables } from '../../generator/fleet/find-depl
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
 import { batchingEnv, renderModelManifests } from '../manifests/render-model-manifests.js';
+import { fleetHasBulk } from '../bulk/fleet-has-bulk.js';
+import { renderBulkManifests } from '../bulk/render-bulk-manifests.js';
 import { writeManifestFiles } from '../manifests/write-manifest-files.js';
 import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
@@ -20,7 +22,7 @@ import { deployLocal, removeLocal, type LocalRuntimeChoice } from '../local-targ
 import { readLocalState } from '../local-target/local-state.js';
 import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kube.js';
 import { markDeployedConfig } from './deployed-config.js';
-import { deployToKube, removeFromKube } from './kube/deploy-to-kube.js';
+import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, removeFromKube } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting, environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
 import { ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
 
@@ -78,7 +80,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
   switch (command.action.kind) {
     case 'remove': {
       await refuseIfStillRouted(kube, namespace, command.action.name, print);
-      const removed = await removeFromKube(kube, namespace, command.action.name, print);
+      const removed = await removeFromKube(kube, namespace, command.action.name, print, existsSync(command.file) && fleetHasBulk(loadFleet(command.file)) ? BULK_MANAGED_KINDS : MANAGED_KINDS);
       print(removed.length === 0 ? `${command.action.name}: nothing deployed in ${namespace}; nothing to remove` : `${command.action.name}: removed ${removed.length} object(s) from ${namespace}`);
       return;
     }
@@ -88,12 +90,14 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       await requireImageInRegistry(image.registry, { build: `${paths.deployName}:build`, deploy: `${paths.deployName}:deploy` });
       const docker = await openDocker();
       const sizing = await ensureSizing(fleet, deployable, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
-      const manifests = renderModelManifests(deployable, sizing.sizing, { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets });
+      const manifestOptions = { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets };
+      // A bulk model's worker Deployment and KEDA ScaledObject deploy (and roll back) with it.
+      const manifests = [...renderModelManifests(deployable, sizing.sizing, manifestOptions), ...renderBulkManifests(deployable, sizing.sizing, manifestOptions)];
       // For people reading the job's artifacts: exactly what was applied.
       await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
       // The mark tells a later gateway deploy that this variant runs this commit's version.
       const marked = await markDeployedConfig(fleet, deployable, manifests.map((m) => m.object as KubeObject));
-      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print });
+      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasBulk(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}) });
       return;
     }
     case 'gateway': {

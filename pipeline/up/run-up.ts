@@ -17,6 +17,7 @@ import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isInstanceAlive, stopInstance } from '../instance-runtime/recorded-instance.js';
 import { NOT_DEPLOYED_UPSTREAM, routesFile } from '../local-target/local-gateway.js';
 import { readLocalState, updateLocalState, EMPTY_STATE, type LocalModelInstance } from '../local-target/local-state.js';
+import { startLocalBulk, stopLocalBulk } from '../bulk/local-bulk.js';
 
 
 export interface UpOptions {
@@ -52,7 +53,7 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
     const t0 = Date.now();
     const result = await runCliStep(args, { prefix: '    ', print, env });
     if (result.code !== 0) {
-      print(`    FAILED (exit ${result.code}) after ${((Date.now() - t0) / 1000).toFixed(1)}s; re-run just this step with \`node bin/modelfleet.js ${args.join(' ')}\``);
+      print(`    FAILED (exit ${result.code}) after ${((Date.now() - t0) / 1000).toFixed(1)}s; re-run just this step with \`npx modelfleet ${args.join(' ')}\``);
       return false;
     }
     print(`    done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
@@ -94,6 +95,8 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
     throw new UserError('DEPLOY_GATEWAY_FAILED', 'modelfleet up: the local gateway did not start', 'Its output is above; the log is .modelfleet/local/logs/gateway.log. Fix the cause and run `npm start` again.');
   }
 
+  // Models with `bulk:`: a local Redis and the supervisor that scales their workers from zero.
+  await startLocalBulk(fleet, { file: options.file, out: options.out, print });
   const state = await readLocalState();
   const gatewayUrl = `http://127.0.0.1:${state.gateway?.port ?? 0}`;
   await printRoutesAndCurl(gatewayUrl, new Set(Object.keys(state.models)), print);
@@ -101,7 +104,7 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
   print(`modelfleet up: done in ${seconds.toFixed(0)}s. The gateway and ${Object.keys(state.models).length} model server(s) keep running in the background (state: .modelfleet/local/state.json).`);
   if (failed.size > 0) {
     print(`WARNING: ${failed.size} model(s) were not deployed; their routes answer 503 until they are:`);
-    for (const [name, stage] of failed) print(`  ${name}: its ${stage} step failed (output above); after fixing, \`node bin/modelfleet.js ${stage === 'build' ? 'build' : stage === 'loadtest' ? 'loadtest' : 'deploy'} --model ${name}\`, then \`npm start\` again`);
+    for (const [name, stage] of failed) print(`  ${name}: its ${stage} step failed (output above); after fixing, \`npx modelfleet ${stage === 'build' ? 'build' : stage === 'loadtest' ? 'loadtest' : 'deploy'} --model ${name}\`, then \`npx modelfleet up\` again`);
   }
   print('Stop them with `node bin/modelfleet.js down`.');
   return { gatewayUrl, mode: mode.kind, seconds, failed: [...failed.keys()] };
@@ -109,6 +112,7 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
 
 /** `modelfleet down`: stops every model instance and the gateway the local target started. */
 export async function runDown(print: (line: string) => void): Promise<number> {
+  await stopLocalBulk(print);
   const state = await readLocalState();
   const docker = await openDocker();
   let stopped = 0;

@@ -1,22 +1,29 @@
-import type { Pool } from 'undici';
-import type { Counter } from 'prom-client';
 import type { GatewayMetrics, VariantLabels } from './gateway-metrics.js';
-import { bucketOwners } from './pick-variant.js';
+import type { UpstreamPool } from './http1/upstream-pool.js';
+import { splitThresholds } from './pick-variant.js';
 import type { RouteEntry, RouteTable, RouteVariant } from './route-table.js';
 import type { UpstreamPools } from './upstream-pools.js';
 import type { VariantStats } from './variant-stats.js';
 
-/** One variant, ready for the hot path: its pool, request path and pre-bound metric children. */
+/** Response headers naming who answered. */
+export const MODEL_HEADER = 'x-modelfleet-model';
+export const VARIANT_HEADER = 'x-modelfleet-variant';
+export const DEPLOY_NAME_HEADER = 'x-modelfleet-deploy-name';
+
+/** One variant, ready for the hot path: its pool, the fixed parts of its request and answer heads, and its counters. */
 export interface LiveVariant {
   readonly spec: RouteVariant;
   readonly origin: string;
-  readonly pool: Pool;
+  readonly pool: UpstreamPool;
   /** Upstream base path + predict path, e.g. `/invocations`. */
   readonly path: string;
+  /** `POST <path> HTTP/1.1` and the host line: the start of every request to this variant. */
+  readonly requestLine: string;
+  /** The x-modelfleet-* lines added to every answer from this variant. */
+  readonly answerLines: string;
   readonly labels: VariantLabels;
-  /** Request counts and latency (shared with earlier tables that had the same variant). */
+  /** Every count about this variant (shared with earlier tables that had the same variant). */
   readonly stats: VariantStats;
-  readonly timeouts: Counter.Internal;
   /** When this variant's last upstream failure was logged, to keep logs readable when a model is down. */
   lastErrorLoggedAt: number;
 }
@@ -25,8 +32,8 @@ export interface LiveRoute {
   readonly entry: RouteEntry;
   readonly serving: readonly LiveVariant[];
   readonly shadows: readonly LiveVariant[];
-  /** Bucket (0..99) → index into `serving`. */
-  readonly owners: Uint8Array;
+  /** Exclusive upper bound of each serving variant's share of the 32-bit hash space (see pick-variant.ts). */
+  readonly thresholds: Float64Array;
 }
 
 /**
@@ -52,7 +59,7 @@ export class LiveTable {
         entry,
         serving,
         shadows: live.filter((v) => v.spec.shadow),
-        owners: bucketOwners(serving.map((v) => v.spec.weight)),
+        thresholds: splitThresholds(serving.map((v) => v.spec.weight)),
       });
     }
   }
@@ -80,14 +87,17 @@ export class LiveTable {
 function liveVariant(entry: RouteEntry, spec: RouteVariant, pools: UpstreamPools, metrics: GatewayMetrics): LiveVariant {
   const url = new URL(spec.upstream);
   const labels: VariantLabels = { route: entry.route, model: entry.model, variant: spec.id, deploy_name: spec.deployName };
+  const pool = pools.acquire(url.origin);
+  const path = `${url.pathname.replace(/\/+$/, '')}${spec.predictPath}`;
   return {
     spec,
     origin: url.origin,
-    pool: pools.acquire(url.origin),
-    path: `${url.pathname.replace(/\/+$/, '')}${spec.predictPath}`,
+    pool,
+    path,
+    requestLine: `POST ${path} HTTP/1.1\r\nhost: ${pool.target.hostHeader}\r\n`,
+    answerLines: `${MODEL_HEADER}: ${entry.model}\r\n${VARIANT_HEADER}: ${spec.id}\r\n${DEPLOY_NAME_HEADER}: ${spec.deployName}\r\n`,
     labels,
     stats: metrics.statsFor(labels),
-    timeouts: metrics.timeouts.labels(labels),
     lastErrorLoggedAt: 0,
   };
 }

@@ -1,12 +1,12 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:net';
 import { dirname } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { buildOpenApiDocument } from './build-openapi-document.js';
 import { LiveTable } from './compile-route-table.js';
 import { GatewayMetrics } from './gateway-metrics.js';
+import { FrontServer, type Exchange } from './http1/front-server.js';
 import { proxyRequest, type ProxySettings, type ShadowState } from './proxy-request.js';
 import { renderDocsPage } from './render-docs-page.js';
 import { readRouteTable, validateRouteTable } from './route-table-file.js';
@@ -25,7 +25,7 @@ export interface GatewayOptions {
   readonly upstreamTimeoutMs?: number;
   /** Largest request body forwarded. Default 10 MiB. */
   readonly maxBodyBytes?: number;
-  /** Largest model answer relayed (a bigger one becomes a 503). Default 64 MiB. */
+  /** Largest model answer relayed; answers are collected, so one that breaks off half-way still becomes a clean 503. Default 64 MiB. */
   readonly maxAnswerBytes?: number;
   /** Mirrored requests in flight across all shadows before further mirrors are dropped. Default 256. */
   readonly maxShadowInFlight?: number;
@@ -61,9 +61,10 @@ export interface Gateway {
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /**
- * The gateway: one HTTP server in front of the fleet. Plain node:http rather than fastify: the
- * proxy path is the product, and measured side by side a bare fastify proxy cost more CPU per
- * request than this whole gateway (docs/gateway.md, "Performance").
+ * The gateway: one HTTP server in front of the fleet. Its data path is a lean HTTP/1.1 server and
+ * client on `node:net` with Node's own llhttp parser (http1/), not `node:http` + undici: measured
+ * side by side, each of those two layers cost about as much CPU per request as the whole proxy
+ * does without them (docs/gateway.md, "Performance").
  */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   if (!options.routesFile && !options.table) {
@@ -72,13 +73,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? createLogger({ component: 'gateway' });
   const metrics = new GatewayMetrics();
   const upstreamTimeoutMs = options.upstreamTimeoutMs ?? 10_000;
-  const pools = new UpstreamPools({ connectTimeoutMs: Math.min(upstreamTimeoutMs, 5_000) });
+  const pools = new UpstreamPools({
+    connectTimeoutMs: Math.min(upstreamTimeoutMs, 5_000),
+    upstreamTimeoutMs,
+    maxAnswerBytes: options.maxAnswerBytes ?? 64 * 1024 * 1024,
+    // Below Node's default server keepAliveTimeout (5 s), so the gateway closes idle sockets first
+    // and rarely writes a request onto a socket the model server is closing.
+    idleTimeoutMs: 4_000,
+  });
   const settings: ProxySettings = {
-    metrics,
     logger,
     upstreamTimeoutMs,
     maxBodyBytes: options.maxBodyBytes ?? 10 * 1024 * 1024,
-    maxAnswerBytes: options.maxAnswerBytes ?? 64 * 1024 * 1024,
     maxShadowInFlight: options.maxShadowInFlight ?? 256,
     random: options.random ?? Math.random,
   };
@@ -136,8 +142,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   let draining = false;
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const url = req.url ?? '/';
+  const handle = (ex: Exchange): void => {
+    const url = ex.url;
     const q = url.indexOf('?');
     let path = q === -1 ? url : url.slice(0, q);
     const table = live;
@@ -147,75 +153,71 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       route = table.routes.get(path);
     }
     if (route) {
-      if (req.method === 'POST') {
-        proxyRequest(settings, shadowState, req, res, route, table);
+      if (ex.method === 'POST') {
+        proxyRequest(settings, shadowState, ex, route, table);
         return;
       }
-      res.setHeader('allow', 'POST');
-      sendJson(res, 405, { error: 'method not allowed', route: route.entry.route, model: route.entry.model, reason: `${path} takes POST with a JSON scoring body` });
+      sendJson(ex, 405, { error: 'method not allowed', route: route.entry.route, model: route.entry.model, reason: `${path} takes POST with a JSON scoring body` }, 'allow: POST\r\n');
       return;
     }
-    const get = req.method === 'GET' || req.method === 'HEAD';
+    const get = ex.method === 'GET' || ex.method === 'HEAD';
     switch (path) {
       case '/healthz':
-        if (get) return sendJson(res, 200, { status: 'ok' });
+        if (get) return sendJson(ex, 200, { status: 'ok' });
         break;
       case '/readyz':
-        if (get) return draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready', routes: live.table.routes.length });
+        if (get) return draining ? sendJson(ex, 503, { status: 'draining' }) : sendJson(ex, 200, { status: 'ready', routes: live.table.routes.length });
         break;
       case '/routes':
-        if (get) return sendText(res, 200, 'application/json; charset=utf-8', summaryText);
+        if (get) return sendText(ex, 200, 'application/json; charset=utf-8', summaryText);
         break;
       case '/openapi.json':
-        if (get) return sendText(res, 200, 'application/json; charset=utf-8', openapiText);
+        if (get) return sendText(ex, 200, 'application/json; charset=utf-8', openapiText);
         break;
       case '/docs':
         // Rendered per request so its curl lines name the host the reader reached the gateway by.
-        if (get) return sendText(res, 200, 'text/html; charset=utf-8', renderDocsPage(live.table, `http://${safeHost(req.headers.host)}`));
+        if (get) return sendText(ex, 200, 'text/html; charset=utf-8', renderDocsPage(live.table, `http://${safeHost(ex.header('host'))}`));
         break;
       case '/metrics':
         if (get) {
           metrics.render().then(
-            (text) => sendText(res, 200, metrics.contentType, text),
-            (err: unknown) => sendJson(res, 500, { error: 'metrics unavailable', reason: String(err) }),
+            (text) => sendText(ex, 200, metrics.contentType, text),
+            (err: unknown) => sendJson(ex, 500, { error: 'metrics unavailable', reason: String(err) }),
           );
           return;
         }
         break;
       case '/-/reload':
-        if (req.method === 'POST') return handleReload(req, res);
+        if (ex.method === 'POST') return handleReload(ex);
         break;
       default:
         metrics.unknownRoutes.inc();
-        req.resume();
-        return sendJson(res, 404, {
+        return sendJson(ex, 404, {
           error: 'no route',
           path,
           reason: `${path} is not a model route; known routes are listed in "routes" (and at /routes, /docs)`,
           routes: table.table.routes.map((r) => r.route),
         });
     }
-    req.resume();
-    sendJson(res, 405, { error: 'method not allowed', path, reason: `${path} does not take ${req.method ?? 'this method'}` });
+    sendJson(ex, 405, { error: 'method not allowed', path, reason: `${path} does not take ${ex.method}` });
   };
 
-  const handleReload = (req: IncomingMessage, res: ServerResponse): void => {
-    req.resume();
+  const handleReload = (ex: Exchange): void => {
     // Only callers on this machine may reload (the deploy step or an operator on the pod).
-    if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) {
-      sendJson(res, 403, { error: 'forbidden', reason: 'POST /-/reload is accepted from localhost only' });
+    if (!LOOPBACK.has(ex.remoteAddress ?? '')) {
+      sendJson(ex, 403, { error: 'forbidden', reason: 'POST /-/reload is accepted from localhost only' });
       return;
     }
     reload().then(
-      (result) => sendJson(res, 200, { reloaded: true, ...result }),
-      (err: unknown) => sendJson(res, err instanceof UserError ? 422 : 500, {
+      (result) => sendJson(ex, 200, { reloaded: true, ...result }),
+      (err: unknown) => sendJson(ex, err instanceof UserError ? 422 : 500, {
         error: 'reload failed; still serving the previous table',
         reason: err instanceof Error ? err.message : String(err),
       }),
     );
   };
 
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 60_000, headersTimeout: 30_000 }, handle);
+  const front = new FrontServer({ onRequest: handle, keepAliveTimeoutMs: 5_000, requestTimeoutMs: 60_000, headersTimeoutMs: 30_000, maxHeaderSize: 16 * 1024 });
 
   let watcher: FSWatcher | undefined;
   if (options.watch && options.routesFile) {
@@ -236,29 +238,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (draining) return;
     draining = true;
     watcher?.close();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    const deadline = Date.now() + (options.drainTimeoutMs ?? 10_000);
-    while (inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    server.closeAllConnections();
-    await closed;
+    // Connections close after the answers they owe; whatever is still open at the deadline is cut.
+    await front.close(options.drainTimeoutMs ?? 10_000);
     await pools.closeAll(inFlight() > 0);
   };
 
   return {
-    server,
+    server: front.server,
     metrics,
     table: () => live.table,
     listen: (port, host = '127.0.0.1') => new Promise<string>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        reject(new UserError('GATEWAY_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, undefined, { cause: err }));
-      };
-      server.once('error', onError);
-      server.listen(port, host, () => {
-        server.off('error', onError);
-        const address = server.address() as AddressInfo;
+      front.listen(port, host).then((address) => {
         const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
         resolve(`http://${shown}:${address.port}`);
+      }, (err: NodeJS.ErrnoException) => {
+        reject(new UserError('GATEWAY_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, undefined, { cause: err }));
       });
     }),
     reload,

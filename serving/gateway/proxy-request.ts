@@ -1,23 +1,17 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { Logger } from '../../lib/log.js';
 import type { LiveRoute, LiveTable, LiveVariant } from './compile-route-table.js';
-import type { GatewayMetrics, UpstreamErrorReason } from './gateway-metrics.js';
-import { pickBucket } from './pick-variant.js';
-import { sendJson } from './send-json.js';
+import type { UpstreamErrorReason } from './gateway-metrics.js';
+import { httpDate, type BodySink, type Exchange } from './http1/front-server.js';
+import type { RawHeaders } from './http1/node-http-parser.js';
+import type { UpstreamConnection, UpstreamFailure, UpstreamHandler } from './http1/upstream-pool.js';
+import { pickVariant } from './pick-variant.js';
 
-/** Response headers naming who answered. */
-export const MODEL_HEADER = 'x-modelfleet-model';
-export const VARIANT_HEADER = 'x-modelfleet-variant';
-export const DEPLOY_NAME_HEADER = 'x-modelfleet-deploy-name';
+export { DEPLOY_NAME_HEADER, MODEL_HEADER, VARIANT_HEADER } from './compile-route-table.js';
 
 export interface ProxySettings {
-  readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly upstreamTimeoutMs: number;
   readonly maxBodyBytes: number;
-  /** Largest model answer relayed; answers are buffered so each reaches the caller in one write. */
-  readonly maxAnswerBytes: number;
   readonly maxShadowInFlight: number;
   readonly random: () => number;
 }
@@ -28,7 +22,8 @@ export interface ShadowState {
 }
 
 // Hop-by-hop headers belong to one connection and are never forwarded
-// (https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1); content-length is recomputed.
+// (https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1); content-length and transfer-encoding
+// are set again for the next hop, and host names the model server.
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'host', 'content-length', 'expect', 'http2-settings', 'proxy-authenticate', 'proxy-authorization',
@@ -37,146 +32,197 @@ const HOP_BY_HOP = new Set([
 const LOG_EVERY_MS = 10_000;
 /** Status recorded when the caller closed the connection before the answer was sent (nginx's convention). */
 const CLIENT_CLOSED = 499;
+/** Request bodies up to this size are kept until the answer starts, so the keep-alive race can be retried. */
+const RETRY_BODY_LIMIT = 1024 * 1024;
+/** Request bodies up to this size are sent in one write with their head; larger ones stream as they arrive. */
+const COALESCE_BYTES = 64 * 1024;
+const JSON_TYPE = 'content-type: application/json; charset=utf-8\r\n';
 
 /**
- * Forwards one scoring request: reads the body (bounded), picks the variant (sticky key or
- * weighted random), mirrors it to the route's shadows, and relays the upstream answer with headers
- * naming the model and variant. Any upstream failure becomes a JSON 503; nothing waits longer than
- * the upstream timeout.
+ * Forwards one scoring request. Called when the request's headers arrived: it picks the variant
+ * (sticky key or weighted random), then streams the body to the model server as it arrives (what
+ * one socket read delivers leaves in one write, headers included), mirrors the request to the
+ * route's shadows once it is complete, and relays the answer with headers naming the model and
+ * variant. Any upstream failure becomes a JSON 503; nothing waits longer than the upstream timeout.
+ * Bodies are never decoded or parsed: bytes in, bytes out.
  */
-export function proxyRequest(
-  settings: ProxySettings,
-  shadowState: ShadowState,
-  req: IncomingMessage,
-  res: ServerResponse,
-  route: LiveRoute,
-  table: LiveTable,
-): void {
-  const started = performance.now();
+export function proxyRequest(settings: ProxySettings, shadowState: ShadowState, exchange: Exchange, route: LiveRoute, table: LiveTable): void {
+  if (exchange.contentLength > settings.maxBodyBytes) {
+    refuseTooLarge(settings, exchange, route);
+    return;
+  }
   table.inFlight += 1;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let refused = false;
-  req.on('data', (chunk: Buffer) => {
-    if (refused) return;
-    size += chunk.length;
-    if (size > settings.maxBodyBytes) {
-      refused = true;
-      chunks.length = 0;
-      sendJson(res, 413, {
-        error: 'request body too large',
-        route: route.entry.route,
-        model: route.entry.model,
-        reason: `the body exceeds the gateway's limit of ${settings.maxBodyBytes} bytes (MAX_BODY_BYTES)`,
-      }, { connection: 'close' });
-      table.finish();
-      return;
-    }
-    chunks.push(chunk);
-  });
-  req.on('error', () => {
-    if (refused) return;
-    refused = true;
-    table.finish();
-  });
-  req.on('end', () => {
-    if (refused) return;
-    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-    const headers = forwardHeaders(req.rawHeaders);
-    const key = headerValue(req.headers[route.entry.stickyHeader]);
-    const variant = route.serving[route.owners[pickBucket(route.entry.model, key, settings.random)] ?? 0] as LiveVariant;
-    variant.pool.dispatch(upstreamRequest(settings, variant, body, headers), new AnswerRelay(settings, res, route, variant, table, started));
-    for (const shadow of route.shadows) mirror(settings, shadowState, shadow, body, headers);
-  });
+  exchange.sink = new ProxyCall(settings, shadowState, exchange, route, table);
 }
 
-function upstreamRequest(settings: ProxySettings, variant: LiveVariant, body: Buffer, headers: string[]): Dispatcher.DispatchOptions {
-  return {
-    path: variant.path,
-    method: 'POST',
-    headers,
-    body,
-    headersTimeout: settings.upstreamTimeoutMs,
-    bodyTimeout: settings.upstreamTimeoutMs,
-  };
+function refuseTooLarge(settings: ProxySettings, exchange: Exchange, route: LiveRoute): void {
+  exchange.respond(413, `date: ${httpDate()}\r\n${JSON_TYPE}`, JSON.stringify({
+    error: 'request body too large',
+    route: route.entry.route,
+    model: route.entry.model,
+    reason: `the body exceeds the gateway's limit of ${settings.maxBodyBytes} bytes (MAX_BODY_BYTES)`,
+  }), true);
 }
 
-/**
- * Receives the model server's answer and relays it. The answer is collected and written with one
- * `res.end(...)`: headers and body then leave in a single socket write, where streaming costs a
- * write per chunk plus one for the end (socket writes dominate a proxy's CPU time).
- */
-class AnswerRelay implements Dispatcher.DispatchHandler {
-  #status = 0;
-  #headers: IncomingHttpHeaders = {};
-  #chunks: Buffer[] = [];
-  #size = 0;
+/** One request through the gateway: the body on its way in, the answer on its way back. */
+class ProxyCall implements BodySink, UpstreamHandler {
+  readonly started = performance.now();
+  readonly variant: LiveVariant;
+  /** The caller's end-to-end headers as `name: value\r\n` lines, for the model server and the shadows. */
+  readonly headerLines: string;
+  readonly #chunked: boolean;
+  #conn: UpstreamConnection | undefined;
+  /** Body bytes received, not sent yet. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Every body chunk, while kept for the shadows or a retry (undefined once too large to keep). */
+  #kept: Buffer[] | undefined = [];
+  #bodyBytes = 0;
+  #headSent = false;
+  #retried = false;
   #done = false;
 
   constructor(
     private readonly settings: ProxySettings,
-    private readonly res: ServerResponse,
+    private readonly shadowState: ShadowState,
+    private readonly exchange: Exchange,
     private readonly route: LiveRoute,
-    private readonly variant: LiveVariant,
     private readonly table: LiveTable,
-    private readonly started: number,
-  ) {}
-
-  onRequestStart(): void {}
-
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    this.#status = statusCode;
-    this.#headers = headers;
-    if (this.res.destroyed) controller.abort(new Error('the caller closed the connection'));
+  ) {
+    const raw = exchange.rawHeaders;
+    const sticky = route.entry.stickyHeader;
+    let key: string | undefined;
+    let lines = '';
+    let expectContinue = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string;
+      const value = raw[i + 1] as string;
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) {
+        if (lower === 'expect' && value.toLowerCase() === '100-continue') expectContinue = true;
+        continue;
+      }
+      if (key === undefined && lower === sticky) key = value;
+      lines += `${name}: ${value}\r\n`;
+    }
+    this.headerLines = lines;
+    this.#chunked = exchange.contentLength === -1;
+    this.variant = route.serving[pickVariant(route.thresholds, route.entry.model, key, settings.random)] as LiveVariant;
+    if (expectContinue) exchange.continue();
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#size += chunk.length;
-    if (this.#size > this.settings.maxAnswerBytes) {
-      controller.abort(Object.assign(new Error(`the answer exceeds ${this.settings.maxAnswerBytes} bytes`), { code: 'ANSWER_TOO_LARGE' }));
+  onBody(chunk: Buffer): void {
+    if (this.#done) return;
+    this.#bodyBytes += chunk.length;
+    if (this.#bodyBytes > this.settings.maxBodyBytes) {
+      // A chunked body grew past the limit: the model server never gets a complete request.
+      this.#conn?.abort();
+      this.#conn = undefined;
+      this.#done = true;
+      this.table.finish();
+      refuseTooLarge(this.settings, this.exchange, this.route);
       return;
     }
-    this.#chunks.push(chunk);
-  }
-
-  onResponseEnd(): void {
-    const body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#size);
-    const out: OutgoingHttpHeaders = {};
-    const upstream = this.#headers;
-    for (const name in upstream) {
-      if (!HOP_BY_HOP.has(name)) out[name] = upstream[name];
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    const kept = this.#kept;
+    if (kept !== undefined) {
+      if (this.route.shadows.length > 0 || this.#bodyBytes <= RETRY_BODY_LIMIT) kept.push(chunk);
+      else this.#kept = undefined;
     }
-    out['content-length'] = body.length;
-    out[MODEL_HEADER] = this.route.entry.model;
-    out[VARIANT_HEADER] = this.variant.spec.id;
-    out[DEPLOY_NAME_HEADER] = this.variant.spec.deployName;
-    if (this.res.destroyed) return this.#finish(CLIENT_CLOSED);
-    this.res.writeHead(this.#status, out);
-    this.res.end(body);
-    if (this.#status >= 500) this.settings.metrics.upstreamErrors.inc({ ...this.variant.labels, reason: 'status_5xx' });
-    this.#finish(this.#status);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    if (this.res.destroyed) return this.#finish(CLIENT_CLOSED);
-    const { settings, variant, route } = this;
+  onFlush(): void {
+    // A small body whose head arrived in one packet and the rest in the next (as undici, curl and
+    // autocannon send them) waits for its end and leaves in one write; large and chunked bodies stream.
+    if (this.#done || this.#pendingBytes === 0) return;
+    if (!this.#headSent && this.exchange.contentLength !== -1 && this.exchange.contentLength <= COALESCE_BYTES) return;
+    this.#send(false);
+  }
+
+  onEnd(): void {
+    if (this.#done) return;
+    this.#send(true);
+    const shadows = this.route.shadows;
+    if (shadows.length > 0 && this.#kept !== undefined) {
+      const body = joinChunks(this.#kept, this.#bodyBytes);
+      for (const shadow of shadows) mirror(this.settings, this.shadowState, shadow, this.headerLines, body);
+    }
+  }
+
+  onAbort(): void {
+    if (this.#done) return;
+    this.#conn?.abort();
+    this.#conn = undefined;
+    if (this.exchange.requestEnded) this.#finish(CLIENT_CLOSED);
+    else {
+      this.#done = true;
+      this.table.finish();
+    }
+  }
+
+  /** Sends what arrived: the head first (with the framing the body needs), then the body bytes. */
+  #send(last: boolean): void {
+    let head = '';
+    if (!this.#headSent) {
+      this.#headSent = true;
+      this.#conn = this.variant.pool.open(this, this.#retried);
+      head = `${this.variant.requestLine}${this.headerLines}${this.#chunked ? 'transfer-encoding: chunked\r\n' : `content-length: ${this.exchange.contentLength}\r\n`}\r\n`;
+    }
+    const pending = this.#pending;
+    const bytes = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const chunkHead = this.#chunked && bytes > 0 ? `${bytes.toString(16)}\r\n` : '';
+    const chunkTail = this.#chunked ? (bytes > 0 ? '\r\n' : '') + (last ? '0\r\n\r\n' : '') : '';
+    const out = Buffer.allocUnsafe(head.length + chunkHead.length + bytes + chunkTail.length);
+    let at = out.write(head + chunkHead, 0, 'latin1');
+    for (const chunk of pending) at += chunk.copy(out, at);
+    if (chunkTail.length > 0) out.write(chunkTail, at, 'latin1');
+    this.#conn?.send(out, last);
+  }
+
+  onAnswer(status: number, rawHeaders: RawHeaders, body: Buffer): void {
+    if (this.#done) return;
+    this.#conn = undefined;
+    this.#kept = undefined;
+    let lines = '';
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i] as string;
+      if (!HOP_BY_HOP.has(name.toLowerCase())) lines += `${name}: ${rawHeaders[i + 1] as string}\r\n`;
+    }
+    this.exchange.respond(status, lines + this.variant.answerLines, body);
+    if (status >= 500) this.variant.stats.upstreamError('status_5xx');
+    this.#finish(status);
+  }
+
+  onFailure(err: UpstreamFailure): void {
+    if (this.#done) return;
+    this.#conn = undefined;
+    const kept = this.#kept;
+    if (err.stale && !this.#retried && kept !== undefined && this.exchange.requestEnded) {
+      // The keep-alive race: the model server closed an idle connection just as this request went
+      // out on it, so it never saw the request. Send it once more on a fresh connection.
+      this.#retried = true;
+      this.#pending = kept;
+      this.#pendingBytes = this.#bodyBytes;
+      this.#kept = undefined;
+      this.#headSent = false;
+      this.#send(true);
+      return;
+    }
+    const { variant, route, settings } = this;
     const reason = classify(err);
-    settings.metrics.upstreamErrors.inc({ ...variant.labels, reason });
-    if (reason === 'timeout') variant.timeouts.inc();
+    variant.stats.upstreamError(reason);
     logUpstreamError(settings.logger, variant, reason, err);
-    sendJson(this.res, 503, {
+    this.exchange.respond(503, `date: ${httpDate()}\r\n${JSON_TYPE}retry-after: 1\r\n${variant.answerLines}`, JSON.stringify({
       error: 'model unavailable',
       route: route.entry.route,
       model: route.entry.model,
       variant: variant.spec.id,
       deployName: variant.spec.deployName,
       reason: describeFailure(reason, err, settings, variant),
-    }, {
-      'retry-after': '1',
-      [MODEL_HEADER]: route.entry.model,
-      [VARIANT_HEADER]: variant.spec.id,
-      [DEPLOY_NAME_HEADER]: variant.spec.deployName,
-    });
+    }));
     this.#finish(503);
   }
 
@@ -189,72 +235,54 @@ class AnswerRelay implements Dispatcher.DispatchHandler {
 }
 
 /** Reads and drops a shadow's answer, counting how it went. */
-class ShadowSink implements Dispatcher.DispatchHandler {
+class ShadowCall implements UpstreamHandler {
+  readonly started = performance.now();
+
   constructor(
     private readonly settings: ProxySettings,
     private readonly state: ShadowState,
     private readonly shadow: LiveVariant,
-    private readonly started: number,
   ) {}
 
-  #status = 0;
-
-  onRequestStart(): void {}
-
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
-    this.#status = statusCode;
-  }
-
-  onResponseData(): void {}
-
-  onResponseEnd(): void {
-    const { settings, shadow } = this;
+  onAnswer(status: number): void {
+    const stats = this.shadow.stats;
     this.state.inFlight -= 1;
-    shadow.stats.record(this.#status, (performance.now() - this.started) / 1000);
-    if (this.#status >= 500) settings.metrics.upstreamErrors.inc({ ...shadow.labels, reason: 'status_5xx' });
-    settings.metrics.shadowRequests.inc({ ...shadow.labels, outcome: this.#status < 500 ? 'ok' : 'error' });
+    stats.record(status, (performance.now() - this.started) / 1000);
+    if (status >= 500) stats.upstreamError('status_5xx');
+    stats.shadow(status < 500 ? 'ok' : 'error');
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    const { settings, shadow } = this;
+  onFailure(err: UpstreamFailure): void {
+    const stats = this.shadow.stats;
     this.state.inFlight -= 1;
     const reason = classify(err);
-    settings.metrics.upstreamErrors.inc({ ...shadow.labels, reason });
-    if (reason === 'timeout') shadow.timeouts.inc();
-    settings.metrics.shadowRequests.inc({ ...shadow.labels, outcome: 'error' });
-    logUpstreamError(settings.logger, shadow, reason, err);
+    stats.upstreamError(reason);
+    stats.shadow('error');
+    logUpstreamError(this.settings.logger, this.shadow, reason, err);
   }
 }
 
 /** Sends the same request to a shadow and drops its answer; never touches the caller's response. */
-function mirror(settings: ProxySettings, state: ShadowState, shadow: LiveVariant, body: Buffer, headers: string[]): void {
+function mirror(settings: ProxySettings, state: ShadowState, shadow: LiveVariant, headerLines: string, body: Buffer): void {
   if (state.inFlight >= settings.maxShadowInFlight) {
-    settings.metrics.shadowRequests.inc({ ...shadow.labels, outcome: 'dropped' });
+    shadow.stats.shadow('dropped');
     return;
   }
   state.inFlight += 1;
-  shadow.pool.dispatch(upstreamRequest(settings, shadow, body, headers), new ShadowSink(settings, state, shadow, performance.now()));
+  const head = `${shadow.requestLine}${headerLines}content-length: ${body.length}\r\n\r\n`;
+  const out = Buffer.allocUnsafe(head.length + body.length);
+  body.copy(out, out.write(head, 0, 'latin1'));
+  shadow.pool.open(new ShadowCall(settings, state, shadow)).send(out, true);
 }
 
-function forwardHeaders(raw: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, raw[i + 1] as string);
-  }
-  return out;
+function joinChunks(chunks: readonly Buffer[], size: number): Buffer {
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function classify(err: unknown): UpstreamErrorReason {
-  const code = (err as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
+function classify(err: UpstreamFailure): UpstreamErrorReason {
+  switch (err.code) {
+    case 'UPSTREAM_TIMEOUT':
+    case 'UPSTREAM_CONNECT_TIMEOUT':
       return 'timeout';
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
@@ -264,31 +292,33 @@ function classify(err: unknown): UpstreamErrorReason {
       return 'unreachable';
     case 'ECONNRESET':
     case 'EPIPE':
-    case 'UND_ERR_SOCKET':
+    case 'UPSTREAM_CLOSED':
       return 'reset';
     default:
       return 'other';
   }
 }
 
-function describeFailure(reason: UpstreamErrorReason, err: unknown, settings: ProxySettings, variant: LiveVariant): string {
+function describeFailure(reason: UpstreamErrorReason, err: UpstreamFailure, settings: ProxySettings, variant: LiveVariant): string {
   const where = variant.spec.upstream;
   switch (reason) {
     case 'timeout':
-      return `${where} did not answer within ${settings.upstreamTimeoutMs} ms (UPSTREAM_TIMEOUT_MS)`;
+      return err.code === 'UPSTREAM_CONNECT_TIMEOUT'
+        ? `${where} did not accept a connection in time (${err.message})`
+        : `${where} did not answer within ${settings.upstreamTimeoutMs} ms (UPSTREAM_TIMEOUT_MS)`;
     case 'unreachable':
-      return `${where} is not reachable (${String((err as { code?: unknown }).code)}): the model server is down or not deployed`;
+      return `${where} is not reachable (${err.code}): the model server is down or not deployed`;
     case 'reset':
       return `${where} closed the connection before answering`;
     default:
-      return `${where} failed: ${err instanceof Error ? err.message : String(err)}`;
+      return `${where} failed: ${err.message}`;
   }
 }
 
-function logUpstreamError(logger: Logger, variant: LiveVariant, reason: UpstreamErrorReason, err: unknown): void {
+function logUpstreamError(logger: Logger, variant: LiveVariant, reason: UpstreamErrorReason, err: UpstreamFailure): void {
   const now = Date.now();
   if (now - variant.lastErrorLoggedAt < LOG_EVERY_MS) return;
   variant.lastErrorLoggedAt = now;
-  logger.warn({ ...variant.labels, upstream: variant.spec.upstream, reason, err: err instanceof Error ? err.message : String(err) },
+  logger.warn({ ...variant.labels, upstream: variant.spec.upstream, reason, err: err.message },
     'upstream call failed (further failures of this variant are counted in metrics, logged at most every 10 s)');
 }

@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../../lib/errors/user-error.js';
+import { writeFileAtomically } from './write-file-atomically.js';
 import { ROUTE_TABLE_FORMAT, type JsonSchema, type JsonValue, type RouteTable } from './route-table.js';
 
 /** Paths the gateway answers itself; a model route may not take them. */
@@ -15,11 +14,16 @@ const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
   z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
 );
 
+// Names and paths go into HTTP heads (x-modelfleet-* answer headers, the request line to the
+// model server): visible ASCII only, so no value can end a header line or start a new one.
+const VISIBLE = /^[!-~]+$/;
+const visibleName = z.string().min(1).regex(VISIBLE, 'must be visible ASCII characters (no spaces or control characters)');
+
 const variantSchema = z.object({
-  id: z.string().min(1),
-  deployName: z.string().min(1),
+  id: visibleName,
+  deployName: visibleName,
   upstream: z.string().refine(isHttpUrl, 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8081'),
-  predictPath: z.string().startsWith('/'),
+  predictPath: z.string().regex(/^\/[!-~]*$/, 'must be a path starting with "/" (visible ASCII characters)'),
   weight: z.number().int().min(0).max(100),
   shadow: z.boolean(),
   source: z.string(),
@@ -32,7 +36,7 @@ const tableSchema = z.object({
   routes: z.array(
     z.object({
       route: z.string().startsWith('/'),
-      model: z.string().min(1),
+      model: visibleName,
       stickyHeader: z.string().toLowerCase().regex(HEADER_NAME, 'must be an HTTP header name'),
       variants: z.array(variantSchema).min(1),
     }),
@@ -107,15 +111,7 @@ export function formatRouteTable(table: RouteTable): string {
  * reloads at any moment reads the old table or the new one, never half of one.
  */
 export async function writeRouteTable(file: string, table: RouteTable): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, formatRouteTable(table));
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
+  await writeFileAtomically(file, formatRouteTable(table));
 }
 
 function isHttpUrl(value: string): boolean {

@@ -1,15 +1,10 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { httpDate, type Exchange } from './http1/front-server.js';
 
-/** Answers with a JSON body; a no-op when the response already started or the caller went away. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: OutgoingHttpHeaders = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+/** Answers with a JSON body. `headerLines` are extra `name: value\r\n` lines. */
+export function sendJson(exchange: Exchange, status: number, body: unknown, headerLines = ''): void {
+  exchange.respond(status, `date: ${httpDate()}\r\ncontent-type: application/json; charset=utf-8\r\n${headerLines}`, JSON.stringify(body));
 }
 
-export function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+export function sendText(exchange: Exchange, status: number, contentType: string, text: string): void {
+  exchange.respond(status, `date: ${httpDate()}\r\ncontent-type: ${contentType}\r\n`, text);
 }

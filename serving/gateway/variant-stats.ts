@@ -1,13 +1,18 @@
-import type { VariantLabels } from './gateway-metrics.js';
+import type { UpstreamErrorReason, VariantLabels } from './gateway-metrics.js';
 
 /** Upper bounds (seconds) of the latency histogram: small models answer in milliseconds; the tail catches queuing and timeouts. */
 export const DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+export const UPSTREAM_ERROR_REASONS: readonly UpstreamErrorReason[] = ['unreachable', 'reset', 'timeout', 'status_5xx', 'other'];
+export type ShadowOutcome = 'ok' | 'error' | 'dropped';
+export const SHADOW_OUTCOMES: readonly ShadowOutcome[] = ['ok', 'error', 'dropped'];
+
 /**
- * Request count by status code and the latency histogram of one variant, as plain numbers.
- * The hot path only adds to them; the text is rendered when /metrics is scraped. (prom-client's
- * labelled children hash their label set on every call, which measured as a large share of the
- * gateway's CPU time per request.)
+ * Everything counted about one variant of one route, as plain numbers: requests by status code,
+ * the latency histogram, upstream errors by reason, timeouts and shadow outcomes. A request only
+ * adds to fields of the object its variant was compiled with; the Prometheus text is made when
+ * /metrics is scraped. (prom-client hashes the label set on every `inc`, bound child or not, which
+ * measured as a large share of the gateway's CPU time per request.)
  */
 export class VariantStats {
   readonly codes = new Map<number, number>();
@@ -15,6 +20,11 @@ export class VariantStats {
   readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
   sum = 0;
   count = 0;
+  /** By UPSTREAM_ERROR_REASONS index. */
+  readonly upstreamErrors = new Float64Array(UPSTREAM_ERROR_REASONS.length);
+  timeouts = 0;
+  /** By SHADOW_OUTCOMES index. */
+  readonly shadowOutcomes = new Float64Array(SHADOW_OUTCOMES.length);
 
   constructor(readonly labels: VariantLabels) {}
 
@@ -26,12 +36,23 @@ export class VariantStats {
     this.sum += seconds;
     this.count += 1;
   }
+
+  upstreamError(reason: UpstreamErrorReason): void {
+    const i = UPSTREAM_ERROR_REASONS.indexOf(reason);
+    this.upstreamErrors[i] = (this.upstreamErrors[i] as number) + 1;
+    if (reason === 'timeout') this.timeouts += 1;
+  }
+
+  shadow(outcome: ShadowOutcome): void {
+    const i = SHADOW_OUTCOMES.indexOf(outcome);
+    this.shadowOutcomes[i] = (this.shadowOutcomes[i] as number) + 1;
+  }
 }
 
 const REQUESTS = 'modelfleet_gateway_requests_total';
 const DURATION = 'modelfleet_gateway_request_duration_seconds';
 
-/** Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/) of every variant's stats. */
+/** Prometheus text exposition (https://prometheus.io/docs/instrumenting/exposition_formats/) of every variant's requests and latency. */
 export function renderVariantStats(all: Iterable<VariantStats>): string {
   const stats = [...all];
   const lines = [

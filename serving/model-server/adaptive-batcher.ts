@@ -69,6 +69,8 @@ export class LatencyModel {
   readonly #ms: number[] = [];
   #a = 0;
   #b = 0;
+  /** Refit on the next prediction: batches are recorded far more often than a hold is weighed. */
+  #stale = false;
 
   record(rows: number, ms: number): void {
     this.#rows.push(rows);
@@ -77,10 +79,14 @@ export class LatencyModel {
       this.#rows.shift();
       this.#ms.shift();
     }
-    this.#fit();
+    this.#stale = true;
   }
 
   predict(rows: number): number {
+    if (this.#stale) {
+      this.#stale = false;
+      this.#fit();
+    }
     return Math.max(0, this.#a + this.#b * rows);
   }
 

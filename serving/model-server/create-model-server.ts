@@ -1,12 +1,14 @@
+import { createServer } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../../lib/log.js';
 import type { MlflowModel } from '../mlflow/read-mlflow-model.js';
-import { AdaptiveBatcher, type ResultSlice } from './adaptive-batcher.js';
-import { formatPredictions, formatV2Outputs, v2Datatype } from './format-output.js';
+import { AdaptiveBatcher } from './adaptive-batcher.js';
+import { predictionsJson, v2Datatype, v2ResponseJson } from './format-output.js';
 import type { ModelRuntime } from './onnx-runtime.js';
 import { allocateColumn, type RowBatch } from './row-batch.js';
 import type { ServerConfig } from './server-config.js';
+import { createScoringLane, type AnswerScoring, type ScoringAnswer, type ScoringRoute } from './scoring-lane.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { failure, RequestValidator, type ProblemReason, type RequestFailure, type ValidationResult } from './validate-request.js';
 
@@ -56,7 +58,9 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
   const modelName = config.modelName;
   const modelVersion = config.modelVersion ?? model.artifactDigest.replace(/^sha256:/, '').slice(0, 12);
   const metrics = createServerMetrics({ model: modelName, version: modelVersion });
-  const validator = new RequestValidator(model.signature, { maxRows: config.maxRowsPerRequest });
+  const limits = { maxRows: config.maxRowsPerRequest };
+  // Replaced at warm-up by one that writes clean requests straight into the loaded graph's feeds.
+  let validator = new RequestValidator(model.signature, limits);
   let runtime: ModelRuntime | undefined;
   /** Reported by the readiness endpoints: warmed up and not draining. */
   let ready = false;
@@ -78,6 +82,78 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     },
   );
 
+  const identity = {
+    'x-model-name': modelName,
+    'x-model-version': modelVersion,
+    'x-model-digest': model.artifactDigest,
+    server: SERVER_NAME,
+  };
+  const routeMetrics = {
+    invocations: { label: 'invocations', latency: metrics.latency.labels('invocations'), ok: metrics.requests.labels('invocations', '200') },
+    v2: { label: 'v2_infer', latency: metrics.latency.labels('v2_infer'), ok: metrics.requests.labels('v2_infer', '200') },
+  };
+  const simpleFailure = (status: number, reason: ProblemReason, message: string): RequestFailure =>
+    failure(status, [{ reason, message }]);
+  const failureAnswer = (f: RequestFailure, route: string, retryAfter = false): ScoringAnswer => {
+    metrics.requests.labels(route, String(f.status)).inc();
+    metrics.errors.labels(f.error).inc();
+    return { status: f.status, body: JSON.stringify(f), retryAfter };
+  };
+
+  /** `POST /v2/models/{name}/infer` bodies: JSON only; the request's `id` is echoed in the answer. */
+  const validateV2 = (contentType: string | undefined, raw: string, keepId: (id: unknown) => void): ValidationResult => {
+    if (contentType !== undefined && contentType !== 'application/json' && !/^application\/json\b/i.test(contentType)) {
+      return { ok: false, failure: simpleFailure(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(contentType)}; send application/json`) };
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      return validator.validateV2(raw);
+    }
+    if (parsed !== null && typeof parsed === 'object' && 'id' in parsed) keepId((parsed as { id: unknown }).id);
+    return validator.validateV2(parsed);
+  };
+
+  /**
+   * Both scoring routes, whichever way the request came in (fastify route or the scoring lane): validate,
+   * queue for inference, render. Refusals answer synchronously; accepted rows answer once scored.
+   */
+  const answerScoring: AnswerScoring = (route, contentType, body, startedAt) => {
+    const m = routeMetrics[route];
+    if (!warmedUp) return failureAnswer(simpleFailure(503, 'not_ready', 'the model is still loading; retry shortly (GET /readyz answers 200 once ready)'), m.label, true);
+    let id: unknown;
+    const result = route === 'invocations' ? validator.validateScoring(contentType, body) : validateV2(contentType, body, (value) => { id = value; });
+    if (!result.ok) return failureAnswer(result.failure, m.label);
+    return batcher.submit(result.batch).then((slice): ScoringAnswer => {
+      const text = route === 'invocations' ? predictionsJson(slice) : v2ResponseJson(slice, { modelName, modelVersion, id: typeof id === 'string' ? id : undefined });
+      m.ok.inc();
+      metrics.rows.inc(slice.rows);
+      if (startedAt > 0) m.latency.observe((performance.now() - startedAt) / 1000);
+      return { status: 200, body: text, retryAfter: false };
+    }, (err: unknown): ScoringAnswer => {
+      log.error({ err }, 'inference failed');
+      metrics.requests.labels(m.label, '500').inc();
+      metrics.errors.labels('inference_failed').inc();
+      return { status: 500, body: JSON.stringify({ error: 'inference_failed', message: `the model failed on valid input: ${(err as Error).message}` }), retryAfter: false };
+    });
+  };
+
+  const lane = createScoringLane({
+    modelName,
+    maxBodyBytes: config.maxBodyBytes,
+    headers: identity,
+    draining: () => draining,
+    intakeStarted: () => batcher.intakeStarted(),
+    intakeDone: () => batcher.intakeDone(),
+    answer: answerScoring,
+    onFault: (route, err) => {
+      log.error({ err }, 'request failed');
+      metrics.requests.labels(routeMetrics[route].label, '500').inc();
+      metrics.errors.labels('internal').inc();
+    },
+  });
+
   const app: FastifyInstance = Fastify({
     bodyLimit: config.maxBodyBytes,
     // A request that reached an open connection is served even while closing: the drain (beginDrain) has
@@ -87,21 +163,26 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     // Per-request logs would cost more than scoring a row; errors are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Plain scoring requests take the scoring lane; fastify gets every other request (scoring-lane.ts).
+    serverFactory: (handler, opts) => {
+      const server = createServer((req, res) => {
+        if (!lane(req, res)) handler(req, res);
+      });
+      // What fastify sets on the server it creates itself (lib/server.js), from its resolved options.
+      const setting = (name: string): number | undefined => (typeof opts[name] === 'number' ? opts[name] : undefined);
+      server.keepAliveTimeout = setting('keepAliveTimeout') ?? server.keepAliveTimeout;
+      server.requestTimeout = setting('requestTimeout') ?? server.requestTimeout;
+      server.setTimeout(setting('connectionTimeout') ?? 0);
+      const perSocket = setting('maxRequestsPerSocket') ?? 0;
+      if (perSocket > 0) server.maxRequestsPerSocket = perSocket;
+      return server;
+    },
   }) as unknown as FastifyInstance;
+  const log = app.log;
 
-  const identity = {
-    'x-model-name': modelName,
-    'x-model-version': modelVersion,
-    'x-model-digest': model.artifactDigest,
-    server: SERVER_NAME,
-  };
   // Per-request bookkeeping as request decorations (fixed object shape, cheaper than a WeakMap lookup).
   app.decorateRequest('scoringStartedAt', 0);
   app.decorateRequest('inIntake', false);
-  const routeMetrics = {
-    invocations: { latency: metrics.latency.labels('invocations'), ok: metrics.requests.labels('invocations', '200') },
-    v2: { latency: metrics.latency.labels('v2_infer'), ok: metrics.requests.labels('v2_infer', '200') },
-  };
 
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(identity);
@@ -129,49 +210,22 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  const sendFailure = (reply: FastifyReply, f: RequestFailure, route: string): FastifyReply => {
-    metrics.requests.labels(route, String(f.status)).inc();
-    metrics.errors.labels(f.error).inc();
-    return reply.code(f.status).type('application/json').send(JSON.stringify(f));
+  const sendAnswer = (reply: FastifyReply, answer: ScoringAnswer): FastifyReply => {
+    if (answer.retryAfter) reply.header('retry-after', '1');
+    return reply.code(answer.status).type('application/json').send(answer.body);
   };
-  const simpleFailure = (status: number, reason: ProblemReason, message: string): RequestFailure =>
-    failure(status, [{ reason, message }]);
+  const sendFailure = (reply: FastifyReply, f: RequestFailure, route: string): FastifyReply => sendAnswer(reply, failureAnswer(f, route));
 
-  const score = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    route: 'invocations' | 'v2',
-    validate: () => ValidationResult,
-    render: (slice: ResultSlice) => string,
-  ): Promise<FastifyReply> => {
+  const scoreRoute = (request: FastifyRequest, reply: FastifyReply, route: ScoringRoute): FastifyReply | Promise<FastifyReply> => {
     endIntake(request);
-    const routeLabel = route === 'v2' ? 'v2_infer' : 'invocations';
-    if (!warmedUp) return sendFailure(reply.header('retry-after', '1'), simpleFailure(503, 'not_ready', 'the model is still loading; retry shortly (GET /readyz answers 200 once ready)'), routeLabel);
-    const result = validate();
-    if (!result.ok) return sendFailure(reply, result.failure, routeLabel);
-    // The rows now live in typed arrays; let the body text go before the request waits for its batch.
+    const body = typeof request.body === 'string' ? request.body : '';
+    // The rows will live in typed arrays; let the body text go before the request waits for its batch.
     request.body = undefined;
-    let slice: ResultSlice;
-    try {
-      slice = await batcher.submit(result.batch);
-    } catch (err) {
-      request.log.error({ err }, 'inference failed');
-      metrics.requests.labels(routeLabel, '500').inc();
-      metrics.errors.labels('inference_failed').inc();
-      return reply.code(500).type('application/json').send(JSON.stringify({ error: 'inference_failed', message: `the model failed on valid input: ${(err as Error).message}` }));
-    }
-    const body = render(slice);
-    const m = routeMetrics[route];
-    m.ok.inc();
-    metrics.rows.inc(slice.rows);
-    if (request.scoringStartedAt > 0) m.latency.observe((performance.now() - request.scoringStartedAt) / 1000);
-    return reply.type('application/json').send(body);
+    const answer = answerScoring(route, request.headers['content-type'], body, request.scoringStartedAt);
+    return answer instanceof Promise ? answer.then((a) => sendAnswer(reply, a)) : sendAnswer(reply, answer);
   };
 
-  app.post('/invocations', (request, reply) =>
-    score(request, reply, 'invocations',
-      () => validator.validateScoring(request.headers['content-type'], typeof request.body === 'string' ? request.body : ''),
-      (slice) => `{"predictions":${JSON.stringify(formatPredictions(slice))}}`));
+  app.post('/invocations', (request, reply) => scoreRoute(request, reply, 'invocations'));
 
   for (const method of SCORING_METHODS_NOT_ALLOWED) {
     app.route({
@@ -187,28 +241,7 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
       endIntake(request);
       return sendFailure(reply, unknownModel(request.params.name), 'v2_infer');
     }
-    let id: unknown;
-    return score(request, reply, 'v2',
-      () => {
-        const raw = typeof request.body === 'string' ? request.body : '';
-        const media = request.headers['content-type'];
-        if (media !== undefined && !/^application\/json\b/i.test(media)) {
-          return { ok: false, failure: simpleFailure(415, 'unsupported_media_type', `Content-Type ${JSON.stringify(media)}; send application/json`) };
-        }
-        try {
-          const parsed: unknown = JSON.parse(raw);
-          if (parsed !== null && typeof parsed === 'object' && 'id' in parsed) id = (parsed as { id: unknown }).id;
-          return validator.validateV2(parsed);
-        } catch {
-          return validator.validateV2(raw);
-        }
-      },
-      (slice) => JSON.stringify({
-        model_name: modelName,
-        model_version: modelVersion,
-        ...(typeof id === 'string' ? { id } : {}),
-        outputs: formatV2Outputs(slice),
-      }));
+    return scoreRoute(request, reply, 'v2');
   });
 
   const v2Metadata = () => ({
@@ -279,6 +312,7 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     },
     async warmUp(loaded) {
       runtime = loaded;
+      if (loaded.layout) validator = new RequestValidator(model.signature, limits, { layout: loaded.layout });
       const started = performance.now();
       const outputs = await loaded.run([warmUpBatch(validator, model)]);
       batcher.latency.record(1, performance.now() - started);

@@ -2,8 +2,9 @@ import type * as Ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UserError } from '../../lib/errors/user-error.js';
 import type { MlflowModel } from '../mlflow/read-mlflow-model.js';
-import { bindInputs, buildFeeds, type GraphValue, type InputBinding } from './bind-inputs.js';
-import type { RowBatch } from './row-batch.js';
+import { bindInputs, type GraphValue } from './bind-inputs.js';
+import { buildFeeds, feedLayout } from './feed-layout.js';
+import type { FeedLayout, RowBatch } from './row-batch.js';
 
 /** One output of one inference call, for all rows of the batch. */
 export interface OutputTensor {
@@ -18,6 +19,11 @@ export interface OutputTensor {
 export interface ModelRuntime {
   readonly outputs: readonly GraphValue[];
   readonly inputs: readonly GraphValue[];
+  /**
+   * How validated rows map onto the graph's inputs. A validator given it writes clean requests straight
+   * into the feeds (RowBatch feed form); without it (e.g. a stand-in runtime) batches stay in column form.
+   */
+  readonly layout?: FeedLayout;
   /** Scores the parts (validated requests) as one inference call; outputs hold their rows in order. */
   run(parts: readonly RowBatch[]): Promise<readonly OutputTensor[]>;
   close(): Promise<void>;
@@ -62,7 +68,7 @@ export async function loadOnnxRuntime(model: MlflowModel, options: RuntimeOption
     await session.release().catch(() => undefined);
     throw new UserError('SIGNATURE_GRAPH_MISMATCH', `model ${model.dir}: outputs ${nonTensor.map((o) => o.name).join(', ')} are not tensors (maps or sequences, e.g. skl2onnx's ZipMap); export with zipmap=False`);
   }
-  return createRuntime(ort, session, bound.binding, inputs, outputs);
+  return createRuntime(ort, session, feedLayout(model.signature, bound.binding), inputs, outputs);
 }
 
 type OrtModule = typeof Ort;
@@ -70,16 +76,17 @@ type OrtModule = typeof Ort;
 function createRuntime(
   ort: OrtModule,
   session: InferenceSession,
-  binding: InputBinding,
+  layout: FeedLayout,
   inputs: readonly GraphValue[],
   outputs: readonly GraphValue[],
 ): ModelRuntime {
   return {
     inputs,
     outputs,
+    layout,
     async run(parts) {
       const feeds: Record<string, Tensor> = {};
-      for (const [name, feed] of Object.entries(buildFeeds(binding, parts))) {
+      for (const [name, feed] of Object.entries(buildFeeds(layout, parts))) {
         feeds[name] = new ort.Tensor(feed.type as 'float32', feed.data as Float32Array, feed.dims);
       }
       const result = await session.run(feeds);

@@ -1,5 +1,6 @@
 import type { ColumnSpec, ColumnType, Signature, TensorDtype, TensorSpec } from '../mlflow/signature.js';
-import { allocateColumn, type ColumnData, type InputColumn, type RowBatch } from './row-batch.js';
+import { packColumnValues, packFlatValues, packRecords, packSplitRows, packTensorRows, RowPacker, type PackTarget } from './pack-rows.js';
+import { allocateColumn, type ColumnData, type FeedLayout, type InputColumn, type RowBatch } from './row-batch.js';
 
 /**
  * Checks a scoring request against the model's MLflow signature before anything reaches the model.
@@ -53,6 +54,13 @@ export interface RequestLimits {
   readonly maxRows: number;
 }
 
+export interface ValidatorOptions {
+  /** The loaded graph's layout: clean requests are then written straight into its feeds. */
+  readonly layout?: FeedLayout | undefined;
+  /** false: every request takes the full check (the one-pass reader is compared against it in tests). */
+  readonly onePass?: boolean;
+}
+
 /** Keeps error bodies small for huge bad requests; problemCount still counts them all. */
 export const MAX_PROBLEMS = 100;
 
@@ -94,6 +102,8 @@ interface Slot {
   readonly label: string;
   readonly required: boolean;
   readonly cell: CellKind;
+  /** The declared type: MLflow column type or numpy dtype (the value of `cell`). */
+  readonly type: string;
   readonly kind: ColumnData['kind'];
   readonly rowShape: readonly number[];
   readonly width: number;
@@ -103,20 +113,35 @@ interface Slot {
 
 /**
  * Validates requests for one signature; built once at start-up (the slot table is the per-request hot path).
+ *
+ * Two passes at most: a clean request is read in one pass straight into its final arrays (pack-rows.ts);
+ * only when that pass meets something it does not accept does the full check below run, and that check
+ * alone builds the problem list. Given the runtime's FeedLayout, clean requests land directly in the
+ * graph's feeds; without it (no model loaded, or a stand-in runtime) they come out in column form.
  */
 export class RequestValidator {
   readonly #slots: readonly Slot[];
   readonly #byName: ReadonlyMap<string, Slot>;
+  readonly #indexByName: ReadonlyMap<string, number>;
   readonly #tensors: boolean;
   readonly #limits: RequestLimits;
+  readonly #packer: RowPacker | undefined;
+  /** Per slot, the Open Inference Protocol datatypes it takes. */
+  readonly #v2Types: readonly (readonly string[])[];
+  /** Scratch marks for "slot already seen" in one request (validation is synchronous, so one suffices). */
+  readonly #seen: Uint8Array;
 
-  constructor(signature: Signature, limits: RequestLimits) {
+  constructor(signature: Signature, limits: RequestLimits, options: ValidatorOptions = {}) {
     this.#limits = limits;
     this.#tensors = signature.inputs.kind === 'tensors';
     this.#slots = signature.inputs.kind === 'columns'
       ? signature.inputs.specs.map(columnSlot)
       : signature.inputs.specs.map(tensorSlot);
     this.#byName = new Map(this.#slots.map((s) => [s.name, s]));
+    this.#indexByName = new Map(this.#slots.map((s, i) => [s.name, i]));
+    this.#packer = options.onePass === false ? undefined : RowPacker.for(this.#slots, options.layout);
+    this.#v2Types = this.#slots.map((s) => v2Datatypes(s.cell));
+    this.#seen = new Uint8Array(this.#slots.length);
   }
 
   /** The names requests use, in signature order ('' for a single unnamed tensor). */
@@ -126,7 +151,7 @@ export class RequestValidator {
 
   /** `POST /invocations`: JSON (one of the four MLflow keys) or CSV. */
   validateScoring(contentType: string | undefined, body: string): ValidationResult {
-    const media = mediaType(contentType);
+    const media = contentType === 'application/json' ? contentType : mediaType(contentType);
     if (media === 'text/csv') return this.#fromCsv(body);
     if (media !== 'application/json') {
       return reject(415, 'unsupported_media_type',
@@ -138,6 +163,8 @@ export class RequestValidator {
   }
 
   validateScoringJson(json: unknown): ValidationResult {
+    const packed = this.#packScoring(json);
+    if (packed) return packed;
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {
       return reject(400, 'not_an_object', `the body must be a JSON object with one of ${INPUT_FORMATS.join(', ')}; found ${kindOf(json)}`);
     }
@@ -177,6 +204,8 @@ export class RequestValidator {
       if (!parsed.ok) return parsed.result;
       json = parsed.value;
     }
+    const packed = this.#packV2(json);
+    if (packed) return packed;
     if (json === null || typeof json !== 'object' || Array.isArray(json)) {
       return reject(400, 'not_an_object', `an inference request is a JSON object with "inputs": [{"name", "shape", "datatype", "data"}]; found ${kindOf(json)}`);
     }
@@ -252,6 +281,127 @@ export class RequestValidator {
       entry.data.forEach((value, k) => setCell(entry.slot, column, k, value, Math.floor(k / width), problems, false));
     }
     return this.#finish(rows, columns, problems, 'v2');
+  }
+
+  /**
+   * The one-pass read of a clean MLflow scoring body, or undefined when anything about it needs the full
+   * check (which then decides, and words every problem).
+   */
+  #packScoring(json: unknown): ValidationResult | undefined {
+    if (!this.#packer || json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
+    const keys = Object.keys(json);
+    if (keys.length !== 1) return undefined;
+    const format = keys[0];
+    const payload = (json as Record<string, unknown>)[format as string];
+    switch (format) {
+      case 'dataframe_split': return this.#packSplit(payload);
+      case 'dataframe_records': return this.#tensors || !Array.isArray(payload) ? undefined : this.#packRowObjects(payload, format);
+      case 'instances':
+      case 'inputs':
+        if (Array.isArray(payload)) return this.#tensors ? this.#packTensorRows(payload, format) : this.#packRowObjects(payload, format);
+        return format === 'inputs' && !this.#tensors ? this.#packColumnar(payload) : undefined;
+      default: return undefined;
+    }
+  }
+
+  #rowsFit(rows: number): boolean {
+    return rows > 0 && rows <= this.#limits.maxRows;
+  }
+
+  /** Slot index of `name`, unless unknown or already seen in this request (marks it seen). */
+  #claim(name: unknown): number | undefined {
+    const i = typeof name === 'string' ? this.#indexByName.get(name) : undefined;
+    if (i === undefined || this.#seen[i] === 1) return undefined;
+    this.#seen[i] = 1;
+    return i;
+  }
+
+  #packSplit(payload: unknown): ValidationResult | undefined {
+    const packer = this.#packer;
+    if (!packer || this.#tensors || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+    const { columns, data } = payload as Record<string, unknown>;
+    if (!Array.isArray(data) || !Array.isArray(columns) || columns.length !== this.#slots.length || !this.#rowsFit(data.length)) return undefined;
+    this.#seen.fill(0);
+    const order: number[] = new Array<number>(columns.length);
+    for (let c = 0; c < columns.length; c++) {
+      const i = this.#claim(columns[c]);
+      if (i === undefined) return undefined;
+      order[c] = i;
+    }
+    const job = packer.begin(data.length);
+    const targets = order.map((i) => job.targets[i] as PackTarget);
+    if (!packSplitRows(data, targets, packer.allNumbers)) return undefined;
+    return { ok: true, batch: job.batch(), format: 'dataframe_split' };
+  }
+
+  #packTensorRows(rows: unknown[], format: 'instances' | 'inputs'): ValidationResult | undefined {
+    const only = this.#slots[0];
+    if (!this.#packer || this.#slots.length !== 1 || only?.rowShape.length !== 1 || !this.#rowsFit(rows.length)) return undefined;
+    const job = this.#packer.begin(rows.length);
+    if (!packTensorRows(rows, job.targets[0] as PackTarget)) return undefined;
+    return { ok: true, batch: job.batch(), format };
+  }
+
+  #packRowObjects(records: unknown[], format: 'dataframe_records' | 'instances' | 'inputs'): ValidationResult | undefined {
+    if (!this.#packer || !this.#rowsFit(records.length)) return undefined;
+    const job = this.#packer.begin(records.length);
+    if (!packRecords(records, this.#indexByName, job.targets)) return undefined;
+    return { ok: true, batch: job.batch(), format };
+  }
+
+  /** {"inputs": {"column": [v0, v1, ...], ...}} with every column present, all lists one length. */
+  #packColumnar(payload: unknown): ValidationResult | undefined {
+    if (!this.#packer || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+    const obj = payload as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    if (keys.length !== this.#slots.length) return undefined;
+    this.#seen.fill(0);
+    let rows = -1;
+    for (const key of keys) {
+      const values = obj[key];
+      if (this.#claim(key) === undefined || !Array.isArray(values) || (rows !== -1 && values.length !== rows)) return undefined;
+      rows = values.length;
+    }
+    if (!this.#rowsFit(rows)) return undefined;
+    const job = this.#packer.begin(rows);
+    for (const key of keys) {
+      if (!packColumnValues(obj[key] as unknown[], job.targets[this.#indexByName.get(key) as number] as PackTarget)) return undefined;
+    }
+    return { ok: true, batch: job.batch(), format: 'inputs' };
+  }
+
+  /** An Open Inference Protocol request whose inputs are all present, well-formed and hold flat data. */
+  #packV2(json: unknown): ValidationResult | undefined {
+    if (!this.#packer || json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
+    const inputs = (json as Record<string, unknown>).inputs;
+    if (!Array.isArray(inputs) || inputs.length !== this.#slots.length) return undefined;
+    this.#seen.fill(0);
+    const order: number[] = [];
+    let rows = -1;
+    for (const item of inputs as unknown[]) {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) return undefined;
+      const { name, shape, datatype, data } = item as Record<string, unknown>;
+      const i = this.#claim(typeof name === 'string' ? this.#slotFor(name)?.name : undefined);
+      const slot = i === undefined ? undefined : this.#slots[i];
+      if (i === undefined || !slot || !Array.isArray(shape) || !Array.isArray(data)) return undefined;
+      if (typeof datatype !== 'string' || !(this.#v2Types[i] as readonly string[]).includes(datatype)) return undefined;
+      const want = slot.rowShape;
+      const fits = want.length === 0
+        ? shape.length === 1 || (shape.length === 2 && shape[1] === 1)
+        : shape.length === want.length + 1 && want.every((d, k) => d === shape[k + 1]);
+      const first: unknown = shape[0];
+      if (!fits || !Number.isInteger(first) || (rows !== -1 && first !== rows)) return undefined;
+      rows = first as number;
+      if (data.length !== rows * slot.width) return undefined;
+      order.push(i);
+    }
+    if (!this.#rowsFit(rows)) return undefined;
+    const job = this.#packer.begin(rows);
+    for (let k = 0; k < inputs.length; k++) {
+      const data = (inputs[k] as { data: unknown[] }).data;
+      if (!packFlatValues(data, job.targets[order[k] as number] as PackTarget)) return undefined;
+    }
+    return { ok: true, batch: job.batch(), format: 'v2' };
   }
 
   #slotFor(name: string): Slot | undefined {
@@ -493,7 +643,7 @@ export function validateScoringRequest(
 function columnSlot(spec: ColumnSpec): Slot {
   const name = spec.name ?? '';
   const kind = spec.type === 'boolean' ? 'boolean' : ['string', 'datetime', 'binary'].includes(spec.type) ? 'string' : 'number';
-  return { name, label: `${JSON.stringify(name)} (${spec.type})`, required: spec.required, cell: { scalar: spec.type }, kind, rowShape: [], width: 1, range: numericRange(spec.type) };
+  return { name, label: `${JSON.stringify(name)} (${spec.type})`, required: spec.required, cell: { scalar: spec.type }, type: spec.type, kind, rowShape: [], width: 1, range: numericRange(spec.type) };
 }
 
 function tensorSlot(spec: TensorSpec): Slot {
@@ -505,6 +655,7 @@ function tensorSlot(spec: TensorSpec): Slot {
     label: `${name === '' ? 'tensor' : JSON.stringify(name)} (${spec.dtype}, shape [${spec.shape.join(', ')}])`,
     required: true,
     cell: { dtype: spec.dtype },
+    type: spec.dtype,
     kind,
     rowShape,
     width: rowShape.reduce((a, b) => a * Math.max(b, 1), 1),

@@ -67,10 +67,30 @@ describe('what goes into the image', () => {
   });
 
   it('collects the production dependency closure of a package from node_modules', async () => {
-    const closure = await collectPackageClosure(join(REPO_ROOT, 'node_modules'), ['onnxruntime-node']);
+    const closure = (await collectPackageClosure(REPO_ROOT, ['onnxruntime-node'])).map((pkg) => pkg.target);
     expect(closure).toContain('onnxruntime-node');
     expect(closure).toContain('onnxruntime-common');
     expect(closure).not.toContain('dockerode');
+  });
+
+  it('finds packages hoisted beside an installed modelfleet and keeps each version where Node would find it', async () => {
+    const repo = await mkdtemp(join(tmpdir(), 'modelfleet-hoisted-'));
+    try {
+      const pkg = async (dir: string, name: string, version: string, dependencies: Record<string, string> = {}) => {
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, 'package.json'), JSON.stringify({ name, version, dependencies }));
+      };
+      const root = join(repo, 'node_modules', 'modelfleet');
+      await pkg(root, 'modelfleet', '1.0.0', { a: '1', b: '2', c: '1' });
+      await pkg(join(repo, 'node_modules', 'a'), 'a', '1.0.0', { b: '1' });
+      await pkg(join(repo, 'node_modules', 'b'), 'b', '1.0.0');
+      await pkg(join(root, 'node_modules', 'b'), 'b', '2.0.0');
+      await pkg(join(repo, 'node_modules', 'c'), 'c', '1.0.0', { b: '1' });
+      const closure = await collectPackageClosure(root, ['a', 'b', 'c']);
+      expect(closure.map(({ target, version }) => `${target}@${version}`)).toEqual(['a@1.0.0', 'a/node_modules/b@1.0.0', 'b@2.0.0', 'c@1.0.0']);
+    } finally {
+      await rm(repo, { recursive: true, force: true });
+    }
   });
 
   it('traces the serve command to the runtime packages it needs and leaves Docker and Kubernetes clients out', async () => {

@@ -1,6 +1,6 @@
 /**
- * Running the repository's real .gitlab-ci.yml with gitlab-ci-local (shell executor) in a
- * throw-away clone, and reading every job's own result from its output.
+ * Running a team repository's .gitlab-ci.yml (set up by `modelfleet init`) with gitlab-ci-local
+ * (shell executor), and reading every job's own result from its output.
  *
  * gitlab-ci-local (4.x) runs a `trigger: include: artifact` child pipeline itself, but marks
  * the trigger job PASS whatever its child jobs did, so the parent's result says nothing about
@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 export const repo = resolve(import.meta.dirname, '../..');
@@ -56,16 +56,33 @@ export function run(command: string, args: readonly string[], options: { cwd: st
   });
 }
 
-/** Copies the working tree (not its ignored output) into `dir`, commits it, and links node_modules. */
-export async function cloneWorkingTree(dir: string): Promise<void> {
+const GIT_IDENTITY = ['-c', 'user.email=e2e@modelfleet.invalid', '-c', 'user.name=modelfleet e2e'];
+
+/** Where the end-to-end repository includes the component from: GitLab's catalog cannot be reached here. */
+export const LOCAL_COMPONENT = 'ci/modelfleet-fleet.yml';
+
+/**
+ * A team's repository as `modelfleet init` sets it up, in `dir`, committed: the installed CLI
+ * (`bin` holds `modelfleet`) writes the files, then the test's own models.yaml and the example
+ * models it names replace the example. The component comes from the installed package and is
+ * included as a local file instead of from the catalog; its inputs stay as init wrote them.
+ */
+export async function initTeamRepository(dir: string, bin: string, models: { yaml: string; folders: readonly string[] }): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const excludes = ['node_modules', 'build', 'dist', '.modelfleet', '.git', '.gitlab-ci-local', '.gitlab-ci-local-variables.yml'].flatMap((e) => ['--exclude', `/${e}`]);
-  await check(run('rsync', ['-a', ...excludes, `${repo}/`, `${dir}/`], { cwd: repo, timeoutMs: 60_000 }), 'rsync (apt-get install rsync)');
-  await symlink(join(repo, 'node_modules'), join(dir, 'node_modules'));
-  const git = (...args: string[]) => check(run('git', ['-c', 'user.email=e2e@modelfleet.invalid', '-c', 'user.name=modelfleet e2e', ...args], { cwd: dir, timeoutMs: 60_000 }), `git ${args[0]}`);
+  await check(run(join(bin, 'modelfleet'), ['init', '--dir', dir], { cwd: dir, timeoutMs: 60_000 }), 'modelfleet init');
+  await writeFile(join(dir, 'models.yaml'), models.yaml);
+  for (const folder of models.folders) await cp(join(repo, folder), join(dir, folder), { recursive: true });
+  const installedPackage = await realpath(join(bin, '..', 'modelfleet'));
+  await mkdir(join(dir, 'ci'), { recursive: true });
+  await cp(join(installedPackage, 'templates', 'fleet.yml'), join(dir, LOCAL_COMPONENT));
+  const ci = await readFile(join(dir, '.gitlab-ci.yml'), 'utf8');
+  const local = ci.replace(/^(\s*)- component: \S+@\S+$/m, `$1- local: ${LOCAL_COMPONENT}`);
+  if (local === ci) throw new Error(`the .gitlab-ci.yml modelfleet init wrote has no component include:\n${ci}`);
+  await writeFile(join(dir, '.gitlab-ci.yml'), local);
+  const git = (...args: string[]) => check(run('git', [...GIT_IDENTITY, ...args], { cwd: dir, timeoutMs: 60_000 }), `git ${args[0]}`);
   await git('init', '-q', '-b', 'main');
   await git('add', '-A');
-  await git('commit', '-q', '-m', 'modelfleet end-to-end test');
+  await git('commit', '-q', '-m', 'modelfleet init, then the end-to-end fleet');
 }
 
 async function check(result: Promise<{ code: number; output: string }>, what: string): Promise<void> {
@@ -73,27 +90,10 @@ async function check(result: Promise<{ code: number; output: string }>, what: st
   if (code !== 0) throw new Error(`${what} failed (exit ${code}): ${output.slice(-2000)}`);
 }
 
-/**
- * Commits the installed dependencies (the node_modules link) and the compiled CLI into the
- * throw-away clone. gitlab-ci-local's shell isolation copies only tracked files into each
- * job's folder; this stands in for a CI image that carries the installed tool.
- */
-export async function commitToolchain(dir: string): Promise<void> {
-  const git = (...args: string[]) => check(run('git', ['-c', 'user.email=e2e@modelfleet.invalid', '-c', 'user.name=modelfleet e2e', ...args], { cwd: dir, timeoutMs: 60_000 }), `git ${args[0]}`);
-  await git('add', '-f', 'node_modules', 'dist');
-  await git('commit', '-q', '-m', 'toolchain of the CI image');
-}
-
 /** `git clone` of the test repository: what a runner checks out for one job. */
 export async function freshClone(from: string, to: string): Promise<string> {
   await check(run('git', ['clone', '-q', from, to], { cwd: from, timeoutMs: 60_000 }), 'git clone');
   return to;
-}
-
-export async function buildCli(dir: string): Promise<void> {
-  // tsc emits even when another file has a type error; the build's own success is checked by `npm test`.
-  await run(process.execPath, [join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, timeoutMs: 180_000 });
-  if (!existsSync(join(dir, 'dist', 'cli', 'entry.js'))) throw new Error('the CLI did not compile in the test clone');
 }
 
 /**

@@ -1,5 +1,7 @@
 /**
- * The pipeline as GitLab runs it, not only as gitlab-ci-local does:
+ * The pipeline as GitLab runs it, not only as gitlab-ci-local does, in a team's repository set
+ * up by `modelfleet init` (not this one), with the packed CLI installed where the jobs find it
+ * on PATH, as the CI image holds it:
  * - every job runs in its own copy of the repository (`--shell-isolation`), so nothing crosses
  *   jobs through a shared work tree;
  * - build jobs use one Docker engine and test/deploy jobs another, empty one (a per-job
@@ -21,7 +23,8 @@ import { requireDockerWithBaseImage, baseImage } from '../support/docker.js';
 import { refuseIfArtifactsExpired } from '../support/gitlab-artifact-rule.js';
 import { registryAddress, requireRegistry } from '../support/registry.js';
 import { requireSecondEngine } from '../support/second-engine.js';
-import { buildCli, cloneWorkingTree, commitToolchain, freshClone, readJobResults, requireTools, run, runPipeline, writeCiVariables, type JobResult } from './gitlab-ci-local.js';
+import { installedCliBin, packModelfleet } from '../support/installed-package.js';
+import { freshClone, initTeamRepository, readJobResults, requireTools, run, runPipeline, writeCiVariables, type JobResult } from './gitlab-ci-local.js';
 
 const DEPLOYABLES = ['e2e-2-taxi-trafficaware-v1', 'e2e-2-taxi-trafficaware-v2', 'e2e-7-moto-baseline'];
 const CHILD_JOBS = [...DEPLOYABLES.flatMap((d) => [`${d}:build`, `${d}:test`, `${d}:deploy`]), 'gateway:build', 'gateway:deploy'];
@@ -60,6 +63,8 @@ models:
 }
 
 let dir: string;
+/** Holds `modelfleet`: the packed CLI, installed once. */
+let cliBin: string;
 let jobEngine: Docker;
 /** Job variables as written to .gitlab-ci-local-variables.yml. */
 let fileVariables: Record<string, string>;
@@ -138,12 +143,9 @@ beforeAll(async () => {
   jobEngine = new Docker({ socketPath: jobSocket });
   await emptyJobEngine();
 
+  cliBin = await installedCliBin(await packModelfleet());
   dir = await mkdtemp(join(tmpdir(), 'modelfleet-e2e-'));
-  await cloneWorkingTree(dir);
-  await writeFile(join(dir, 'models.yaml'), fleetYaml('/var/run/docker.sock', jobSocket));
-  await run('git', ['-c', 'user.email=e2e@modelfleet.invalid', '-c', 'user.name=modelfleet e2e', 'commit', '-q', '-am', 'e2e fleet'], { cwd: dir, timeoutMs: 30_000 });
-  await buildCli(dir);
-  await commitToolchain(dir);
+  await initTeamRepository(dir, cliBin, { yaml: fleetYaml('/var/run/docker.sock', jobSocket), folders: ['examples/models/match-logreg-v1', 'examples/models/match-logreg-v2'] });
   fileVariables = {
     MODELFLEET_BASE_IMAGE: baseImage,
     MODELFLEET_GATEWAY_PORT: '0',
@@ -158,7 +160,7 @@ beforeAll(async () => {
   await writeCiVariables(dir, fileVariables);
   // Path-like values go through the environment only: gitlab-ci-local turns a variables-file
   // value that names an existing path into a file variable.
-  variables = { ...fileVariables, MODELFLEET_STATE_DIR: join(dir, '.modelfleet') };
+  variables = { ...fileVariables, MODELFLEET_STATE_DIR: join(dir, '.modelfleet'), PATH: `${cliBin}:${process.env.PATH ?? ''}` };
   const started = Date.now();
   const result = await runPipeline(dir, variables, ['--shell-isolation'], 12 * 60_000);
   log = result.output;
@@ -177,20 +179,28 @@ beforeAll(async () => {
       measured.set(name, record.sizing.memoryLimitBytes);
     }
   }
-}, 15 * 60_000);
+}, 20 * 60_000);
 
 afterAll(async () => {
   if (!dir) return;
-  await run(process.execPath, [join(dir, 'bin', 'modelfleet.js'), 'down'], { cwd: dir, env: { ...variables, DOCKER_HOST: `unix://${await requireSecondEngine()}` }, timeoutMs: 60_000 }).catch(() => undefined);
+  await run(join(cliBin, 'modelfleet'), ['down'], { cwd: dir, env: { ...variables, DOCKER_HOST: `unix://${await requireSecondEngine()}` }, timeoutMs: 60_000 }).catch(() => undefined);
   if (process.env.MODELFLEET_KEEP_E2E !== '1') await rm(dir, { recursive: true, force: true });
 }, 120_000);
 
-describe('the real .gitlab-ci.yml under gitlab-ci-local, one work tree per job, two engines and a registry', () => {
-  it('runs the parent pipeline and every child job of the generated child pipeline successfully', () => {
+describe('an init-ed repository under gitlab-ci-local, one work tree per job, two engines and a registry', () => {
+  it('runs the parent pipeline from the component and every child job of the generated child pipeline successfully', () => {
     expect(results.get('create-model-folders')?.passed).toBe(true);
     const ran = CHILD_JOBS.filter((j) => results.get(j)?.child === true);
     expect(ran, describeFailures(CHILD_JOBS)).toEqual(CHILD_JOBS);
     expect(CHILD_JOBS.filter((j) => !results.get(j)?.passed), describeFailures(CHILD_JOBS)).toEqual([]);
+  });
+
+  it('runs no job that installs or compiles anything: the CLI comes from PATH', () => {
+    // The fallback line itself is echoed (`$ command -v modelfleet ... || { npm ci ...`); what
+    // npm and the build print when it runs is not.
+    expect(log).toMatch(/\$ command -v modelfleet/);
+    expect(log).not.toMatch(/added \d+ packages|npm (ERR|error)|> modelfleet@[\d.]+ (prepare|build)/);
+    expect(log).toMatch(/\$ modelfleet generate --file models.yaml --out build --model e2e-7-moto-baseline/);
   });
 
   it('passes images from the build engine to the test engine only through the registry', () => {

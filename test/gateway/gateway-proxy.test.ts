@@ -87,7 +87,7 @@ describe('gateway proxy', () => {
     expect(res.headers.get('x-model-digest')).toBe('sha256:bike');
   });
 
-  it('keeps one caller on one variant and splits 200 callers by weight within tolerance', async () => {
+  it('keeps one caller on one variant and splits 1,000 callers by weight within tolerance', async () => {
     const a = await upstream('taxi-a');
     const b = await upstream('taxi-b');
     const { url } = await startGateway({ 'taxi-a': a, 'taxi-b': b });
@@ -104,17 +104,17 @@ describe('gateway proxy', () => {
     // The spread of the hash itself is pick-variant.test.ts's subject; here it is enough that the
     // gateway buckets by the sticky header: the keys are fixed, so the share is the same on every run.
     const counts = { a: 0, b: 0 };
-    for (let batch = 0; batch < 200; batch += 50) {
+    for (let batch = 0; batch < 1000; batch += 50) {
       const answers = await Promise.all(Array.from({ length: 50 }, (_, j) => post(`${url}${TAXI}`, { 'x-rider-id': `caller-${batch + j}` })));
       for (const res of answers) {
         await res.arrayBuffer();
         counts[res.headers.get('x-modelfleet-variant') as 'a' | 'b'] += 1;
       }
     }
-    expect(counts.a + counts.b).toBe(200);
-    // 70% of 200 is 140; a 50/50 or reversed split would land far outside ±5 points.
-    expect(counts.a / 200).toBeGreaterThan(0.65);
-    expect(counts.a / 200).toBeLessThan(0.75);
+    expect(counts.a + counts.b).toBe(1000);
+    // 70% of 1,000 is 700 (one standard deviation is 1.5 points); a 50/50 or reversed split would land far outside ±5 points.
+    expect(counts.a / 1000).toBeGreaterThan(0.65);
+    expect(counts.a / 1000).toBeLessThan(0.75);
   });
 
   it('splits callers without a key at random by weight, drawing once per request', async () => {

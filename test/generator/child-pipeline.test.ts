@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
 import { buildChildPipelines, type CiObject } from '../../generator/pipeline/build-child-pipeline.js';
 import { MAX_CHILD_YAML_BYTES, MAX_NEEDS } from '../../generator/pipeline/gitlab-limits.js';
+import { interpolateComponent } from '../init/component.js';
 import { gitlabCiSchemaErrors } from '../support/gitlab-ci-schema.js';
 import { CASES_DIR, REPO_ROOT, fleetFromText, jobNames, manyModelsYaml, planAll } from './support/generator-fixtures.js';
 
@@ -21,13 +22,15 @@ describe('the child pipeline', () => {
   const threeModels = planAll(readFileSync(path.join(CASES_DIR, 'three-models', 'models.yaml'), 'utf8'));
   const child = threeModels.pipelines[0]?.pipeline ?? {};
 
-  it('passes GitLab\'s CI schema, and so does the parent .gitlab-ci.yml', () => {
+  it('passes GitLab\'s CI schema, and so does this repository\'s .gitlab-ci.yml, which includes the component', () => {
     expect(gitlabCiSchemaErrors(child)).toEqual([]);
-    expect(gitlabCiSchemaErrors(load(readFileSync(path.join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8')))).toEqual([]);
+    const own = load(readFileSync(path.join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8')) as { include: Array<{ local?: string }> };
+    expect(gitlabCiSchemaErrors(own)).toEqual([]);
+    expect(own.include.map((entry) => entry.local)).toEqual(['templates/fleet.yml']);
   });
 
-  it('comes from a parent that avoids duplicate pipelines and passes its pipeline source down', () => {
-    const parent = load(readFileSync(path.join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8')) as CiObject;
+  it('comes from a parent (the CI/CD component) that avoids duplicate pipelines and passes its pipeline source down', () => {
+    const parent = interpolateComponent() as CiObject;
     expect(parent.workflow).toEqual({
       rules: [
         { if: '$CI_PIPELINE_SOURCE == "merge_request_event"' },
@@ -121,8 +124,8 @@ describe('the child pipeline', () => {
   it('regenerates the model folder from the commit before each model job', () => {
     for (const step of ['build', 'test', 'deploy']) {
       const script = job(child, `match-2-taxi-v2:${step}`).script as string[];
-      expect(script[0]).toBe('node bin/modelfleet.js generate --file models.yaml --out build --model match-2-taxi-v2');
-      expect(script[1]).toBe(`node bin/modelfleet.js ${step === 'test' ? 'loadtest' : step} --model match-2-taxi-v2${step === 'deploy' ? ' --target "$MODELFLEET_DEPLOY_TARGET"' : ''}`);
+      expect(script[0]).toBe('modelfleet generate --file models.yaml --out build --model match-2-taxi-v2');
+      expect(script[1]).toBe(`modelfleet ${step === 'test' ? 'loadtest' : step} --model match-2-taxi-v2${step === 'deploy' ? ' --target "$MODELFLEET_DEPLOY_TARGET"' : ''}`);
     }
   });
 
@@ -161,7 +164,7 @@ describe('the child pipeline', () => {
       // Not optional: the same rules keep or drop both, and a removal never runs without the gateway deploy.
       needs: [{ job: 'gateway:deploy', artifacts: false }],
       rules: job(only?.pipeline ?? {}, 'kept:deploy').rules,
-      script: ['node bin/modelfleet.js deploy --remove gone-model --target "$MODELFLEET_DEPLOY_TARGET"'],
+      script: ['modelfleet deploy --remove gone-model --target "$MODELFLEET_DEPLOY_TARGET"'],
       environment: { name: '$MODELFLEET_ENV/gone-model', action: 'stop' },
     });
     expect(gitlabCiSchemaErrors(only?.pipeline)).toEqual([]);
@@ -180,8 +183,8 @@ describe('the child pipeline', () => {
   it('passes a non-default fleet file to every command', () => {
     const [only] = buildChildPipelines({ deployNames: ['m'], removed: [], gatewayChanged: true, summary: '' }, { ...options, fleetFile: 'fleets/prod models.yaml' });
     expect(job(only?.pipeline ?? {}, 'm:build').script).toEqual([
-      "node bin/modelfleet.js generate --file 'fleets/prod models.yaml' --out build --model m",
-      "node bin/modelfleet.js build --model m --file 'fleets/prod models.yaml'",
+      "modelfleet generate --file 'fleets/prod models.yaml' --out build --model m",
+      "modelfleet build --model m --file 'fleets/prod models.yaml'",
     ]);
   });
 });
@@ -205,7 +208,7 @@ describe('splitting a large fleet', () => {
 
   it('regenerates the part files from the commit and triggers each one as its own child pipeline', () => {
     const d = dispatcher?.pipeline ?? {};
-    expect(job(d, 'generate-parts').script).toEqual(['node bin/modelfleet.js generate --file models.yaml --out build --max-jobs 30 --all']);
+    expect(job(d, 'generate-parts').script).toEqual(['modelfleet generate --file models.yaml --out build --max-jobs 30 --all']);
     expect(job(d, 'models-2-of-4')).toEqual({
       stage: 'models',
       needs: [{ job: 'generate-parts', artifacts: false }],

@@ -42,8 +42,8 @@ describe('golden files for three models (one A/B test)', () => {
   // Every planned file is golden: the pipeline, plan.json and each model folder (model.json, Dockerfile).
   checkGolden('three-models', plan.files);
 
-  it('renders every template of templates/model/ into each model folder', () => {
-    const templates = readdirSync(path.join(CASES_DIR, '..', '..', 'templates', 'model')).filter((n) => n.endsWith('.hbs'));
+  it('renders every template of image-templates/model/ into each model folder', () => {
+    const templates = readdirSync(path.join(CASES_DIR, '..', '..', 'image-templates', 'model')).filter((n) => n.endsWith('.hbs'));
     for (const deployName of ['match-2-taxi-v1', 'match-2-taxi-v2', 'match-7-moto', 'match-9-van']) {
       for (const template of templates) {
         const file = plan.files.find((f) => f.path === `models/${deployName}/${template.replace(/\.hbs$/, '')}`);

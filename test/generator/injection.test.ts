@@ -79,10 +79,10 @@ describe('names and values that try to inject', () => {
       { fleetFile: "dir/it's models.yaml", outDir: 'out $(x)', maxJobs: 500, regenerateArgs: ['--all'], ci: DEFAULT_CI_SETTINGS },
     );
     expect(((file?.pipeline['m:build'] as { script: string[] }).script)[0]).toBe(
-      "node bin/modelfleet.js generate --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --model m",
+      "modelfleet generate --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --model m",
     );
     expect(((file?.pipeline['m:deploy'] as { script: string[] }).script)[1]).toBe(
-      "node bin/modelfleet.js deploy --model m --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --target \"$MODELFLEET_DEPLOY_TARGET\"",
+      "modelfleet deploy --model m --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --target \"$MODELFLEET_DEPLOY_TARGET\"",
     );
     expect(jobNames(file?.pipeline ?? {})).toEqual(['m:build', 'm:test', 'm:deploy', 'gateway:build', 'gateway:deploy']);
     expect(() => fleetFromText('models:\n  - name: m\n    endpoint: p\n    path: -rf\n')).toThrow(UserError);

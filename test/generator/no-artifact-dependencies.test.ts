@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
 import { buildChildPipelines, type ChildPipelineFile } from '../../generator/pipeline/build-child-pipeline.js';
 import { selectAll } from '../../generator/plan/select-changes.js';
+import { interpolateComponent } from '../init/component.js';
 import { artifactDependenciesOf, jobNamesOf, type PipelineObject } from '../support/gitlab-artifact-rule.js';
-import { CASES_DIR, REPO_ROOT, manyModelsYaml, planAll } from './support/generator-fixtures.js';
+import { CASES_DIR, manyModelsYaml, planAll } from './support/generator-fixtures.js';
 
 /**
  * GitLab refuses to start a job whose artifact dependencies expired (test/support/gitlab-artifact-rule.ts).
@@ -51,8 +51,8 @@ describe('no job asks for another job\'s artifacts', () => {
     expect(dependentJobs(pipelines)).toEqual([]);
   });
 
-  it('in the parent .gitlab-ci.yml either', () => {
-    const parent = load(readFileSync(path.join(REPO_ROOT, '.gitlab-ci.yml'), 'utf8')) as PipelineObject;
+  it('in the parent pipeline (the CI/CD component) either', () => {
+    const parent = interpolateComponent() as PipelineObject;
     expect(jobNamesOf(parent)).toEqual(['create-model-folders', 'models']);
     for (const job of jobNamesOf(parent)) expect(artifactDependenciesOf(parent, job), job).toEqual([]);
   });

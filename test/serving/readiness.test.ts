@@ -49,7 +49,7 @@ describe('readiness', () => {
     const server = createModelServer({ model, config: settings('match-mlp') });
     const seen: number[][] = [];
     const runtime = fakeRuntime();
-    await server.warmUp({ ...runtime, run: (parts) => { seen.push(Array.from(parts[0]?.inputs[0]?.values.data as Float64Array)); return runtime.run(parts); } });
+    await server.warmUp({ ...runtime, run: (parts) => { seen.push(Array.from(parts[0]?.inputs?.[0]?.values.data as Float64Array)); return runtime.run(parts); } });
     expect(seen[0]).toEqual(model.inputExample?.data[0]);
     await server.close();
   });

@@ -18,6 +18,9 @@ export const MANAGED_KINDS: ReadonlyArray<{ readonly apiVersion: string; readonl
   { apiVersion: 'v1', kind: 'ServiceAccount' },
 ];
 
+/** With bulk predictions (models.yaml `bulk:`), a deployable may also own a KEDA ScaledObject. */
+export const BULK_MANAGED_KINDS: typeof MANAGED_KINDS = [...MANAGED_KINDS, { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject' }];
+
 export const DEFAULT_ROLLOUT_TIMEOUT_MS = 5 * 60_000;
 
 export interface KubeDeployOptions {
@@ -39,6 +42,8 @@ export interface KubeDeployOptions {
   readonly pollMs?: number;
   readonly clock?: Clock;
   readonly report?: (line: string) => void;
+  /** Kinds pruning looks through (MANAGED_KINDS; BULK_MANAGED_KINDS for a fleet with bulk models). */
+  readonly managedKinds?: typeof MANAGED_KINDS;
 }
 
 export interface KubeDeployResult {
@@ -85,7 +90,7 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
     outcome = { state: 'failed', message: err instanceof Error ? err.message : String(err) };
   }
   if (outcome.state === 'done') {
-    await pruneStale(kube, namespace, deployName, prepared.hash, report);
+    await pruneStale(kube, namespace, deployName, prepared.hash, report, options.managedKinds);
     report(`${deployName}: deployed to ${namespace} (${outcome.message})`);
     return { outcome: 'deployed', namespace, hash: prepared.hash };
   }
@@ -102,9 +107,9 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
 }
 
 /** Removes every object of one deployable (by label) from a namespace; returns what was deleted. */
-export async function removeFromKube(kube: KubeClient, namespace: string, deployName: string, report: (line: string) => void = () => undefined): Promise<string[]> {
+export async function removeFromKube(kube: KubeClient, namespace: string, deployName: string, report: (line: string) => void = () => undefined, kinds = MANAGED_KINDS): Promise<string[]> {
   const removed: string[] = [];
-  for (const { apiVersion, kind } of MANAGED_KINDS) {
+  for (const { apiVersion, kind } of kinds) {
     const objects = await call(deployName, () => kube.list(apiVersion, kind, namespace, { labelSelector: `${DEPLOYABLE_LABEL}=${deployName}` }));
     for (const object of objects) {
       if (await call(deployName, () => kube.remove({ apiVersion, kind, name: object.metadata.name, namespace }))) {
@@ -120,13 +125,13 @@ export async function removeFromKube(kube: KubeClient, namespace: string, deploy
  * Deletes the deployables modelfleet deployed to a namespace that are no longer in the fleet
  * (a model removed from models.yaml). Runs after the gateway stopped routing to them.
  */
-export async function pruneRemovedDeployables(kube: KubeClient, namespace: string, keep: ReadonlySet<string>, report: (line: string) => void = () => undefined): Promise<string[]> {
+export async function pruneRemovedDeployables(kube: KubeClient, namespace: string, keep: ReadonlySet<string>, report: (line: string) => void = () => undefined, kinds = MANAGED_KINDS): Promise<string[]> {
   const deployments = await call('gateway', () => kube.list('apps/v1', 'Deployment', namespace, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${DEPLOYABLE_LABEL}` }));
   const gone = [...new Set(deployments.map((d) => d.metadata.labels?.[DEPLOYABLE_LABEL] ?? ''))].filter((name) => name !== '' && !keep.has(name)).sort();
   const removed: string[] = [];
   for (const name of gone) {
     report(`${name}: no longer in models.yaml; removing its objects from ${namespace}`);
-    removed.push(...(await removeFromKube(kube, namespace, name, report)));
+    removed.push(...(await removeFromKube(kube, namespace, name, report, kinds)));
   }
   return removed;
 }
@@ -208,7 +213,7 @@ async function rollBack(options: KubeDeployOptions, previous: readonly KubeObjec
   try {
     for (const object of restore.objects) await call(deployName, () => kube.apply(object), object);
     const status = await waitForRollout(options, ref, clock, report);
-    await pruneStale(kube, namespace, deployName, restore.hash, report);
+    await pruneStale(kube, namespace, deployName, restore.hash, report, options.managedKinds);
     if (status.state === 'done') return `Rolled back to the previous version (manifest hash ${restore.hash}), which keeps serving.`;
     return `Rolled back to the previous version (manifest hash ${restore.hash}), but it has not finished rolling out: ${status.message}. Its old pods were never stopped.`;
   } catch (err) {
@@ -217,8 +222,8 @@ async function rollBack(options: KubeDeployOptions, previous: readonly KubeObjec
 }
 
 /** Objects of this deployable left over from an earlier manifest set (e.g. an autoscaler the new set no longer has). */
-async function pruneStale(kube: KubeClient, namespace: string, deployName: string, hash: string, report: (line: string) => void): Promise<void> {
-  for (const { apiVersion, kind } of MANAGED_KINDS) {
+async function pruneStale(kube: KubeClient, namespace: string, deployName: string, hash: string, report: (line: string) => void, kinds = MANAGED_KINDS): Promise<void> {
+  for (const { apiVersion, kind } of kinds) {
     const objects = await call(deployName, () => kube.list(apiVersion, kind, namespace, { labelSelector: `${DEPLOYABLE_LABEL}=${deployName}` }));
     for (const object of objects) {
       if (object.metadata.annotations?.[MANIFEST_HASH_ANNOTATION] === hash) continue;

@@ -41,6 +41,17 @@ export const DEPLOY_PERMISSIONS: readonly DeployPermission[] = [
 ];
 
 /**
+ * Only for a fleet with bulk models (models.yaml `bulk:`): each one's worker is scaled by a KEDA
+ * ScaledObject that its deploy applies, prunes and removes like the model's other objects.
+ */
+export const BULK_PERMISSION: DeployPermission = {
+  apiGroup: 'keda.sh',
+  resource: 'scaledobjects',
+  verbs: ['get', 'list', 'create', 'patch', 'delete'],
+  why: `${APPLY}; ${READ_LIVE}; ${REMOVE} (the bulk workers' ScaledObject)`,
+};
+
+/**
  * Cluster-scoped, only with `kubernetes: { createNamespace: true }`: the deploy reads the
  * environment's Namespace and creates it (server-side apply) when it is missing. A Role cannot
  * grant it (a RoleBinding cannot exist before its namespace), so `modelfleet rbac` prints a

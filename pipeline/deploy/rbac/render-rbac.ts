@@ -7,7 +7,7 @@ import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role
 import { UserError } from '../../../lib/errors/user-error.js';
 import type { KubeObject } from '../../seams/kube.js';
 import { MANAGED_BY, MANAGED_BY_LABEL } from '../kube/deploy-labels.js';
-import { CREATE_NAMESPACE_PERMISSION, DEPLOY_PERMISSIONS, type DeployPermission } from './deploy-permissions.js';
+import { BULK_PERMISSION, CREATE_NAMESPACE_PERMISSION, DEPLOY_PERMISSIONS, type DeployPermission } from './deploy-permissions.js';
 
 /** The deploy identity's name when `--service-account` does not give one. */
 export const DEFAULT_SERVICE_ACCOUNT = 'modelfleet-deployer';
@@ -20,6 +20,8 @@ export interface RbacRequest {
   readonly createNamespace: boolean;
   /** Groups bound to the Role as well, e.g. the GitLab agent's `gitlab:project_env:<id>:<env>` for `access_as: ci_job`. */
   readonly groups?: readonly string[];
+  /** The fleet has bulk models: the Role also covers their KEDA ScaledObjects (BULK_PERMISSION). */
+  readonly bulk?: boolean;
 }
 
 export interface RenderedRbac {
@@ -51,7 +53,7 @@ export function renderRbac(request: RbacRequest): RenderedRbac {
   ];
   const objects: KubeObject[] = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: serviceAccount, namespace, labels } },
-    { apiVersion: `${RBAC_API}/v1`, kind: 'Role', metadata: { name: serviceAccount, namespace, labels }, rules: DEPLOY_PERMISSIONS.map((p) => toRule(p)) },
+    { apiVersion: `${RBAC_API}/v1`, kind: 'Role', metadata: { name: serviceAccount, namespace, labels }, rules: rolePermissions(request).map((p) => toRule(p)) },
     { apiVersion: `${RBAC_API}/v1`, kind: 'RoleBinding', metadata: { name: serviceAccount, namespace, labels }, roleRef: { apiGroup: RBAC_API, kind: 'Role', name: serviceAccount }, subjects },
   ];
   if (createNamespace) {
@@ -69,6 +71,10 @@ export function renderRbac(request: RbacRequest): RenderedRbac {
   return { objects, yaml: `${header(request).map((line) => `# ${line}`.trimEnd()).join('\n')}\n${documents.map((d) => `---\n${d}`).join('')}` };
 }
 
+function rolePermissions(request: RbacRequest): DeployPermission[] {
+  return request.bulk === true ? [...DEPLOY_PERMISSIONS, BULK_PERMISSION] : [...DEPLOY_PERMISSIONS];
+}
+
 function toRule(permission: DeployPermission, resourceNames?: readonly string[]): Record<string, unknown> {
   return { apiGroups: [permission.apiGroup], resources: [permission.resource], ...(resourceNames ? { resourceNames: [...resourceNames] } : {}), verbs: [...permission.verbs] };
 }
@@ -82,7 +88,7 @@ function header(request: RbacRequest): string[] {
     'Apply it once as a cluster admin: `kubectl apply -f <this file>`. Why each permission is needed:',
     'pipeline/deploy/rbac/deploy-permissions.ts; using it from GitLab CI: docs/deploy.md.',
     '',
-    ...DEPLOY_PERMISSIONS.map(row),
+    ...rolePermissions(request).map(row),
     '',
     ...(request.createNamespace
       ? [

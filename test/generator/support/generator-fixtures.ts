@@ -31,7 +31,7 @@ export function fleetFromText(text: string, file = '/repo/models.yaml'): FleetSp
 }
 
 /** The plan `generate --all` makes for a fleet text, with the real templates. */
-export function planAll(text: string, options: { maxJobs?: number; changes?: (fleet: FleetSpec) => ChangeSet } = {}): GenerationPlan {
+export function planAll(text: string, options: { maxJobs?: number; changes?: (fleet: FleetSpec) => ChangeSet; runnerTags?: readonly string[] } = {}): GenerationPlan {
   const fleet = fleetFromText(text);
   return planGeneration({
     fleet,
@@ -40,6 +40,7 @@ export function planAll(text: string, options: { maxJobs?: number; changes?: (fl
     templates: readModelTemplates(),
     changes: options.changes ? options.changes(fleet) : selectAll(fleet, 'forced with --all'),
     maxJobs: options.maxJobs ?? 500,
+    ...(options.runnerTags ? { runnerTags: options.runnerTags } : {}),
   });
 }
 
