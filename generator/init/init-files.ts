@@ -5,7 +5,7 @@ import { defaultCiImage } from '../../lib/ci-image.js';
 
 /**
  * What `modelfleet init` writes. A `whole` file is written only where there is none (or the same
- * one); a `lines` file (.gitignore) only gains the lines it lacks, so a user's own lines stay.
+ * one); a `lines` file (.gitignore, .npmrc) only gains the lines it lacks, so a user's own lines stay.
  */
 export type InitFile =
   | { readonly path: string; readonly kind: 'whole'; readonly content: Buffer }
@@ -31,6 +31,9 @@ export function initFiles(options: InitOptions): InitFile[] {
     text('models.yaml', modelsYaml()),
     text('.gitlab-ci.yml', gitlabCiYaml(options.component, version)),
     { path: '.gitignore', kind: 'lines', lines: ['# modelfleet', '/build/', '/.modelfleet/', 'node_modules/'] },
+    // onnxruntime-node's install script downloads GPU libraries modelfleet never loads; offline it
+    // fails the install. Jobs that fall back to `npm ci` read this file too.
+    { path: '.npmrc', kind: 'lines', lines: ['# modelfleet serves on CPU: skip onnxruntime-node\'s GPU download', 'onnxruntime-node-install=skip'] },
     ...exampleModelFiles(),
   ];
 }

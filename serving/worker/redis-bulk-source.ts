@@ -176,6 +176,14 @@ export class RedisBulkSource implements WorkSource<ChunkDelivery> {
     return readBacklog(this.#commands, this.#stream);
   }
 
+  /**
+   * Ends a read that is still waiting (Redis unreachable during a stop). Entries Redis delivered
+   * to that read stay pending to this worker and are claimed by another after the claim idle time.
+   */
+  interruptReads(): void {
+    this.#blocking.disconnect();
+  }
+
   async close(): Promise<void> {
     this.#blocking.disconnect();
     await this.#commands.quit().catch(() => this.#commands.disconnect());

@@ -81,7 +81,11 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
         markStopped('timeout');
       }, config.server.shutdownTimeoutMs);
       timer.unref();
+      // A read normally returns within readBlockMs; one still waiting then has no Redis to answer it.
+      const readTimer = setTimeout(() => source.interruptReads(), config.readBlockMs + 2_000);
+      readTimer.unref();
       await running.catch((err: unknown) => logger.error({ err }, 'the worker loop failed'));
+      clearTimeout(readTimer);
       clearTimeout(timer);
       await source.close();
       await session?.close();

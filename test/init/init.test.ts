@@ -71,6 +71,12 @@ describe('modelfleet init', () => {
     expect(readFileSync(join(dir, '.gitlab-ci.yml'), 'utf8')).toBe(readFileSync(join(GOLDEN, '.gitlab-ci.yml'), 'utf8'));
   });
 
+  it('adds the line that skips onnxruntime-node\'s GPU download to .npmrc, keeping the user\'s settings', () => {
+    writeFileSync(join(dir, '.npmrc'), 'registry=https://npm.example.com/\n');
+    applyInit(dir, files(), false);
+    expect(readFileSync(join(dir, '.npmrc'), 'utf8')).toMatch(/^registry=https:\/\/npm\.example\.com\/\n\n# .*\nonnxruntime-node-install=skip\n$/);
+  });
+
   it('adds its .gitignore lines to an existing .gitignore and keeps the user\'s own', () => {
     writeFileSync(join(dir, '.gitignore'), '*.log\nnode_modules/');
     applyInit(dir, files(), false);
