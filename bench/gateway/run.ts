@@ -32,7 +32,7 @@ import { findNginx, startNginx, type NginxProcess } from '../../serving/gateway/
 import { renderNginxConfig } from '../../serving/gateway/render-nginx-config.js';
 import { writeRouteTable } from '../../serving/gateway/route-table-file.js';
 import { ROUTE_TABLE_FORMAT, type RouteTable } from '../../serving/gateway/route-table.js';
-import { cpuMicros } from './process-cpu.js';
+import { cpuMicros } from '../serving/proc-stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const ROUTE = '/probability/2/TAXI/trafficaware';

@@ -60,10 +60,7 @@ export function register(program: Command): void {
         import('../../serving/gateway/read-route-inputs.js'),
         import('../../serving/gateway/route-table-file.js'),
       ]);
-      if (!flags.upstream.includes('{deployName}')) {
-        throw new UserError('GATEWAY_OPTION_INVALID', `--upstream ${flags.upstream} has no {deployName}: every variant would get the same model server`,
-          'Use a template such as http://{deployName}:80 (the Kubernetes Service of each variant).');
-      }
+      checkUpstreamTemplate(flags.upstream);
       const fleet = loadFleet(flags.fleet);
       const inputs = await readRouteInputs(fleet);
       const table = buildRouteTable(fleet, (name) => flags.upstream.replaceAll('{deployName}', name), { inputsFor: (name) => inputs.get(name) });
@@ -104,10 +101,7 @@ async function writeNginxConfig(flags: NginxFlags): Promise<void> {
     table = await readRouteTable(flags.routes);
     source = flags.routes;
   } else {
-    if (!flags.upstream.includes('{deployName}')) {
-      throw new UserError('GATEWAY_OPTION_INVALID', `--upstream ${flags.upstream} has no {deployName}: every variant would get the same model server`,
-        'Use a template such as http://{deployName}:80 (the Kubernetes Service of each variant).');
-    }
+    checkUpstreamTemplate(flags.upstream);
     const [{ loadFleet }, { buildRouteTable }, { validateRouteTable }] = await Promise.all([
       import('../../generator/fleet/load-fleet.js'),
       import('../../serving/gateway/route-table.js'),
@@ -158,6 +152,13 @@ async function serveGateway(flags: ServeFlags): Promise<void> {
     process.once('SIGTERM', onStop);
     process.once('SIGINT', onStop);
   });
+}
+
+function checkUpstreamTemplate(template: string): void {
+  if (!template.includes('{deployName}')) {
+    throw new UserError('GATEWAY_OPTION_INVALID', `--upstream ${template} has no {deployName}: every variant would get the same model server`,
+      'Use a template such as http://{deployName}:80 (the Kubernetes Service of each variant).');
+  }
 }
 
 function parseWhole(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {

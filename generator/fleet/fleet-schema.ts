@@ -69,7 +69,8 @@ export const batchingSchema = z.strictObject({
 });
 
 export const scalingSchema = z.strictObject({
-  minReplicas: whole(1, 1000).optional(),
+  /** 0 lets an idle model scale to zero (settings under `scaleToZero:`, docs/gateway.md). */
+  minReplicas: whole(0, 1000).optional(),
   maxReplicas: whole(1, 1000).optional(),
   targetCpuUtilization: whole(1, 100).optional(),
 });
@@ -144,6 +145,13 @@ export const bulkSchema = z.strictObject({
   redisSecret: secretName.optional(),
 });
 
+/** `scaleToZero:`: how a model with `scaling.minReplicas: 0` sleeps and wakes; resolve-scale-to-zero.ts fills the defaults. */
+export const scaleToZeroSchema = z.strictObject({
+  idleSeconds: whole(10, 86_400).optional(),
+  maxHoldMs: whole(100, 300_000).optional(),
+  maxPending: whole(1, 100_000).optional(),
+});
+
 /** The top-level `kubernetes:` block: fleet-wide settings of the Kubernetes target. */
 export const kubernetesSchema = z.strictObject({
   createNamespace: z.boolean().optional(),
@@ -193,6 +201,7 @@ export const modelSchema = z.strictObject({
   secretEnv: settingsShape.secretEnv.optional(),
   envFrom: settingsShape.envFrom.optional(),
   bulk: bulkSchema.optional(),
+  scaleToZero: scaleToZeroSchema.optional(),
 });
 
 export const defaultsSchema = z.strictObject({
@@ -205,6 +214,7 @@ export const defaultsSchema = z.strictObject({
   secretEnv: settingsShape.secretEnv.optional(),
   envFrom: settingsShape.envFrom.optional(),
   bulk: bulkSchema.optional(),
+  scaleToZero: scaleToZeroSchema.optional(),
 });
 
 /*
@@ -307,3 +317,4 @@ export type RawCi = z.infer<typeof ciSchema>;
 export type RawCiJob = z.infer<typeof ciJobSchema>;
 export type RawSecretEnv = z.infer<typeof secretEnvSchema>;
 export type RawBulk = z.infer<typeof bulkSchema>;
+export type RawScaleToZero = z.infer<typeof scaleToZeroSchema>;

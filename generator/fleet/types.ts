@@ -105,6 +105,8 @@ export interface ModelSpec {
   readonly envFromSecrets: readonly string[];
   /** Present only when models.yaml gives the model a `bulk:` block (its own or from `defaults:`). */
   readonly bulk?: BulkSettings;
+  /** Present only when `scaling.minReplicas` is 0: the model sleeps when idle and wakes on its first request. */
+  readonly scaleToZero?: ScaleToZeroSettings;
   readonly location: SourceLocation;
 }
 
@@ -132,6 +134,16 @@ export interface BulkSettings {
   readonly lagPerWorker: number;
   /** Kubernetes Secret with the keys `address` (host:port) and `password` of the Redis to use. */
   readonly redisSecret: string;
+}
+
+/** models.yaml `scaleToZero:` with its defaults filled in (docs/gateway.md, "Scale to zero"). */
+export interface ScaleToZeroSettings {
+  /** A model that received no request for this long is stopped (locally) or scaled to 0 replicas (KEDA's cooldownPeriod). */
+  readonly idleSeconds: number;
+  /** The gateway holds a request for a sleeping model at most this long, then answers 503 with Retry-After. */
+  readonly maxHoldMs: number;
+  /** Requests held per variant while it wakes; one more is answered 503 at once. */
+  readonly maxPending: number;
 }
 
 /** One `secretEnv` entry: the container's variable `name` gets the value of `key` in the Secret `secret`. */

@@ -20,6 +20,7 @@ export interface DeployableBuildConfig {
   /** Only when set, so adding the setting left every existing model's digest as it was. */
   readonly secretEnv?: Deployable['model']['secretEnv'];
   readonly envFromSecrets?: Deployable['model']['envFromSecrets'];
+  readonly bulk?: Deployable['model']['bulk'];
 }
 
 export function toBuildConfig({ model, variant }: Deployable): DeployableBuildConfig {
@@ -35,6 +36,8 @@ export function toBuildConfig({ model, variant }: Deployable): DeployableBuildCo
     // The Deployment names these Secrets (never their values), so a change redeploys the model.
     ...(model.secretEnv.length > 0 ? { secretEnv: model.secretEnv } : {}),
     ...(model.envFromSecrets.length > 0 ? { envFromSecrets: model.envFromSecrets } : {}),
+    // The worker Deployment and its ScaledObject come from these settings.
+    ...(model.bulk ? { bulk: model.bulk } : {}),
   };
 }
 

@@ -16,7 +16,7 @@ const BUILTINS = new Set(builtinModules);
  * The commands images run: `serve` (model images) and `gateway` (the gateway image). Both
  * images copy the closure of all of them, so they share the dependency and code layers.
  */
-export const IMAGE_COMMANDS: readonly string[] = ['serve', 'gateway'];
+export const IMAGE_COMMANDS: readonly string[] = ['serve', 'gateway', 'worker'];
 
 /**
  * Follows the imports of the compiled CLI to find what an image must hold for

@@ -1,3 +1,4 @@
+import type { ColdStartGate } from './cold-start-gate.js';
 import type { GatewayMetrics, VariantLabels } from './gateway-metrics.js';
 import type { UpstreamPool } from './http1/upstream-pool.js';
 import { splitThresholds } from './pick-variant.js';
@@ -26,7 +27,12 @@ export interface LiveVariant {
   readonly stats: VariantStats;
   /** When this variant's last upstream failure was logged, to keep logs readable when a model is down. */
   lastErrorLoggedAt: number;
+  /** Present when the variant may sleep (`scaleToZero` in the route table): holds requests while it wakes. */
+  readonly gate: ColdStartGate | undefined;
 }
+
+/** The gate of a variant that may sleep (shared with earlier tables that had the same variant); undefined for the others. */
+export type GateFor = (entry: RouteEntry, spec: RouteVariant, labels: VariantLabels) => ColdStartGate | undefined;
 
 export interface LiveRoute {
   readonly entry: RouteEntry;
@@ -51,9 +57,10 @@ export class LiveTable {
     readonly table: RouteTable,
     private readonly pools: UpstreamPools,
     metrics: GatewayMetrics,
+    gateFor: GateFor = () => undefined,
   ) {
     for (const entry of table.routes) {
-      const live = entry.variants.map((spec) => liveVariant(entry, spec, pools, metrics));
+      const live = entry.variants.map((spec) => liveVariant(entry, spec, pools, metrics, gateFor));
       const serving = live.filter((v) => !v.spec.shadow);
       this.routes.set(entry.route, {
         entry,
@@ -84,7 +91,7 @@ export class LiveTable {
   }
 }
 
-function liveVariant(entry: RouteEntry, spec: RouteVariant, pools: UpstreamPools, metrics: GatewayMetrics): LiveVariant {
+function liveVariant(entry: RouteEntry, spec: RouteVariant, pools: UpstreamPools, metrics: GatewayMetrics, gateFor: GateFor): LiveVariant {
   const url = new URL(spec.upstream);
   const labels: VariantLabels = { route: entry.route, model: entry.model, variant: spec.id, deploy_name: spec.deployName };
   const pool = pools.acquire(url.origin);
@@ -99,5 +106,6 @@ function liveVariant(entry: RouteEntry, spec: RouteVariant, pools: UpstreamPools
     labels,
     stats: metrics.statsFor(labels),
     lastErrorLoggedAt: 0,
+    gate: spec.scaleToZero === undefined ? undefined : gateFor(entry, spec, labels),
   };
 }

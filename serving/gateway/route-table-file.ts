@@ -29,6 +29,13 @@ const variantSchema = z.object({
   source: z.string(),
   inputSchema: z.record(z.string(), jsonValue).optional(),
   inputExample: jsonValue.optional(),
+  scaleToZero: z.object({
+    idleSeconds: z.number().int().min(1),
+    maxHoldMs: z.number().int().min(1),
+    maxPending: z.number().int().min(1),
+    concurrency: z.number().int().min(1),
+    readyPath: z.string().regex(/^\/[!-~]*$/, 'must be a path starting with "/" (visible ASCII characters)'),
+  }).optional(),
 });
 
 const tableSchema = z.object({

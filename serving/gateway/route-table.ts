@@ -1,4 +1,4 @@
-import type { FleetSpec, ModelSource, Variant } from '../../generator/fleet/types.js';
+import type { FleetSpec, ModelSource, ScaleToZeroSettings, Variant } from '../../generator/fleet/types.js';
 
 /** A JSON Schema object (the OpenAPI 3.0 subset), kept as plain data so route tables stay JSON. */
 export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -6,6 +6,8 @@ export type JsonSchema = { readonly [key: string]: JsonValue };
 
 /** The scoring path model servers answer: MLflow's scoring protocol (https://mlflow.org/docs/latest/ml/deployment/deploy-model-locally/). */
 export const DEFAULT_PREDICT_PATH = '/invocations';
+/** The path modelfleet's model server answers 200 on once its model loaded and ran once. */
+export const DEFAULT_READY_PATH = '/readyz';
 
 /** Bumped when the routes.json layout changes, so an old gateway refuses a newer file instead of misreading it. */
 export const ROUTE_TABLE_FORMAT = 1;
@@ -29,6 +31,16 @@ export interface RouteVariant {
   readonly inputSchema?: JsonSchema;
   /** One valid request body, when the model ships an input example. */
   readonly inputExample?: JsonValue;
+  /** Present when the model may sleep (`scaling.minReplicas: 0`): the gateway holds requests while it wakes. */
+  readonly scaleToZero?: RouteScaleToZero;
+}
+
+/** How the gateway holds requests for a sleeping variant (models.yaml `scaleToZero:`), and where it sees the variant ready. */
+export interface RouteScaleToZero extends ScaleToZeroSettings {
+  /** Path on the upstream that answers 200 once the model server is ready (`/readyz` for modelfleet's). */
+  readonly readyPath: string;
+  /** Held requests in flight at once while a woken variant catches up: one batch (batching.maxBatchSize), or 1 without batching. */
+  readonly concurrency: number;
 }
 
 export interface RouteEntry {
@@ -74,14 +86,14 @@ export function buildRouteTable(
       route: model.route,
       model: model.name,
       stickyHeader: model.stickyHeader.toLowerCase(),
-      variants: ordered.map((variant) => toRouteVariant(variant, upstreamFor(variant.deployName), options.inputsFor?.(variant.deployName))),
+      variants: ordered.map((variant) => toRouteVariant(variant, upstreamFor(variant.deployName), options.inputsFor?.(variant.deployName), model.scaleToZero && { ...model.scaleToZero, concurrency: model.batching.enabled ? model.batching.maxBatchSize : 1 })),
     };
   });
   routes.sort((a, b) => (a.route < b.route ? -1 : a.route > b.route ? 1 : 0));
   return { format: ROUTE_TABLE_FORMAT, routes };
 }
 
-function toRouteVariant(variant: Variant, upstream: string, inputs: VariantInputs | undefined): RouteVariant {
+function toRouteVariant(variant: Variant, upstream: string, inputs: VariantInputs | undefined, scaleToZero: (ScaleToZeroSettings & { readonly concurrency: number }) | undefined): RouteVariant {
   return {
     id: variant.id,
     deployName: variant.deployName,
@@ -92,6 +104,7 @@ function toRouteVariant(variant: Variant, upstream: string, inputs: VariantInput
     source: describeSource(variant.source),
     ...(inputs?.schema === undefined ? {} : { inputSchema: inputs.schema }),
     ...(inputs?.example === undefined ? {} : { inputExample: inputs.example }),
+    ...(scaleToZero === undefined ? {} : { scaleToZero: { ...scaleToZero, readyPath: variant.source.kind === 'image' ? variant.source.readyPath : DEFAULT_READY_PATH } }),
   };
 }
 

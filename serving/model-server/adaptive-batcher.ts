@@ -21,7 +21,7 @@ import type { OutputTensor } from './onnx-runtime.js';
  *    that turn rides along.
  * 2. When an inference ends, everything queued meanwhile goes out at once, cut into calls of at most
  *    maxBatchSize rows issued together (a request is never split; one bigger than maxBatchSize gets
- *    a call of its own).
+ *    a call of its own, issued at once when the runtime is free and nothing is queued).
  * 3. A batch below maxBatchSize is held for at most MAX_HOLD_TURNS event-loop turns while requests are
  *    known to be mid-intake (headers read, body not yet validated), and only while the latency model
  *    (latency = a + b·rows fitted over the last 50 batches, as BentoML does) predicts that the oldest
@@ -150,7 +150,14 @@ export class AdaptiveBatcher {
   submit(batch: RowBatch): Promise<ResultSlice> {
     if (!this.#options.enabled) return this.#runAlone(batch);
     return new Promise<ResultSlice>((resolve, reject) => {
-      this.#queue.push({ batch, enqueuedAt: this.#now(), resolve, reject });
+      const pending: Pending = { batch, enqueuedAt: this.#now(), resolve, reject };
+      if (this.#inflight === 0 && this.#queue.length === 0 && batch.rows >= this.#options.maxBatchSize) {
+        // Nothing could join it (a call holds at most maxBatchSize rows and a request is never split)
+        // and the runtime is free: it goes out now rather than a loop turn later.
+        this.#launch([pending]);
+        return;
+      }
+      this.#queue.push(pending);
       this.#queuedRows += batch.rows;
       this.#schedule();
     });
@@ -218,27 +225,33 @@ export class AdaptiveBatcher {
     this.#inflight++;
     const now = this.#now();
     const waitMs = now - (taken[0]?.enqueuedAt ?? now);
+    // Both outcomes settle the call in their own handler (no .finally: a promise fewer per call).
     this.#run(taken.map((p) => p.batch)).then(
       (outputs) => {
         const done = this.#now();
-        // Calls issued together finish one after another: time each from the end of the previous one.
-        const inferenceMs = done - Math.max(now, this.#lastDone);
-        this.#lastDone = done;
-        this.latency.record(rows, inferenceMs);
-        this.#onBatch({ rows, requests: taken.length, inferenceMs, waitMs });
+        this.#settled();
         let offset = 0;
         for (const p of taken) {
           p.resolve({ outputs, offset, rows: p.batch.rows });
           offset += p.batch.rows;
         }
+        // Calls issued together finish one after another: time each from the end of the previous one.
+        const inferenceMs = done - Math.max(now, this.#lastDone);
+        this.#lastDone = done;
+        this.latency.record(rows, inferenceMs);
+        this.#onBatch({ rows, requests: taken.length, inferenceMs, waitMs });
       },
       (err: unknown) => {
+        this.#settled();
         for (const p of taken) p.reject(err);
       },
-    ).finally(() => {
-      this.#inflight--;
-      this.#schedule();
-    });
+    );
+  }
+
+  /** An inference call finished: the next batch may go out (in a later loop turn, see #schedule). */
+  #settled(): void {
+    this.#inflight--;
+    this.#schedule();
   }
 
   /** Resolves once nothing is queued or running (used by graceful shutdown). */

@@ -21,7 +21,16 @@ export interface FastHistogramConfig<L extends string> {
 interface HistogramValue {
   readonly metricName: string;
   readonly labels: Readonly<Record<string, string | number>>;
+  readonly sharedLabels?: Readonly<Record<string, string>>;
   readonly value: number;
+}
+
+interface HistogramData {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'histogram';
+  readonly aggregator: 'sum';
+  readonly values: readonly HistogramValue[];
 }
 
 let observedSeries = 0;
@@ -104,20 +113,31 @@ export class FastHistogram<L extends string = never> {
     for (const series of this.#series.values()) series.reset();
   }
 
-  /** What prom-client's registry renders (the shape its own metrics' get() returns). */
-  async get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramValue[] }> {
+  /**
+   * The series as prom-client's registry renders them into text: the bucket bound in `labels`, the
+   * series' own labels as `sharedLabels` (the shape prom-client's Histogram hands it, so the lines
+   * come out alike, label order included).
+   */
+  async getForPromString(): Promise<HistogramData> {
     const values: HistogramValue[] = [];
     const all = this.#unlabelled ? [this.#unlabelled] : [...this.#series.values()].filter((s) => s.count > 0).sort((a, b) => a.firstObserved - b.firstObserved);
     for (const series of all) {
+      const shared = series.labels;
       let cumulative = 0;
       this.#bounds.forEach((bound, i) => {
         cumulative += series.counts[i] as number;
-        values.push({ metricName: `${this.name}_bucket`, labels: { ...series.labels, le: bound }, value: cumulative });
+        values.push({ metricName: `${this.name}_bucket`, labels: { le: bound }, sharedLabels: shared, value: cumulative });
       });
-      values.push({ metricName: `${this.name}_bucket`, labels: { ...series.labels, le: '+Inf' }, value: series.count });
-      values.push({ metricName: `${this.name}_sum`, labels: { ...series.labels }, value: series.sum });
-      values.push({ metricName: `${this.name}_count`, labels: { ...series.labels }, value: series.count });
+      values.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf' }, sharedLabels: shared, value: series.count });
+      values.push({ metricName: `${this.name}_sum`, labels: {}, sharedLabels: shared, value: series.sum });
+      values.push({ metricName: `${this.name}_count`, labels: {}, sharedLabels: shared, value: series.count });
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** The same as JSON (registry.getMetricsAsJSON): each value's labels in one object. */
+  async get(): Promise<HistogramData> {
+    const data = await this.getForPromString();
+    return { ...data, values: data.values.map((v) => ({ metricName: v.metricName, labels: { ...v.labels, ...v.sharedLabels }, value: v.value })) };
   }
 }
