@@ -9,6 +9,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/up.js'),
   () => import('./commands/serve.js'),
   () => import('./commands/gateway.js'),
+  () => import('./commands/local-gateway.js'),
   () => import('./commands/build.js'),
   () => import('./commands/validate.js'),
   () => import('./commands/generate.js'),

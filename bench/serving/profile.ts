@@ -12,7 +12,8 @@ import { compileForBench } from './compile-for-bench.js';
  * `node --cpu-prof`, fires a fixed number of requests at it (127.0.0.1), stops it, and prints the
  * functions with the most self time. The .cpuprofile stays in build/bench/profile/ for Chrome DevTools.
  *
- *   npx tsx bench/serving/profile.ts [--server model|reference] [--model match-logreg-v2] [--rows 100] [--requests 20000] [--connections 32] [--top 30]
+ *   npx tsx bench/serving/profile.ts [--server model|reference] [--model match-logreg-v2] [--rows 100] [--requests 20000] [--warmup 10000]
+ *                                    [--connections 32] [--top 30]
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values: args } = parseArgs({
@@ -20,6 +21,8 @@ const { values: args } = parseArgs({
     model: { type: 'string', default: 'match-logreg-v2' },
     rows: { type: 'string', default: '100' },
     requests: { type: 'string', default: '20000' },
+    /** Requests fired before the profiled window (JIT warm-up), not counted. */
+    warmup: { type: 'string', default: '10000' },
     connections: { type: 'string', default: '32' },
     top: { type: 'string', default: '30' },
     'server-cpu': { type: 'string', default: '0' },
@@ -56,13 +59,15 @@ const example = JSON.parse(await readFile(join(modelDir, 'input_example.json'), 
 const seed = example.inputs?.[0] ?? example.data?.[0] ?? [];
 const data = Array.from({ length: Number(args.rows) }, (_, r) => seed.map((v) => (typeof v === 'number' ? v * (1 + r / 1000) : v)));
 const body = example.inputs ? JSON.stringify({ inputs: data }) : JSON.stringify({ dataframe_split: { columns: example.columns, data } });
-// V8 stamps samples with the monotonic clock that hrtime reads, so the load's window can be cut out of
-// the profile: start-up (module loading, the warm-up inference) and shutdown are left out.
-const loadStart = Number(process.hrtime.bigint() / 1000n);
-const result = await autocannon({
-  url: `${url}/invocations`, method: 'POST', connections: Number(args.connections), amount: Number(args.requests), timeout: 30,
+const fire = (amount: number) => autocannon({
+  url: `${url}/invocations`, method: 'POST', connections: Number(args.connections), amount, timeout: 30,
   headers: { 'content-type': 'application/json' }, body,
 });
+if (Number(args.warmup) > 0) await fire(Number(args.warmup));
+// V8 stamps samples with the monotonic clock that hrtime reads, so the load's window can be cut out of
+// the profile: start-up, the warm-up requests (JIT compilation) and shutdown are left out.
+const loadStart = Number(process.hrtime.bigint() / 1000n);
+const result = await fire(Number(args.requests));
 const loadEnd = Number(process.hrtime.bigint() / 1000n);
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));

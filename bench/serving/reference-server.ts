@@ -58,8 +58,9 @@ function formatPredictions(values: ArrayLike<number>): string {
   return `${text}]}`;
 }
 
+/** With Content-Length, as any framework sends it (without it node:http would chunk the body). */
 function answer(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 

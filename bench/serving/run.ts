@@ -20,7 +20,7 @@ import { CPU_TIME_RESOLUTION_US, cpuMicros, rssBytes } from './proc-stats.js';
  *                                [--rounds 3] [--connections 32] [--unbatched] [--node-options=--max-semi-space-size=4]
  *
  * Servers run pinned to --server-cpu and autocannon (this process) to --load-cpu with taskset, when
- * taskset exists. For each rows/request the servers get a warm-up of a fifth of the requests, then
+ * taskset exists. For each rows/request the servers get a warm-up of one round's requests, then
  * --rounds rounds that alternate between them; each figure is the best of its rounds (least CPU per
  * request, most req/s, lowest p99). Load goes to 127.0.0.1 only and every run is bounded in time.
  * Writes the same as JSON to build/bench/serving-<model>.json.
@@ -192,7 +192,9 @@ try {
   for (const [i, rowsPerRequest] of rowCounts.entries()) {
     const amount = requestsFor(i);
     const body = await bodyFor(rowsPerRequest);
-    for (const r of running) await load(r.url, body, Math.max(200, Math.ceil(amount / 5)));
+    // Warm-up: one round's worth, so that V8 has compiled the paths this body size takes before any
+    // round counts (a server runs for hours; its steady state is the figure wanted).
+    for (const r of running) await load(r.url, body, amount);
     const byServer = new Map<Running, Round[]>(running.map((r) => [r, []]));
     // Rounds alternate between the servers so that drift in the machine's load hits every server alike.
     for (let round = 0; round < rounds; round++) {

@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'the output folder', 'build')
     .option('--force', 'build even when an image with the same content digest exists', false)
     .action(async (flags: BuildFlags) => {
-      if ([flags.model !== undefined, flags.gateway, flags.ciImage].filter(Boolean).length > 1) {
+      if (flags.ciImage && (flags.model !== undefined || flags.gateway)) {
         throw new UserError('USAGE', 'modelfleet build got more than one of --model, --gateway and --ci-image; one run builds one image', 'run one `modelfleet build` per image (they are separate jobs)');
       }
       if (flags.push && !flags.ciImage) {

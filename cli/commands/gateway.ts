@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { UserError } from '../../lib/errors/user-error.js';
+import type { Waker } from '../../serving/gateway/cold-start-gate.js';
 
-interface ServeFlags {
+export interface ServeFlags {
   routes?: string;
   port?: string;
   host?: string;
@@ -34,15 +35,8 @@ interface NginxFlags {
  * Flags override the environment (GATEWAY_ROUTES, PORT, HOST, UPSTREAM_TIMEOUT_MS, MAX_BODY_BYTES; LOG_LEVEL for logs).
  */
 export function register(program: Command): void {
-  const gateway = program
-    .command('gateway')
+  const gateway = withServeOptions(program.command('gateway'))
     .description('Run the gateway: one route per model, A/B splits, shadows, metrics, OpenAPI (docs/gateway.md).')
-    .option('--routes <file>', 'route table (routes.json); env GATEWAY_ROUTES')
-    .option('--port <n>', 'port to listen on; env PORT (default 8000)')
-    .option('--host <address>', 'address to bind; env HOST (default 127.0.0.1; 0.0.0.0 in a container)')
-    .option('--upstream-timeout-ms <ms>', 'give up on a model server after this long; env UPSTREAM_TIMEOUT_MS (default 10000)')
-    .option('--max-body-bytes <n>', 'largest request body forwarded; env MAX_BODY_BYTES (default 10485760)')
-    .option('--no-watch', 'do not reload when the routes file changes (SIGHUP and POST /-/reload still reload)')
     .action(async (flags: ServeFlags) => {
       await serveGateway(flags);
     });
@@ -122,7 +116,19 @@ async function writeNginxConfig(flags: NginxFlags): Promise<void> {
   console.log(`wrote ${flags.out}: ${table.routes.length} route(s); run it with nginx -p DIR -c ${flags.out}`);
 }
 
-async function serveGateway(flags: ServeFlags): Promise<void> {
+/** The options of every command that runs the gateway (`gateway`, and the local target's `local-gateway`). */
+export function withServeOptions(command: Command): Command {
+  return command
+    .option('--routes <file>', 'route table (routes.json); env GATEWAY_ROUTES')
+    .option('--port <n>', 'port to listen on; env PORT (default 8000)')
+    .option('--host <address>', 'address to bind; env HOST (default 127.0.0.1; 0.0.0.0 in a container)')
+    .option('--upstream-timeout-ms <ms>', 'give up on a model server after this long; env UPSTREAM_TIMEOUT_MS (default 10000)')
+    .option('--max-body-bytes <n>', 'largest request body forwarded; env MAX_BODY_BYTES (default 10485760)')
+    .option('--no-watch', 'do not reload when the routes file changes (SIGHUP and POST /-/reload still reload)');
+}
+
+/** Runs the gateway until SIGTERM/SIGINT; `waker` wakes models that scale to zero (the local target's). */
+export async function serveGateway(flags: ServeFlags, waker?: Waker): Promise<void> {
   const routesFile = flags.routes ?? process.env.GATEWAY_ROUTES;
   if (!routesFile) {
     throw new UserError('USAGE', 'no route table: pass --routes FILE or set GATEWAY_ROUTES',
@@ -137,7 +143,7 @@ async function serveGateway(flags: ServeFlags): Promise<void> {
   const { createGateway } = await import('../../serving/gateway/create-gateway.js');
   const { createLogger } = await import('../../lib/log.js');
   const logger = createLogger({ component: 'gateway' });
-  const gateway = await createGateway({ routesFile, watch: flags.watch, upstreamTimeoutMs, maxBodyBytes, logger, version: process.env.npm_package_version ?? '0.1.0' });
+  const gateway = await createGateway({ routesFile, watch: flags.watch, upstreamTimeoutMs, maxBodyBytes, logger, version: process.env.npm_package_version ?? '0.1.0', ...(waker ? { waker } : {}) });
   const url = await gateway.listen(port, host);
   logger.info({ url, routes: gateway.table().routes.length, file: routesFile, upstreamTimeoutMs }, `gateway listening on ${url} (docs at ${url}/docs)`);
 

@@ -25,19 +25,19 @@ export function register(program: Command): void {
     .option('--create-namespace', 'add the ClusterRole to create the namespace even if models.yaml does not ask for it')
     .option('--group <name>', 'bind the Role to this group too (repeatable), e.g. the GitLab agent\'s gitlab:project_env:<project id>:<env slug>', (value: string, all: string[]) => [...all, value], [])
     .action(async (flags: RbacFlags) => {
-      const [{ existsSync }, { loadFleet }, { renderRbac }, { createNamespaceSetting, environmentName, namespaceForEnvironment }, { fleetHasBulk }] = await Promise.all([
+      const [{ existsSync }, { loadFleet }, { renderRbac }, { createNamespaceSetting, environmentName, namespaceForEnvironment }, { fleetHasScaledObjects }] = await Promise.all([
         import('node:fs'),
         import('../../generator/fleet/load-fleet.js'),
         import('../../pipeline/deploy/rbac/render-rbac.js'),
         import('../../pipeline/deploy/kube/namespace-for-env.js'),
-        import('../../pipeline/bulk/fleet-has-bulk.js'),
+        import('../../pipeline/deploy/fleet-has-scaled-objects.js'),
       ]);
       const namespace = flags.namespace ?? namespaceForEnvironment(environmentName(flags.env));
       // Without a models.yaml (an admin's machine), only --create-namespace adds the cluster rule.
       const fleet = existsSync(flags.file) ? loadFleet(flags.file) : undefined;
       const createNamespace = flags.createNamespace === true || (fleet !== undefined && createNamespaceSetting(fleet));
       // Bulk models' ScaledObjects are applied with the model, so the Role must cover them.
-      const { yaml } = renderRbac({ namespace, serviceAccount: flags.serviceAccount, createNamespace, groups: flags.group, bulk: fleet !== undefined && fleetHasBulk(fleet) });
+      const { yaml } = renderRbac({ namespace, serviceAccount: flags.serviceAccount, createNamespace, groups: flags.group, bulk: fleet !== undefined && fleetHasScaledObjects(fleet) });
       process.stdout.write(yaml);
     });
 }

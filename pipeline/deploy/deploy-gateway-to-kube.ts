@@ -12,7 +12,7 @@ import { deployedConfigsOf, readDeployedConfig } from './deployed-config.js';
 import { describeHeldBackRoutes, mergeRouteTables, type DeployedVariant, type ModelRouting } from './gateway/merge-route-tables.js';
 import { GATEWAY_NAME, renderGatewayManifests } from './gateway/render-gateway-manifests.js';
 import { DEPLOYABLE_LABEL, GATEWAY_DEPLOYABLE, MANAGED_BY, MANAGED_BY_LABEL } from './kube/deploy-labels.js';
-import { fleetHasBulk } from '../bulk/fleet-has-bulk.js';
+import { fleetHasScaledObjects } from './fleet-has-scaled-objects.js';
 import { WORKER_SUFFIX } from '../bulk/render-bulk-manifests.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, pruneRemovedDeployables } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting } from './kube/namespace-for-env.js';
@@ -77,7 +77,7 @@ export async function deployGatewayToKube(options: GatewayKubeDeploy): Promise<G
   // Only now that the gateway no longer routes to them are removed models deleted. A variant a
   // kept previous entry still routes to stays, even when models.yaml no longer lists it.
   const keep = new Set([...listDeployables(fleet).map((d) => d.variant.deployName), ...table.routes.flatMap((r) => r.variants.map((v) => v.deployName)), GATEWAY_DEPLOYABLE]);
-  await pruneRemovedDeployables(kube, namespace, keep, print, fleetHasBulk(fleet) ? BULK_MANAGED_KINDS : MANAGED_KINDS);
+  await pruneRemovedDeployables(kube, namespace, keep, print, fleetHasScaledObjects(fleet) ? BULK_MANAGED_KINDS : MANAGED_KINDS);
   const notNew = models.filter((m) => m.outcome !== 'new').length;
   print(`gateway: ${table.routes.length} route(s) served by Service ${GATEWAY_NAME}.${namespace}${notNew > 0 ? `; ${notNew} model(s) not on this commit's route (warnings above)` : ''}`);
   return { routes: table.routes.length, models };

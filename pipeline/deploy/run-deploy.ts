@@ -11,7 +11,7 @@ import { findDeployable, listDeployables } from '../../generator/fleet/find-depl
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
 import { batchingEnv, renderModelManifests } from '../manifests/render-model-manifests.js';
-import { fleetHasBulk } from '../bulk/fleet-has-bulk.js';
+import { fleetHasScaledObjects } from './fleet-has-scaled-objects.js';
 import { renderBulkManifests } from '../bulk/render-bulk-manifests.js';
 import { writeManifestFiles } from '../manifests/write-manifest-files.js';
 import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
@@ -80,7 +80,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
   switch (command.action.kind) {
     case 'remove': {
       await refuseIfStillRouted(kube, namespace, command.action.name, print);
-      const removed = await removeFromKube(kube, namespace, command.action.name, print, existsSync(command.file) && fleetHasBulk(loadFleet(command.file)) ? BULK_MANAGED_KINDS : MANAGED_KINDS);
+      const removed = await removeFromKube(kube, namespace, command.action.name, print, existsSync(command.file) && fleetHasScaledObjects(loadFleet(command.file)) ? BULK_MANAGED_KINDS : MANAGED_KINDS);
       print(removed.length === 0 ? `${command.action.name}: nothing deployed in ${namespace}; nothing to remove` : `${command.action.name}: removed ${removed.length} object(s) from ${namespace}`);
       return;
     }
@@ -97,7 +97,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
       // The mark tells a later gateway deploy that this variant runs this commit's version.
       const marked = await markDeployedConfig(fleet, deployable, manifests.map((m) => m.object as KubeObject));
-      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasBulk(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}) });
+      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasScaledObjects(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}) });
       return;
     }
     case 'gateway': {

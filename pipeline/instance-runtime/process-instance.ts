@@ -202,9 +202,12 @@ function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Whether `pid` is still the instance we started: `node …/bin/modelfleet.js serve|gateway …
+ * Whether `pid` is still the instance we started: `node …/bin/modelfleet.js serve|gateway|local-gateway …
  * --port <port>`. A pid the system reused for anything else never matches.
  */
+/** The commands the local target runs as instances (bulk workers are the bulk supervisor's). */
+const INSTANCE_COMMANDS: readonly string[] = ['serve', 'gateway', 'local-gateway'];
+
 async function isModelfleetProcess(pid: number, port: number): Promise<boolean> {
   if (!isProcessAlive(pid)) return false;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
@@ -213,7 +216,7 @@ async function isModelfleetProcess(pid: number, port: number): Promise<boolean> 
   // A zombie has an empty command line: it is gone for our purposes.
   const args = cmdline.split('\0');
   const bin = args.findIndex((arg) => arg.endsWith('bin/modelfleet.js'));
-  if (bin === -1 || !['serve', 'gateway'].includes(args[bin + 1] ?? '')) return false;
+  if (bin === -1 || !INSTANCE_COMMANDS.includes(args[bin + 1] ?? '')) return false;
   const portFlag = args.indexOf('--port');
   return portFlag !== -1 && args[portFlag + 1] === String(port);
 }

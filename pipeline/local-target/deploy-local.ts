@@ -92,6 +92,8 @@ export async function deployLocal(request: LocalDeployRequest): Promise<LocalDep
     deployName,
     serves: request.runtime.kind === 'docker' ? request.runtime.image : request.runtime.modelDir,
     hash,
+    // What a later wake-up needs to start it again (scale to zero, pipeline/local-target/local-waker.ts).
+    start: { runtime: request.runtime, env: { ...request.env } },
     ...(request.runtime.kind === 'docker' && request.runtime.memoryLimitBytes ? { memoryLimitBytes: request.runtime.memoryLimitBytes } : {}),
   };
   // Swap: record the new instance, point the gateway at it, and only then stop the old one,
@@ -126,7 +128,7 @@ export async function removeLocal(fleet: FleetSpec | undefined, deployName: stri
 }
 
 /** Instances outlive this command: a container until it is stopped, a process detached with a log file. */
-async function startInstance(request: LocalDeployRequest, port: number, root: string): Promise<ServerInstance> {
+export async function startInstance(request: Pick<LocalDeployRequest, 'runtime' | 'deployName' | 'docker' | 'env'>, port: number, root: string): Promise<ServerInstance> {
   const { runtime, deployName } = request;
   if (runtime.kind === 'docker') {
     if (!request.docker) throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', `model ${deployName}: no Docker engine answers, so its image ${runtime.image} cannot run`, 'Start Docker with `bash scripts/setup-docker.sh`.');

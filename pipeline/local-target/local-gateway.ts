@@ -83,7 +83,7 @@ export async function deployLocalGateway(fleet: FleetSpec, docker: DockerSeam | 
   if (state.gateway) await stopInstance(state.gateway, docker);
   const port = await pickGatewayPort(wantedPort);
   const logFile = join(localDir(root), 'logs', 'gateway.log');
-  const running = await startProcessInstance({ args: modelfleetArgs('gateway', '--routes', file, '--port', String(port), '--host', '127.0.0.1'), port, env: { LOG_LEVEL: 'info' }, logFile });
+  const running = await startProcessInstance({ args: modelfleetArgs('local-gateway', '--routes', file, '--port', String(port), '--host', '127.0.0.1', '--local-state', root), port, env: { LOG_LEVEL: 'info' }, logFile });
   const timeoutMs = 30_000;
   const ready = await waitForReady(running, { timeoutMs });
   if (!ready.ready) {

@@ -19,6 +19,14 @@ export interface LocalModelInstance extends InstanceRecord {
   readonly hash: string;
   /** Docker memory cap from sizing.json (bytes); undefined in process mode. */
   readonly memoryLimitBytes?: number;
+  /** How to start it again on the same port (a model that scales to zero is woken from this). */
+  readonly start?: LocalStartSpec;
+}
+
+/** The runtime and server settings an instance was deployed with. */
+export interface LocalStartSpec {
+  readonly runtime: { readonly kind: 'docker'; readonly image: string; readonly memoryLimitBytes?: number } | { readonly kind: 'process'; readonly modelDir: string };
+  readonly env: Readonly<Record<string, string>>;
 }
 
 export interface LocalGatewayInstance extends InstanceRecord {

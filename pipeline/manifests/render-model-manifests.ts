@@ -4,6 +4,7 @@ import { toLabelValue } from '../../lib/names.js';
 import { CONFIG_DEFAULTS } from '../../serving/model-server/server-config.js';
 import type { Sizing } from '../sizing/sizing-policy.js';
 import { renderK8sTemplate } from './render-k8s-template.js';
+import { renderScaledObject } from './render-scaled-object.js';
 import { validateManifest } from './validate-manifest.js';
 
 /** The manifests every model gets, in the order they are written and applied. */
@@ -181,11 +182,15 @@ export function dumpManifest(object: unknown): string {
  */
 export function renderModelManifests(deployable: Deployable, sizing: Pick<Sizing, 'resources'>, options: ManifestOptions): RenderedManifest[] {
   const values = buildManifestValues(deployable, sizing, options);
-  return MANIFEST_TEMPLATES.map(({ file, template }) => {
+  const scaleToZero = deployable.model.scaleToZero;
+  const rendered = MANIFEST_TEMPLATES.map(({ file, template }) => {
+    // A model that scales to zero gets KEDA's ScaledObject in place of the HPA (render-scaled-object.ts).
+    if (scaleToZero !== undefined && template === 'horizontal-pod-autoscaler.yaml.hbs') return renderScaledObject(values, scaleToZero, options.namespace);
     const object = renderK8sTemplate('model', template, values);
     validateManifest(object, `model ${JSON.stringify(deployable.variant.deployName)} ${file}`);
     return { file, kind: String(object.kind), object, yaml: dumpManifest(object) };
   });
+  return rendered;
 }
 
 /** All manifests as one multi-document YAML stream (what `kubectl apply -f` takes). */

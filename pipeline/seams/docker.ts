@@ -121,6 +121,8 @@ export interface ContainerHandle {
   logs(tail?: number): Promise<string>;
   /** SIGTERM, then SIGKILL after `timeoutSec` (default 10). No error when already stopped. */
   stop(timeoutSec?: number): Promise<void>;
+  /** Starts a stopped container again, with the settings it was created with (no error when it runs). */
+  start?(): Promise<void>;
   /** Removes the container (force: a running one is killed). No error when already gone. */
   remove(): Promise<void>;
 }
@@ -331,6 +333,15 @@ function containerHandle(container: Docker.Container, name: string | undefined):
       } catch (err) {
         // 304: already stopped; 404: already gone.
         if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+      }
+    },
+
+    async start() {
+      try {
+        await container.start();
+      } catch (err) {
+        // 304: already running.
+        if (statusOf(err) !== 304) throw err;
       }
     },
 

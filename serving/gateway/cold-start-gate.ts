@@ -40,6 +40,8 @@ export interface HeldCall {
 export const HOLD_BUCKETS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60];
 /** Seconds a caller turned away is told to wait before trying again. */
 export const RETRY_AFTER_SECONDS = 1;
+/** A request this recent still counts as demand (see ColdStartGate.demand); three KEDA polls of the generated ScaledObject. */
+export const RECENT_DEMAND_MS = 15_000;
 /** A wake-up that failed is not tried again sooner than this, so a broken model is not restarted in a loop. */
 const WAKE_RETRY_MS = 1_000;
 
@@ -82,7 +84,8 @@ export class ColdStartGate {
   #sleeping = false;
 
   constructor(
-    readonly spec: RouteScaleToZero,
+    /** Replaced when a reloaded table changes the variant's settings. */
+    public spec: RouteScaleToZero,
     readonly deployName: string,
     readonly upstream: string,
     readonly labels: VariantLabels,
@@ -135,8 +138,10 @@ export class ColdStartGate {
   /**
    * Called about once a second: answers held requests whose deadline passed, and puts a variant to
    * sleep that saw no request for idleSeconds (when the waker can). `now` is performance.now().
+   * A gate whose variant left the route table (`inTable` false) only answers its held requests:
+   * the instance it knew may now serve under another address.
    */
-  sweep(now: number): void {
+  sweep(now: number, inTable = true): void {
     const deadline = now - this.spec.maxHoldMs;
     while (this.pending > 0 && (this.#queue[this.#head] as HeldCall).heldAt <= deadline) {
       const call = this.#queue[this.#head] as HeldCall;
@@ -150,7 +155,18 @@ export class ColdStartGate {
       this.#idleSince = now;
       return;
     }
-    if (this.open && this.waker.sleep !== undefined && !this.#sleeping && now - this.#idleSince >= this.spec.idleSeconds * 1000) this.#sleep();
+    if (inTable && this.open && this.waker.sleep !== undefined && !this.#sleeping && now - this.#idleSince >= this.spec.idleSeconds * 1000) this.#sleep();
+  }
+
+  /**
+   * What a scaler reads (GET /-/demand/<deployName>): held plus in-flight requests, plus one while
+   * a request arrived within RECENT_DEMAND_MS. The last part keeps a model with light traffic
+   * (a request every few seconds, each over in milliseconds) from looking idle to a scaler that
+   * polls between requests; idleness itself is the scaler's cooldown (idleSeconds).
+   */
+  demand(now: number): { demand: number; pending: number; inFlight: number; recent: boolean } {
+    const recent = this.activity !== this.#lastActivity || now - this.#idleSince < RECENT_DEMAND_MS;
+    return { demand: this.pending + this.inFlight + (recent ? 1 : 0), pending: this.pending, inFlight: this.inFlight, recent };
   }
 
   /** Answers every held request (the gateway is closing). */

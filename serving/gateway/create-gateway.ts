@@ -4,11 +4,14 @@ import { dirname } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
 import { createLogger, type Logger } from '../../lib/log.js';
 import { buildOpenApiDocument } from './build-openapi-document.js';
-import { LiveTable } from './compile-route-table.js';
+import { ColdStartGate, type Waker } from './cold-start-gate.js';
+import { LiveTable, type GateFor } from './compile-route-table.js';
 import { GatewayMetrics } from './gateway-metrics.js';
 import { FrontServer, type Exchange } from './http1/front-server.js';
 import { proxyRequest, type ProxySettings, type ShadowState } from './proxy-request.js';
 import { renderDocsPage } from './render-docs-page.js';
+import { renderGateStats } from './render-gate-stats.js';
+import { createReadyProbeWaker } from './ready-probe-waker.js';
 import { readRouteTable, validateRouteTable } from './route-table-file.js';
 import { ROUTE_TABLE_FORMAT, type RouteTable } from './route-table.js';
 import { sendJson, sendText } from './send-json.js';
@@ -36,6 +39,11 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** [0, 1) source for requests without a sticky key. Default Math.random. */
   readonly random?: () => number;
+  /**
+   * Starts (and stops) variants that may scale to zero. Default: watch the ready path only, for
+   * platforms that scale on the gateway's pending-requests metric themselves (KEDA).
+   */
+  readonly waker?: Waker;
 }
 
 export interface ReloadResult {
@@ -58,6 +66,8 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** GET /-/demand/<deployName>: what a scaler reads for a variant that scales to zero. */
+const DEMAND_PREFIX = '/-/demand/';
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /**
@@ -91,7 +101,41 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const shadowState: ShadowState = { inFlight: 0 };
   const version = options.version ?? '0.0.0';
 
-  let live = new LiveTable(options.table ? validateRouteTable(options.table, 'the route table') : await readRouteTable(options.routesFile as string), pools, metrics);
+  // One gate per variant that may sleep, kept across reloads like its counters (and its queue).
+  const waker = options.waker ?? createReadyProbeWaker();
+  const gates = new Map<string, ColdStartGate>();
+  /** Gates of the table being served; the others (variants moved or removed by a reload) never put anything to sleep. */
+  let tableGates = new Set<ColdStartGate>();
+  const compile = (table: RouteTable): LiveTable => {
+    const collected = new Set<ColdStartGate>();
+    const compiled = new LiveTable(table, pools, metrics, (entry, spec, labels) => {
+      const gate = gateFor(entry, spec, labels);
+      if (gate) collected.add(gate);
+      return gate;
+    });
+    tableGates = collected;
+    return compiled;
+  };
+  const gateFor: GateFor = (_entry, spec, labels) => {
+    const scale = spec.scaleToZero;
+    if (scale === undefined) return undefined;
+    // deployName is unique in a fleet: one gate per instance, whatever its settings become.
+    const key = `${spec.deployName}\u0000${spec.upstream}`;
+    let gate = gates.get(key);
+    if (!gate) {
+      gate = new ColdStartGate(scale, spec.deployName, spec.upstream, labels, waker, logger);
+      gates.set(key, gate);
+    } else gate.spec = scale;
+    return gate;
+  };
+  metrics.addText(() => renderGateStats(gates.values()));
+  const gateSweeper = setInterval(() => {
+    const now = performance.now();
+    for (const gate of gates.values()) gate.sweep(now, tableGates.has(gate));
+  }, 100);
+  gateSweeper.unref();
+
+  let live = compile(options.table ? validateRouteTable(options.table, 'the route table') : await readRouteTable(options.routesFile as string));
   /** Replaced tables whose requests have not all finished yet (close() waits for them too). */
   let retired: LiveTable[] = [];
   const inFlight = (): number => {
@@ -111,7 +155,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const replaceTable = (table: RouteTable): void => {
     const checked = validateRouteTable(table, 'the route table');
     const previous = live;
-    live = new LiveTable(checked, pools, metrics);
+    live = compile(checked);
     publish();
     previous.retire();
     if (previous.inFlight > 0) retired.push(previous);
@@ -191,6 +235,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (ex.method === 'POST') return handleReload(ex);
         break;
       default:
+        if (get && path.startsWith(DEMAND_PREFIX)) return sendDemand(ex, path.slice(DEMAND_PREFIX.length));
         metrics.unknownRoutes.inc();
         return sendJson(ex, 404, {
           error: 'no route',
@@ -200,6 +245,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         });
     }
     sendJson(ex, 405, { error: 'method not allowed', path, reason: `${path} does not take ${ex.method}` });
+  };
+
+  /** One variant's demand, for KEDA's metrics-api trigger (k8s-templates/model/scaled-object.yaml.hbs). */
+  const sendDemand = (ex: Exchange, deployName: string): void => {
+    const gate = [...gates.values()].find((g) => g.deployName === deployName);
+    if (!gate) {
+      sendJson(ex, 404, { error: 'no such variant', deployName, reason: `${deployName} is no variant that scales to zero in the route table` });
+      return;
+    }
+    sendJson(ex, 200, { deployName, ...gate.demand(performance.now()) });
   };
 
   const handleReload = (ex: Exchange): void => {
@@ -238,6 +293,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (draining) return;
     draining = true;
     watcher?.close();
+    clearInterval(gateSweeper);
+    for (const gate of gates.values()) gate.expireAll('the gateway is shutting down');
     // Connections close after the answers they owe; whatever is still open at the deadline is cut.
     await front.close(options.drainTimeoutMs ?? 10_000);
     await pools.closeAll(inFlight() > 0);

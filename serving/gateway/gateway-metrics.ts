@@ -90,9 +90,17 @@ export class GatewayMetrics {
     }
   }
 
+  /** More plain-field metrics rendered at scrape time (the cold start gates' counts). */
+  readonly #extraText: (() => string)[] = [];
+
+  addText(render: () => string): void {
+    this.#extraText.push(render);
+  }
+
   /** Everything /metrics shows. */
   async render(): Promise<string> {
-    return `${renderVariantStats(this.#stats.values())}\n${await this.registry.metrics()}`;
+    const extra = this.#extraText.map((render) => render()).filter((text) => text !== '').map((text) => `${text}\n`).join('');
+    return `${renderVariantStats(this.#stats.values())}\n${extra}${await this.registry.metrics()}`;
   }
 
   get contentType(): string {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../lib/log.js';
+import { RETRY_AFTER_SECONDS, type ColdStartGate, type HeldCall } from './cold-start-gate.js';
 import type { LiveRoute, LiveTable, LiveVariant } from './compile-route-table.js';
 import type { UpstreamErrorReason } from './gateway-metrics.js';
 import { httpDate, type BodySink, type Exchange } from './http1/front-server.js';
@@ -37,6 +38,8 @@ const RETRY_BODY_LIMIT = 1024 * 1024;
 /** Request bodies up to this size are sent in one write with their head; larger ones stream as they arrive. */
 const COALESCE_BYTES = 64 * 1024;
 const JSON_TYPE = 'content-type: application/json; charset=utf-8\r\n';
+/** Answer header on a request that waited for its variant to wake: how long it was held, in ms. */
+export const COLD_START_HEADER = 'x-modelfleet-cold-start';
 
 /**
  * Forwards one scoring request. Called when the request's headers arrived: it picks the variant
@@ -65,7 +68,7 @@ function refuseTooLarge(settings: ProxySettings, exchange: Exchange, route: Live
 }
 
 /** One request through the gateway: the body on its way in, the answer on its way back. */
-class ProxyCall implements BodySink, UpstreamHandler {
+class ProxyCall implements BodySink, UpstreamHandler, HeldCall {
   readonly started = performance.now();
   readonly variant: LiveVariant;
   /** The caller's end-to-end headers as `name: value\r\n` lines, for the model server and the shadows. */
@@ -81,6 +84,13 @@ class ProxyCall implements BodySink, UpstreamHandler {
   #headSent = false;
   #retried = false;
   #done = false;
+  /** Held by the variant's ColdStartGate while the variant wakes. */
+  #holding = false;
+  /** Released by the gate: its finish lets the next held request go. */
+  #released = false;
+  /** The cold-start answer header line, once released ('' on the warm path). */
+  #coldLine = '';
+  heldAt = 0;
 
   constructor(
     private readonly settings: ProxySettings,
@@ -109,6 +119,48 @@ class ProxyCall implements BodySink, UpstreamHandler {
     this.#chunked = exchange.contentLength === -1;
     this.variant = route.serving[pickVariant(route.thresholds, route.entry.model, key, settings.random)] as LiveVariant;
     if (expectContinue) exchange.continue();
+    const gate = this.variant.gate;
+    if (gate !== undefined) {
+      gate.activity += 1;
+      gate.inFlight += 1;
+      if (!gate.open) this.#hold(gate);
+    }
+  }
+
+  /** Waits in the gate's queue, or is answered 503 at once when the queue is full. */
+  #hold(gate: ColdStartGate): void {
+    this.heldAt = performance.now();
+    this.#holding = true;
+    if (gate.hold(this)) return;
+    this.#holding = false;
+    this.#refuseCold(`${gate.pending} requests already wait for ${this.variant.spec.deployName} to wake (scaleToZero.maxPending)`, 'cold start queue full');
+  }
+
+  release(holdMs: number): void {
+    this.#holding = false;
+    this.#released = true;
+    this.#coldLine = `${COLD_START_HEADER}: ${Math.round(holdMs)}\r\n`;
+    if (this.exchange.requestEnded) this.#send(true);
+    else this.onFlush();
+  }
+
+  expire(reason: string): void {
+    this.#holding = false;
+    this.#refuseCold(reason, 'model is waking up');
+  }
+
+  #refuseCold(reason: string, error: string): void {
+    if (this.#done) return;
+    const { variant, route } = this;
+    this.exchange.respond(503, `date: ${httpDate()}\r\n${JSON_TYPE}retry-after: ${RETRY_AFTER_SECONDS}\r\n${variant.answerLines}`, JSON.stringify({
+      error,
+      route: route.entry.route,
+      model: route.entry.model,
+      variant: variant.spec.id,
+      deployName: variant.spec.deployName,
+      reason,
+    }));
+    this.#finish(503);
   }
 
   onBody(chunk: Buffer): void {
@@ -120,6 +172,11 @@ class ProxyCall implements BodySink, UpstreamHandler {
       this.#conn = undefined;
       this.#done = true;
       this.table.finish();
+      if (this.#holding) {
+        this.#holding = false;
+        this.variant.gate?.drop(this);
+      }
+      this.#leaveGate();
       refuseTooLarge(this.settings, this.exchange, this.route);
       return;
     }
@@ -135,14 +192,14 @@ class ProxyCall implements BodySink, UpstreamHandler {
   onFlush(): void {
     // A small body whose head arrived in one packet and the rest in the next (as undici, curl and
     // autocannon send them) waits for its end and leaves in one write; large and chunked bodies stream.
-    if (this.#done || this.#pendingBytes === 0) return;
+    if (this.#done || this.#holding || this.#pendingBytes === 0) return;
     if (!this.#headSent && this.exchange.contentLength !== -1 && this.exchange.contentLength <= COALESCE_BYTES) return;
     this.#send(false);
   }
 
   onEnd(): void {
     if (this.#done) return;
-    this.#send(true);
+    if (!this.#holding) this.#send(true);
     const shadows = this.route.shadows;
     if (shadows.length > 0 && this.#kept !== undefined) {
       const body = joinChunks(this.#kept, this.#bodyBytes);
@@ -152,12 +209,17 @@ class ProxyCall implements BodySink, UpstreamHandler {
 
   onAbort(): void {
     if (this.#done) return;
+    if (this.#holding) {
+      this.#holding = false;
+      this.variant.gate?.drop(this);
+    }
     this.#conn?.abort();
     this.#conn = undefined;
     if (this.exchange.requestEnded) this.#finish(CLIENT_CLOSED);
     else {
       this.#done = true;
       this.table.finish();
+      this.#leaveGate();
     }
   }
 
@@ -191,7 +253,7 @@ class ProxyCall implements BodySink, UpstreamHandler {
       const name = rawHeaders[i] as string;
       if (!HOP_BY_HOP.has(name.toLowerCase())) lines += `${name}: ${rawHeaders[i + 1] as string}\r\n`;
     }
-    this.exchange.respond(status, lines + this.variant.answerLines, body);
+    this.exchange.respond(status, lines + this.variant.answerLines + this.#coldLine, body);
     if (status >= 500) this.variant.stats.upstreamError('status_5xx');
     this.#finish(status);
   }
@@ -200,13 +262,25 @@ class ProxyCall implements BodySink, UpstreamHandler {
     if (this.#done) return;
     this.#conn = undefined;
     const kept = this.#kept;
+    const gate = this.variant.gate;
+    if (gate !== undefined && !this.#released && err.code === 'ECONNREFUSED' && kept !== undefined && this.exchange.requestEnded) {
+      // Nothing listens: the variant was scaled to zero (or stopped) behind the gateway's back.
+      // Hold the request and wake it, as if the gate had known.
+      gate.markAsleep();
+      this.#pending = [...kept];
+      this.#pendingBytes = this.#bodyBytes;
+      this.#headSent = false;
+      this.#hold(gate);
+      return;
+    }
     if (err.stale && !this.#retried && kept !== undefined && this.exchange.requestEnded) {
       // The keep-alive race: the model server closed an idle connection just as this request went
       // out on it, so it never saw the request. Send it once more on a fresh connection.
       this.#retried = true;
-      this.#pending = kept;
+      // A copy: the body stays kept in case the fresh connection finds the variant asleep.
+      this.#pending = gate === undefined ? kept : [...kept];
       this.#pendingBytes = this.#bodyBytes;
-      this.#kept = undefined;
+      if (gate === undefined) this.#kept = undefined;
       this.#headSent = false;
       this.#send(true);
       return;
@@ -230,7 +304,18 @@ class ProxyCall implements BodySink, UpstreamHandler {
     if (this.#done) return;
     this.#done = true;
     this.table.finish();
+    this.#leaveGate();
     this.variant.stats.record(code, (performance.now() - this.started) / 1000);
+  }
+
+  #leaveGate(): void {
+    const gate = this.variant.gate;
+    if (gate === undefined) return;
+    gate.inFlight -= 1;
+    if (this.#released) {
+      this.#released = false;
+      gate.releasedDone();
+    }
   }
 }
 

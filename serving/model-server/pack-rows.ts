@@ -149,6 +149,23 @@ function store(t: PackTarget, index: number, v: unknown): boolean {
 export function packSplitRows(data: readonly unknown[], targets: readonly PackTarget[], allNumbers: boolean): boolean {
   const m = targets.length;
   const n = data.length;
+  if (allNumbers && isRowMajorMatrix(targets)) {
+    // The common case: numeric columns sent in signature order into one [N, m] matrix of one numeric
+    // type. Exactly the lean loop: one check per value and a running index, nothing looked up per value.
+    const first = targets[0] as PackTarget;
+    const out = first.array as Float64Array;
+    const { min, max, integer } = first;
+    for (let r = 0, at = 0; r < n; r++) {
+      const row: unknown = data[r];
+      if (!Array.isArray(row) || row.length !== m) return false;
+      for (let c = 0; c < m; c++, at++) {
+        const v: unknown = row[c];
+        if (typeof v !== 'number' || !(v >= min && v <= max) || (integer && !Number.isInteger(v))) return false;
+        out[at] = v;
+      }
+    }
+    return true;
+  }
   if (allNumbers) {
     for (let r = 0; r < n; r++) {
       const row: unknown = data[r];
@@ -173,20 +190,32 @@ export function packSplitRows(data: readonly unknown[], targets: readonly PackTa
   return true;
 }
 
+/** Every column lands in one array, row-major in the given order, and all take the same values. */
+function isRowMajorMatrix(targets: readonly PackTarget[]): boolean {
+  const first = targets[0];
+  if (!first) return false;
+  for (let c = 0; c < targets.length; c++) {
+    const t = targets[c] as PackTarget;
+    if (t.array !== first.array || t.stride !== targets.length || t.offset !== c || t.width !== 1
+      || t.min !== first.min || t.max !== first.max || t.integer !== first.integer) return false;
+  }
+  return true;
+}
+
 /** Rows of one tensor of row shape [width] ({"inputs": [[...], ...]} and {"instances": [[...], ...]}). */
 export function packTensorRows(rows: readonly unknown[], t: PackTarget): boolean {
-  const width = t.width;
+  const { width, stride, offset, min, max, integer } = t;
   const n = rows.length;
   const numbers = t.kind === 'number';
+  const out = t.array as Float64Array;
   for (let r = 0; r < n; r++) {
     const row: unknown = rows[r];
     if (!Array.isArray(row) || row.length !== width) return false;
-    const base = r * t.stride + t.offset;
+    const base = r * stride + offset;
     if (numbers) {
-      const out = t.array as Float64Array;
       for (let k = 0; k < width; k++) {
         const v: unknown = row[k];
-        if (typeof v !== 'number' || !(v >= t.min && v <= t.max) || (t.integer && !Number.isInteger(v))) return false;
+        if (typeof v !== 'number' || !(v >= min && v <= max) || (integer && !Number.isInteger(v))) return false;
         out[base + k] = v;
       }
     } else {
@@ -198,12 +227,12 @@ export function packTensorRows(rows: readonly unknown[], t: PackTarget): boolean
 
 /** Flat row-major values of one slot (an Open Inference Protocol input's `data`). */
 export function packFlatValues(values: readonly unknown[], t: PackTarget): boolean {
-  const width = t.width;
+  const { width, min, max, integer } = t;
   if (t.stride === width && t.offset === 0 && t.kind === 'number') {
     const out = t.array as Float64Array;
     for (let i = 0; i < values.length; i++) {
       const v: unknown = values[i];
-      if (typeof v !== 'number' || !(v >= t.min && v <= t.max) || (t.integer && !Number.isInteger(v))) return false;
+      if (typeof v !== 'number' || !(v >= min && v <= max) || (integer && !Number.isInteger(v))) return false;
       out[i] = v;
     }
     return true;

@@ -5,6 +5,7 @@ import type { KubeClient, KubeObject, ObjectRef } from '../../seams/kube.js';
 import { DEPLOYABLE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MANIFEST_HASH_ANNOTATION } from './deploy-labels.js';
 import { describeRolloutFailure, summarizeCause } from './describe-rollout-failure.js';
 import { describeObject, findDeployment, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
+import { findOutgoingAutoscalers, handOverScaling, removeAutoscalers } from './hand-over-scaling.js';
 import { hopelessPodReason, isSpecObserved, readRolloutStatus, type RolloutStatus } from './read-rollout-status.js';
 import { toDeployError } from './to-deploy-error.js';
 
@@ -78,12 +79,16 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
   // the job before anything is changed (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
   // It is also the first write, so a namespace that does not exist fails here (404 `namespaces
   // "x" not found`, DEPLOY_NAMESPACE_MISSING), without asking the cluster-scoped Namespace API.
+  const outgoing = await call(deployName, () => findOutgoingAutoscalers(kube, namespace, deployName, prepared.objects, managesScaledObjects(options)));
   for (const object of prepared.objects) {
+    // KEDA's webhook refuses a ScaledObject while the model's HPA still scales the Deployment; it is checked when applied, right after the hand-over.
+    if (outgoing.length > 0 && object.kind === 'ScaledObject') continue;
     await call(deployName, () => kube.apply(object, { dryRun: true }), object);
   }
   report(`${deployName}: applying ${prepared.objects.map(describeObject).join(', ')} (server-side apply, manifest hash ${prepared.hash})`);
   let outcome: RolloutStatus;
   try {
+    await call(deployName, () => removeAutoscalers(kube, namespace, deployName, outgoing, report));
     for (const object of prepared.objects) await call(deployName, () => kube.apply(object), object);
     outcome = await waitForRollout(options, deploymentRef, clock, report);
   } catch (err) {
@@ -211,6 +216,7 @@ async function rollBack(options: KubeDeployOptions, previous: readonly KubeObjec
   const restore = recordManifests(previous, namespace, deployName);
   report(`${deployName}: rolling back to the previous version (manifest hash ${restore.hash})`);
   try {
+    await call(deployName, () => handOverScaling(kube, namespace, deployName, restore.objects, managesScaledObjects(options), report));
     for (const object of restore.objects) await call(deployName, () => kube.apply(object), object);
     const status = await waitForRollout(options, ref, clock, report);
     await pruneStale(kube, namespace, deployName, restore.hash, report, options.managedKinds);
@@ -219,6 +225,10 @@ async function rollBack(options: KubeDeployOptions, previous: readonly KubeObjec
   } catch (err) {
     return `Rolling back failed too (${err instanceof Error ? err.message : String(err)}); the previous pods were never stopped (maxUnavailable 0), but check the Deployment by hand.`;
   }
+}
+
+function managesScaledObjects(options: KubeDeployOptions): boolean {
+  return (options.managedKinds ?? MANAGED_KINDS).some((k) => k.kind === 'ScaledObject');
 }
 
 /** Objects of this deployable left over from an earlier manifest set (e.g. an autoscaler the new set no longer has). */

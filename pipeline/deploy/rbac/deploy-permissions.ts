@@ -48,7 +48,7 @@ export const BULK_PERMISSION: DeployPermission = {
   apiGroup: 'keda.sh',
   resource: 'scaledobjects',
   verbs: ['get', 'list', 'create', 'patch', 'delete'],
-  why: `${APPLY}; ${READ_LIVE}; ${REMOVE} (the bulk workers' ScaledObject)`,
+  why: `${APPLY}; ${READ_LIVE}; ${REMOVE} (the bulk workers' ScaledObject, and the ScaledObject of a model that scales to zero)`,
 };
 
 /**

@@ -2,6 +2,7 @@ import { load as loadYaml } from 'js-yaml';
 import { applyDefaults } from './defaults.js';
 import { deletePath, getPath, setPath, splitPath } from './field-paths.js';
 import { isObject, type JsonObject } from './json.js';
+import { kedaAdmission } from './keda-admission.js';
 import { leafPaths, toFieldsV1 } from './managed-fields.js';
 import type { ObjectStore } from './object-store.js';
 import { apiVersionOf, qualifiedPlural, typeOf, type ResourceType } from './resource-types.js';
@@ -98,6 +99,8 @@ export function applyObject(store: ObjectStore, type: ResourceType, namespace: s
   if (type.namespaced) identity.namespace = meta.namespace as string;
   applyDefaults(type, merged);
 
+  const denied = kedaAdmission(type, merged, store);
+  if (denied !== undefined) return { error: statusBody(400, 'BadRequest', denied) };
   const causes = validate(type, merged, existing);
   if (causes.length > 0) {
     const message = `${type.kind}${type.group === '' ? '' : `.${type.group}`} "${name}" is invalid: ${causes.map((c) => `${c.field}: ${c.message}`).join(', ')}`;
