@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { findFreePort } from '../../lib/free-port.js';
 import { compileForBench } from './compile-for-bench.js';
+import { bodyFor } from './request-body.js';
 
 /**
  * Where `modelfleet serve` spends its CPU on one request size: runs the compiled server under
@@ -55,10 +56,7 @@ while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-const example = JSON.parse(await readFile(join(modelDir, 'input_example.json'), 'utf8')) as { inputs?: number[][]; columns?: string[]; data?: number[][] };
-const seed = example.inputs?.[0] ?? example.data?.[0] ?? [];
-const data = Array.from({ length: Number(args.rows) }, (_, r) => seed.map((v) => (typeof v === 'number' ? v * (1 + r / 1000) : v)));
-const body = example.inputs ? JSON.stringify({ inputs: data }) : JSON.stringify({ dataframe_split: { columns: example.columns, data } });
+const body = await bodyFor(modelDir, Number(args.rows));
 const fire = (amount: number) => autocannon({
   url: `${url}/invocations`, method: 'POST', connections: Number(args.connections), amount, timeout: 30,
   headers: { 'content-type': 'application/json' }, body,

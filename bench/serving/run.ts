@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,7 @@ import autocannon from 'autocannon';
 import { findFreePort } from '../../lib/free-port.js';
 import { compileForBench } from './compile-for-bench.js';
 import { CPU_TIME_RESOLUTION_US, cpuMicros, rssBytes } from './proc-stats.js';
+import { bodyFor } from './request-body.js';
 
 /**
  * `modelfleet serve` against a lean node:http + onnxruntime-node server (reference-server.ts), same
@@ -16,7 +17,7 @@ import { CPU_TIME_RESOLUTION_US, cpuMicros, rssBytes } from './proc-stats.js';
  * /proc over a fixed number of requests: on two shared cores req/s moves ±20% between runs, CPU time
  * per request does not. req/s and p99 are printed beside it.
  *
- *   npx tsx bench/serving/run.ts [--model match-logreg-v2] [--rows 1,10,100,1000] [--requests 30000,20000,8000,1500]
+ *   npx tsx bench/serving/run.ts [--model match-logreg-v2] [--rows 1,10,100,1000] [--requests 30000,20000,8000,2000]
  *                                [--rounds 3] [--connections 32] [--unbatched] [--node-options=--max-semi-space-size=4]
  *
  * Servers run pinned to --server-cpu and autocannon (this process) to --load-cpu with taskset, when
@@ -31,7 +32,7 @@ const { values: args } = parseArgs({
     model: { type: 'string', default: 'match-logreg-v2' },
     rows: { type: 'string', default: '1,10,100,1000' },
     /** Requests per round, one number per --rows entry (or one for all). */
-    requests: { type: 'string', default: '30000,20000,8000,1500' },
+    requests: { type: 'string', default: '30000,20000,8000,2000' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     'server-cpu': { type: 'string', default: '0' },
@@ -85,14 +86,6 @@ function startServer(target: Target, port: number): ChildProcess {
   const [file, ...argv] = hasTaskset ? ['taskset', '-c', String(args['server-cpu']), ...command] : command;
   // taskset execs the program in place, so the child's pid is the server's.
   return spawn(file as string, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env });
-}
-
-/** A body with `rows` rows in the format the model's signature takes (and the reference understands). */
-async function bodyFor(rows: number): Promise<string> {
-  const example = JSON.parse(await readFile(join(modelDir, 'input_example.json'), 'utf8')) as { inputs?: number[][]; columns?: string[]; data?: number[][] };
-  const seed = example.inputs?.[0] ?? example.data?.[0] ?? [];
-  const data = Array.from({ length: rows }, (_, r) => seed.map((v) => (typeof v === 'number' ? v * (1 + r / 1000) : v)));
-  return example.inputs ? JSON.stringify({ inputs: data }) : JSON.stringify({ dataframe_split: { columns: example.columns, data } });
 }
 
 async function waitReady(child: ChildProcess, url: string): Promise<void> {
@@ -191,7 +184,7 @@ try {
 
   for (const [i, rowsPerRequest] of rowCounts.entries()) {
     const amount = requestsFor(i);
-    const body = await bodyFor(rowsPerRequest);
+    const body = await bodyFor(modelDir, rowsPerRequest);
     // Warm-up: one round's worth, so that V8 has compiled the paths this body size takes before any
     // round counts (a server runs for hours; its steady state is the figure wanted).
     for (const r of running) await load(r.url, body, amount);

@@ -89,8 +89,8 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     server: SERVER_NAME,
   };
   const routeMetrics = {
-    invocations: { label: 'invocations', latency: metrics.latency.labels('invocations'), ok: metrics.requests.labels('invocations', '200') },
-    v2: { label: 'v2_infer', latency: metrics.latency.labels('v2_infer'), ok: metrics.requests.labels('v2_infer', '200') },
+    invocations: { label: 'invocations' as const, latency: metrics.latency.labels('invocations') },
+    v2: { label: 'v2_infer' as const, latency: metrics.latency.labels('v2_infer') },
   };
   const simpleFailure = (status: number, reason: ProblemReason, message: string): RequestFailure =>
     failure(status, [{ reason, message }]);
@@ -127,7 +127,7 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     if (!result.ok) return failureAnswer(result.failure, m.label);
     return batcher.submit(result.batch).then((slice): ScoringAnswer => {
       const text = route === 'invocations' ? predictionsJson(slice) : v2ResponseJson(slice, { modelName, modelVersion, id: typeof id === 'string' ? id : undefined });
-      m.ok.inc();
+      metrics.scored[m.label]++;
       metrics.rows.inc(slice.rows);
       if (startedAt > 0) m.latency.observe((performance.now() - startedAt) / 1000);
       return { status: 200, body: text, retryAfter: false };

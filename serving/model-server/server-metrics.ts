@@ -10,9 +10,19 @@ export function createServerMetrics(labels: { model: string; version: string }) 
   const registry = new Registry();
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry, prefix: 'modelfleet_' });
+  // Scoring requests answered 200 are counted in plain numbers and added to the counter whenever it is
+  // read (prom-client calls collect() before every scrape): a labelled inc() costs ~0.25 µs a request.
+  const scored = { invocations: 0, v2_infer: 0 };
   const requests = new Counter({
     name: 'modelfleet_requests_total', help: 'HTTP requests answered, by route and status code.',
     labelNames: ['route', 'code'] as const, registers: [registry],
+    collect() {
+      for (const route of ['invocations', 'v2_infer'] as const) {
+        if (scored[route] === 0) continue;
+        this.inc({ route, code: '200' }, scored[route]);
+        scored[route] = 0;
+      }
+    },
   });
   const rows = new Counter({ name: 'modelfleet_rows_total', help: 'Rows scored.', registers: [registry] });
   const latency = new FastHistogram({
@@ -41,7 +51,7 @@ export function createServerMetrics(labels: { model: string; version: string }) 
     labelNames: ['reason'] as const, registers: [registry],
   });
   const ready = new Gauge({ name: 'modelfleet_model_ready', help: '1 once the model loaded and answered its warm-up call.', registers: [registry] });
-  return { registry, requests, rows, latency, batchRows, batchRequests, inference, queueWait, errors, ready };
+  return { registry, requests, scored, rows, latency, batchRows, batchRequests, inference, queueWait, errors, ready };
 }
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
