@@ -6,6 +6,13 @@ import { FastHistogram } from './fast-histogram.js';
  * in tests). Names follow https://prometheus.io/docs/practices/naming/. The histograms observed on
  * every request or inference call are FastHistograms (fast-histogram.ts says why).
  */
+/**
+ * Buckets of the metrics the model server and the bulk worker both export under the same name,
+ * so one dashboard reads both.
+ */
+export const BATCH_ROWS_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+export const INFERENCE_SECONDS_BUCKETS: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+
 export function createServerMetrics(labels: { model: string; version: string }) {
   const registry = new Registry();
   registry.setDefaultLabels(labels);
@@ -32,7 +39,7 @@ export function createServerMetrics(labels: { model: string; version: string }) 
   });
   const batchRows = new FastHistogram({
     name: 'modelfleet_batch_size_rows', help: 'Rows per inference call.', registers: [registry],
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+    buckets: [...BATCH_ROWS_BUCKETS],
   });
   const batchRequests = new FastHistogram({
     name: 'modelfleet_batch_size_requests', help: 'Requests merged into one inference call.', registers: [registry],
@@ -40,7 +47,7 @@ export function createServerMetrics(labels: { model: string; version: string }) 
   });
   const inference = new FastHistogram({
     name: 'modelfleet_inference_duration_seconds', help: 'onnxruntime time per inference call.', registers: [registry],
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    buckets: [...INFERENCE_SECONDS_BUCKETS],
   });
   const queueWait = new FastHistogram({
     name: 'modelfleet_batch_queue_wait_seconds', help: 'How long the oldest request of a batch waited before inference.', registers: [registry],

@@ -1,4 +1,5 @@
 import { createLogger, type Logger } from '../../lib/log.js';
+import { stopOnSignals } from '../../lib/stop-on-signals.js';
 import { readMlflowModel } from '../mlflow/read-mlflow-model.js';
 import { createModelServer, type ModelServer } from './create-model-server.js';
 import { loadOnnxRuntime } from './onnx-runtime.js';
@@ -45,13 +46,7 @@ export async function startModelServer(config: ServerConfig, logger: Logger = cr
     })();
     return stopping;
   };
-  const onSignal = (signal: NodeJS.Signals) => { void stop(signal); };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  void stopped.then(() => {
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('SIGINT', onSignal);
-  });
+  stopOnSignals(stop, stopped);
   try {
     const runtime = await loadOnnxRuntime(model, { intraOpThreads: config.intraOpThreads });
     await server.warmUp(runtime);

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../../lib/log.js';
+import { stopOnSignals } from '../../lib/stop-on-signals.js';
 import { readMlflowModel } from '../mlflow/read-mlflow-model.js';
 import { openModelSession, type ModelSession } from './model-session.js';
 import { QueueWorker } from './queue-worker.js';
@@ -99,12 +100,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger = createL
     logger.error({ err }, 'the worker loop failed; stopping');
     void stop('the worker loop failed');
   });
-  const onSignal = (signal: NodeJS.Signals) => { void stop(signal); };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  void stopped.then(() => {
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('SIGINT', onSignal);
-  });
+  stopOnSignals(stop, stopped);
   return { url, stopped, stop };
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BATCH_ROWS_BUCKETS, INFERENCE_SECONDS_BUCKETS } from '../model-server/server-metrics.js';
 
 /**
  * Prometheus metrics of one queue worker, in their own registry. The batch and inference
@@ -26,11 +27,11 @@ export function createWorkerMetrics(labels: { model: string; version: string }) 
   });
   const batchRows = new Histogram({
     name: 'modelfleet_batch_size_rows', help: 'Rows per inference call.', registers: [registry],
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+    buckets: [...BATCH_ROWS_BUCKETS],
   });
   const inference = new Histogram({
     name: 'modelfleet_inference_duration_seconds', help: 'onnxruntime time per inference call.', registers: [registry],
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    buckets: [...INFERENCE_SECONDS_BUCKETS],
   });
   const ready = new Gauge({ name: 'modelfleet_model_ready', help: '1 once the model loaded, answered its warm-up call and the queue is reachable.', registers: [registry] });
   return { registry, chunks, rows, claimed, lag, pending, inFlight, chunkDuration, batchRows, inference, ready };
