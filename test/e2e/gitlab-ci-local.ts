@@ -121,3 +121,13 @@ export function readJobResults(output: string): Map<string, JobResult> {
   }
   return results;
 }
+
+/**
+ * The lines one job printed (gitlab-ci-local prefixes each with `[child] -> <job>` or `<job>`),
+ * the last `maxLines` of them: what a failure message needs when the run's log is gone.
+ */
+export function jobOutput(output: string, job: string, maxLines = 60): string {
+  const clean = output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+  const prefix = new RegExp(`^\\s*(?:\\[[^\\]]+\\] -> )?${job.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s`);
+  return clean.split('\n').filter((line) => prefix.test(line)).slice(-maxLines).join('\n');
+}

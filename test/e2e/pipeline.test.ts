@@ -24,7 +24,7 @@ import { refuseIfArtifactsExpired } from '../support/gitlab-artifact-rule.js';
 import { registryAddress, requireRegistry } from '../support/registry.js';
 import { requireSecondEngine } from '../support/second-engine.js';
 import { installedCliBin, packModelfleet } from '../support/installed-package.js';
-import { freshClone, initTeamRepository, readJobResults, requireTools, run, runPipeline, writeCiVariables, type JobResult } from './gitlab-ci-local.js';
+import { freshClone, initTeamRepository, jobOutput, readJobResults, requireTools, run, runPipeline, writeCiVariables, type JobResult } from './gitlab-ci-local.js';
 
 const DEPLOYABLES = ['e2e-2-taxi-trafficaware-v1', 'e2e-2-taxi-trafficaware-v2', 'e2e-7-moto-baseline'];
 const CHILD_JOBS = [...DEPLOYABLES.flatMap((d) => [`${d}:build`, `${d}:test`, `${d}:deploy`]), 'gateway:build', 'gateway:deploy'];
@@ -32,8 +32,10 @@ const BODY = JSON.stringify({ dataframe_split: { columns: ['route_decision_score
 
 /**
  * The example fleet, cut to what the end-to-end run needs (the A/B-tested model and one plain
- * model, short load tests, names of their own so that no other test shares their images), on a shell runner whose build jobs and test/deploy jobs talk to
- * different Docker engines, deploying onto the runner itself.
+ * model, short load tests, names of their own so that no other test shares their images), on
+ * a shell runner whose build jobs and test/deploy jobs talk to different Docker engines,
+ * deploying onto the runner itself. The p99 budget is loose: three test jobs share two cores
+ * with the rest of the suite, and latency is not what this run checks.
  */
 function fleetYaml(buildEngine: string, jobEngine: string): string {
   return `ci:
@@ -46,7 +48,7 @@ defaults:
   endpoint: probability
   batching: { enabled: true, maxBatchSize: 32, maxLatencyMs: 5 }
   scaling: { minReplicas: 1, maxReplicas: 3, targetCpuUtilization: 70 }
-  loadtest: { durationSeconds: 3, connections: 2, rowsPerRequest: 1, p99BudgetMs: 1000 }
+  loadtest: { durationSeconds: 3, connections: 2, rowsPerRequest: 1, p99BudgetMs: 5000 }
 models:
   - name: e2e-2-taxi-trafficaware
     parameters: [2, TAXI, trafficaware]
@@ -104,7 +106,9 @@ async function post(url: string, headers: Record<string, string> = {}): Promise<
 
 function describeFailures(jobs: readonly string[]): string {
   const bad = jobs.filter((j) => !results.get(j)?.passed);
-  return bad.map((j) => `${j}: ${results.has(j) ? `FAIL ${results.get(j)?.exitCode ?? ''}` : 'did not run'}`).join('; ') + `\n(full log: ${join(dir, 'e2e.log')})`;
+  const summary = bad.map((j) => `${j}: ${results.has(j) ? `FAIL ${results.get(j)?.exitCode ?? ''}` : 'did not run'}`).join('; ');
+  const failedOutput = bad.filter((j) => results.has(j)).map((j) => `--- ${j}\n${jobOutput(log, j)}`).join('\n');
+  return `${summary}\n${failedOutput}\n(full log: ${join(dir, 'e2e.log')})`;
 }
 
 /**
