@@ -15,8 +15,8 @@ const CLOCK_TICKS = (() => {
   return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
 })();
 
-/** user + system CPU time of every thread of `pid` so far, in microseconds (resolution 1/CLK_TCK s). */
-export async function cpuMicros(pid: number): Promise<number> {
+/** User and system (kernel: socket reads and writes, wake-ups) CPU time of every thread of `pid` so far, in microseconds (resolution 1/CLK_TCK s). */
+export async function cpuTimes(pid: number): Promise<{ readonly userUs: number; readonly systemUs: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -24,7 +24,13 @@ export async function cpuMicros(pid: number): Promise<number> {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`cannot read utime/stime from /proc/${pid}/stat: ${stat.slice(0, 200)}`);
-  return ((utime + stime) * 1e6) / CLOCK_TICKS;
+  return { userUs: (utime * 1e6) / CLOCK_TICKS, systemUs: (stime * 1e6) / CLOCK_TICKS };
+}
+
+/** user + system CPU time of every thread of `pid` so far, in microseconds. */
+export async function cpuMicros(pid: number): Promise<number> {
+  const { userUs, systemUs } = await cpuTimes(pid);
+  return userUs + systemUs;
 }
 
 /** Resident set size of `pid` now, in bytes (VmRSS of /proc/PID/status). */

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { findFreePort } from '../../lib/free-port.js';
 import { compileForBench } from './compile-for-bench.js';
-import { CPU_TIME_RESOLUTION_US, cpuMicros, rssBytes } from './proc-stats.js';
+import { CPU_TIME_RESOLUTION_US, cpuTimes, rssBytes } from './proc-stats.js';
 import { bodyFor } from './request-body.js';
 
 /**
@@ -120,6 +120,8 @@ function load(url: string, body: string, amount: number): Promise<{ result: auto
 
 interface Round {
   readonly cpuUsPerRequest: number;
+  /** The kernel's part of cpuUsPerRequest (socket system calls and what they do on loopback). */
+  readonly systemUsPerRequest: number;
   readonly reqPerSec: number;
   readonly p99Ms: number;
   readonly peakRssMb: number;
@@ -131,13 +133,14 @@ interface Round {
 async function measure(pid: number, url: string, body: string, amount: number): Promise<Round> {
   let peak = await rssBytes(pid);
   const sampler = setInterval(() => { void rssBytes(pid).then((b) => { peak = Math.max(peak, b); }, () => {}); }, 100);
-  const cpuBefore = await cpuMicros(pid);
+  const cpuBefore = await cpuTimes(pid);
   const { result, seconds } = await load(url, body, amount);
-  const cpuAfter = await cpuMicros(pid);
+  const cpuAfter = await cpuTimes(pid);
   clearInterval(sampler);
   const requests = result.requests.total;
   return {
-    cpuUsPerRequest: requests > 0 ? (cpuAfter - cpuBefore) / requests : NaN,
+    cpuUsPerRequest: requests > 0 ? (cpuAfter.userUs + cpuAfter.systemUs - cpuBefore.userUs - cpuBefore.systemUs) / requests : NaN,
+    systemUsPerRequest: requests > 0 ? (cpuAfter.systemUs - cpuBefore.systemUs) / requests : NaN,
     reqPerSec: requests / seconds,
     p99Ms: result.latency.p99,
     peakRssMb: Math.max(peak, await rssBytes(pid)) / 2 ** 20,
@@ -195,7 +198,7 @@ try {
         const r = running[(k + round) % running.length] as Running;
         const measured = await measure(r.pid, r.url, body, amount);
         byServer.get(r)?.push(measured);
-        console.log(`  ${rowsPerRequest} row(s)/req, round ${round + 1}, ${r.target.label}: ${measured.cpuUsPerRequest.toFixed(1)} µs CPU/req, ${measured.reqPerSec.toFixed(0)} req/s, p99 ${measured.p99Ms} ms`);
+        console.log(`  ${rowsPerRequest} row(s)/req, round ${round + 1}, ${r.target.label}: ${measured.cpuUsPerRequest.toFixed(1)} µs CPU/req (kernel ${measured.systemUsPerRequest.toFixed(1)}), ${measured.reqPerSec.toFixed(0)} req/s, p99 ${measured.p99Ms} ms`);
       }
     }
     for (const r of running) {

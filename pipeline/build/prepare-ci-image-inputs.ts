@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
 import { baseImageFrom } from '../../lib/base-image.js';
 import { CI_IMAGE_INSTALL_DIR, DEFAULT_CI_BASE_IMAGE, localCiImage } from '../../lib/ci-image.js';
 import { UserError } from '../../lib/errors/user-error.js';
+import { digestFiles, listFilesBelow } from '../../lib/file-digest.js';
 import { findPackageRoot, packageVersion } from '../../lib/package-root.js';
 import type { ImageBuildInputs } from './ensure-image.js';
 import { digestCanonicalJson } from './image-tag.js';
 import { prepareRuntimeDependencies } from './prepare-runtime-dependencies.js';
-import { digestFiles } from './prepare-serving-layers.js';
 
 /** Label keys on the CI image. */
 export const CI_IMAGE_LABELS = {
@@ -50,7 +50,8 @@ export async function prepareCiImageInputs(options: PrepareCiImageInputsOptions 
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
   });
   const entries = ['package.json', ...(manifest.files ?? []).filter((entry) => !entry.startsWith('!') && !NOT_IN_IMAGE.has(entry) && existsSync(join(packageRoot, entry)))];
-  const appFiles = await listFiles(packageRoot, entries);
+  // Source maps point at sources the package does not ship.
+  const appFiles = (await listFilesBelow(packageRoot, entries)).filter((file) => !file.endsWith('.map'));
   if (!appFiles.includes('dist/cli/entry.js')) {
     throw new UserError('BUILD_NOT_COMPILED', `${join(packageRoot, 'dist')} holds no compiled CLI; the CI image copies it from there`, 'run `npm run build` in the modelfleet folder (an installed package ships it compiled)');
   }
@@ -96,21 +97,6 @@ async function writeLauncher(besideDir: string): Promise<string> {
   await writeFile(join(dir, 'modelfleet'), LAUNCHER);
   await chmod(join(dir, 'modelfleet'), 0o755);
   return dir;
-}
-
-/** Every file under `entries` (files or folders), relative to `root`, sorted. */
-async function listFiles(root: string, entries: readonly string[]): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (relativePath: string): Promise<void> => {
-    const path = join(root, relativePath);
-    if ((await stat(path)).isDirectory()) {
-      for (const name of (await readdir(path)).sort()) await walk(`${relativePath}/${name}`);
-    } else if (!relativePath.endsWith('.map')) {
-      found.push(relativePath);
-    }
-  };
-  for (const entry of entries) await walk(entry.replace(/\/+$/, ''));
-  return [...new Set(found)].sort();
 }
 
 async function renderCiDockerfile(packageRoot: string): Promise<string> {

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { digestFiles } from '../../lib/file-digest.js';
 import { prepareRuntimeDependencies, type RuntimeDependencies } from './prepare-runtime-dependencies.js';
 import { IMAGE_COMMANDS, traceServeClosure } from './trace-serve-closure.js';
 import { userErrorWithFix } from './user-error-with-fix.js';
@@ -31,12 +30,3 @@ export async function prepareServingLayers(options: { readonly packageRoot: stri
   return { runtime, appFiles, servingCodeDigest: await digestFiles(packageRoot, appFiles) };
 }
 
-/** `sha256:...` over files' paths (relative to `root`) and contents, whatever order they come in. */
-export async function digestFiles(root: string, files: readonly string[]): Promise<string> {
-  const outer = createHash('sha256');
-  for (const file of [...files].sort()) {
-    const inner = createHash('sha256').update(await readFile(join(root, file))).digest('hex');
-    outer.update(`${file}\0${inner}\n`);
-  }
-  return `sha256:${outer.digest('hex')}`;
-}

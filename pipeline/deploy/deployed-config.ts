@@ -17,7 +17,7 @@ import { listDeployables } from '../../generator/fleet/find-deployable.js';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
 import { digestOf } from '../../generator/plan/canonical-json.js';
 import { toBuildConfig } from '../../generator/plan/deployable-config.js';
-import { digestDirectory } from '../../serving/mlflow/read-mlflow-model.js';
+import { digestDirectory } from '../../lib/file-digest.js';
 import type { KubeObject } from '../seams/kube.js';
 
 /**

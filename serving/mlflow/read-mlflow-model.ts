@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { load } from 'js-yaml';
 import { UserError } from '../../lib/errors/user-error.js';
+import { digestDirectory } from '../../lib/file-digest.js';
 import { describe, formatProblems, parseSignature, type Signature } from './signature.js';
 
 /** The MLmodel file name MLflow writes at the root of every model directory. */
@@ -129,28 +129,6 @@ async function readInputExample(file: string, problems: string[]): Promise<Input
   if (Array.isArray(inputs)) return { columns: [], data: inputs.map((row) => (Array.isArray(row) ? row : [row])) };
   problems.push(`${file}: not an input example in split orientation ({"columns": [...], "data": [[...]]})`);
   return undefined;
-}
-
-/** sha256 over (relative path, NUL, sha256(content)) of every file, sorted by path: same bytes, same digest. */
-export async function digestDirectory(root: string): Promise<string> {
-  const files = await listFiles(root);
-  const outer = createHash('sha256');
-  for (const file of files.sort()) {
-    const inner = createHash('sha256').update(await readFile(join(root, file))).digest('hex');
-    outer.update(`${file.split(sep).join('/')}\0${inner}\n`);
-  }
-  return `sha256:${outer.digest('hex')}`;
-}
-
-async function listFiles(root: string, sub = ''): Promise<string[]> {
-  const entries = await readdir(join(root, sub), { withFileTypes: true });
-  const out: string[] = [];
-  for (const entry of entries) {
-    const rel = sub === '' ? entry.name : join(sub, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(root, rel)));
-    else if (entry.isFile()) out.push(rel);
-  }
-  return out;
 }
 
 async function readText(file: string, missing: string): Promise<string> {

@@ -7,7 +7,7 @@ import { findFreePort } from '../../lib/free-port.js';
 import { downloadRegisteredModel } from '../../pipeline/mlflow-registry/download-registered-model.js';
 import { readMlflowConnection, type MlflowConnection } from '../../pipeline/mlflow-registry/mlflow-connection.js';
 import { artifactProxyPath } from '../../pipeline/mlflow-registry/mlflow-registry-client.js';
-import { digestDirectory } from '../../serving/mlflow/read-mlflow-model.js';
+import { digestDirectory } from '../../lib/file-digest.js';
 import { startFakeMlflowRegistry, type FakeMlflowRegistry } from '../support/fake-mlflow-registry.js';
 import { EXAMPLE_MODELS } from './make-test-fleet.js';
 

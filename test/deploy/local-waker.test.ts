@@ -93,17 +93,22 @@ async function record(port: number, containerId: string): Promise<LocalModelInst
   return instance;
 }
 
+/** A running container `c0` on a port of its own, recorded in the local state, and a waker over it. */
+async function runningContainer(): Promise<{ engine: ReturnType<typeof fakeEngine>; port: number; waker: ReturnType<typeof createLocalWaker> }> {
+  const engine = fakeEngine();
+  const port = await reservePort();
+  engine.add('c0', port);
+  await engine.handle('c0').start?.();
+  cleanup.push(() => engine.handle('c0').remove());
+  await record(port, 'c0');
+  return { engine, port, waker: createLocalWaker({ root, docker: () => Promise.resolve(engine.seam) }) };
+}
+
 const target = (port: number, deadlineMs = 5_000) => ({ deployName: 'm', upstream: `http://127.0.0.1:${port}`, readyPath: '/readyz', deadline: performance.now() + deadlineMs });
 
 describe('the local waker', () => {
   it('puts a container to sleep by stopping it (kept), and wakes it by starting that same container', async () => {
-    const engine = fakeEngine();
-    const port = await reservePort();
-    engine.add('c0', port);
-    await engine.handle('c0').start?.();
-    cleanup.push(() => engine.handle('c0').remove());
-    await record(port, 'c0');
-    const waker = createLocalWaker({ root, docker: () => Promise.resolve(engine.seam) });
+    const { engine, port, waker } = await runningContainer();
 
     await waker.sleep?.(target(port));
     expect(engine.containers.get('c0')?.running).toBe(false);
@@ -135,13 +140,7 @@ describe('the local waker', () => {
   });
 
   it('leaves alone an instance that a deploy moved to another address since the gateway saw it idle', async () => {
-    const engine = fakeEngine();
-    const port = await reservePort();
-    engine.add('c0', port);
-    await engine.handle('c0').start?.();
-    cleanup.push(() => engine.handle('c0').remove());
-    await record(port, 'c0');
-    const waker = createLocalWaker({ root, docker: () => Promise.resolve(engine.seam) });
+    const { engine, port, waker } = await runningContainer();
     await waker.sleep?.(target(port + 1));
     expect(engine.containers.get('c0')?.running).toBe(true);
   });
