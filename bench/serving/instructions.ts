@@ -14,6 +14,8 @@ import { bodyFor } from './request-body.js';
  * counts the user-space instructions of a fixed number of requests. The count does not move with other
  * work on the machine (run.ts's CPU time moves ±10% on these two shared cores), so it settles whether
  * a change made the server cheaper. Kernel time (reads, writes) is not counted; it is the same for both.
+ * Each count is printed twice: all instructions, and the steady ones, without V8's optimizing compiler and
+ * garbage collector, which under valgrind lag behind and land in the counted window by chance.
  *
  *   npx tsx bench/serving/instructions.ts [--model match-logreg-v2] [--rows 100,1000] [--requests 3000,500] [--warmup 20000]
  *
@@ -61,8 +63,32 @@ async function waitReady(child: ChildProcess, url: string): Promise<void> {
   throw new Error(`server at ${url} not ready under valgrind in 10 minutes`);
 }
 
+/**
+ * V8's optimizing compiler and garbage collector: real work, but under valgrind the compiler thread falls
+ * far behind, so a counted window may or may not catch it; the steady figure leaves both out.
+ */
+const BURSTY = /v8::internal::compiler::|v8::internal::maglev::|Scaveng|Marking|Sweep|Heap::|heap::|Evacuat|MemoryChunk|IterateObjectCache|Compactor|Remembered|GCTracer/;
+
+/** Instructions of the functions matching BURSTY in a callgrind output file (via callgrind_annotate). */
+function burstyInstructions(file: string): number {
+  const annotated = spawnSync('callgrind_annotate', ['--threshold=100', file], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 }).stdout;
+  let total = 0;
+  for (const line of annotated.split('\n')) {
+    const match = /^\s*([\d,]+)\s+\([\s\d.]+%\)\s+(.*)$/.exec(line);
+    if (match && !line.includes('PROGRAM TOTALS') && BURSTY.test(match[2] ?? '')) total += Number((match[1] ?? '0').replace(/,/g, ''));
+  }
+  return total;
+}
+
+interface Counted {
+  /** All user-space instructions per request. */
+  readonly all: number;
+  /** The same without V8's compiler and garbage collector. */
+  readonly steady: number;
+}
+
 /** Instructions per request of one server at one body size. */
-async function count(server: (typeof servers)[number], rows: number, amount: number): Promise<number> {
+async function count(server: (typeof servers)[number], rows: number, amount: number): Promise<Counted> {
   const port = await findFreePort();
   const file = join(outDir, `${server.label.split(' ')[0]}-${rows}.out`);
   const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${file}`, '--instr-atstart=no', process.execPath, ...server.argv(port)], {
@@ -88,18 +114,21 @@ async function count(server: (typeof servers)[number], rows: number, amount: num
     await new Promise((resolve) => child.once('exit', resolve));
     const collected = /Collected : (\d+)/.exec(stderr)?.[1];
     if (!collected) throw new Error(`no instruction count from callgrind:\n${stderr.slice(-800)}`);
-    return Number(collected) / result.requests.total;
+    const requests = result.requests.total;
+    return { all: Number(collected) / requests, steady: (Number(collected) - burstyInstructions(file)) / requests };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 }
 
 console.log(`model ${model}; node ${process.version}; user-space instructions per request (callgrind), after ${args.warmup} warm-up requests`);
-console.log(['rows/req', 'requests counted', ...servers.map((s) => s.label), 'ratio'].join(' | '));
+console.log(['rows/req', 'requests counted', ...servers.map((s) => `${s.label} all / steady`), 'ratio all', 'ratio steady'].join(' | '));
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 for (const [i, rows] of rowCounts.entries()) {
   const amount = requestCounts[Math.min(i, requestCounts.length - 1)] ?? 1000;
   // Both servers at once: instruction counts do not depend on sharing the cores.
-  const [reference, ours] = await Promise.all(servers.map((s) => count(s, rows, amount)));
-  console.log([rows, amount, Math.round(reference ?? NaN).toLocaleString('en-US'), Math.round(ours ?? NaN).toLocaleString('en-US'), ((ours ?? NaN) / (reference ?? NaN)).toFixed(3)].join(' | '));
+  const counted = await Promise.all(servers.map((s) => count(s, rows, amount)));
+  const [reference, ours] = counted as [Counted, Counted];
+  console.log([rows, amount, ...counted.map((c) => `${fmt(c.all)} / ${fmt(c.steady)}`), (ours.all / reference.all).toFixed(3), (ours.steady / reference.steady).toFixed(3)].join(' | '));
 }
 console.log(`callgrind files: ${outDir} (callgrind_annotate FILE shows where the instructions go)`);
