@@ -1,9 +1,9 @@
 import type { MlflowConnection } from './mlflow-connection.js';
 
 /**
- * A small client for the parts of MLflow's REST API a build needs
- * (https://mlflow.org/docs/latest/api_reference/rest-api.html): the model registry and the
- * tracking server's artifact proxy. Errors are `MlflowRequestError`s carrying the HTTP status
+ * A small client for the parts of MLflow's REST API modelfleet needs
+ * (https://mlflow.org/docs/latest/api_reference/rest-api.html): the model registry (reads for a
+ * build, an alias set after a deploy) and the tracking server's artifact proxy. Errors are `MlflowRequestError`s carrying the HTTP status
  * and MLflow's `error_code`; callers turn them into messages that name the models.yaml entry.
  */
 export interface ModelVersionInfo {
@@ -30,6 +30,8 @@ export interface MlflowRegistryClient {
   /** Files directly inside `path` (relative to the artifact root). */
   listArtifacts(path: string): Promise<ArtifactFile[]>;
   downloadArtifact(path: string): Promise<Buffer>;
+  /** Points `alias` at `version` (MLflow's SetRegisteredModelAlias), moving it from any other version. */
+  setModelVersionAlias(name: string, alias: string, version: string): Promise<void>;
 }
 
 /** Why a request failed: `unreachable` (no HTTP answer or not MLflow), or an HTTP error. */
@@ -46,13 +48,19 @@ export class MlflowRequestError extends Error {
 }
 
 export function createMlflowRegistryClient(connection: MlflowConnection, fetchImpl: typeof fetch = fetch): MlflowRegistryClient {
-  const request = async (path: string, query: Record<string, string>, as: 'json' | 'bytes'): Promise<unknown> => {
+  /** GET with `query`, or POST with `post` as the JSON body. */
+  const request = async (path: string, query: Record<string, string>, as: 'json' | 'bytes', post?: Record<string, string>): Promise<unknown> => {
     const url = new URL(`${connection.baseUrl}${path}`);
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
     let response: Response;
     try {
       response = await fetchImpl(url, {
-        headers: { accept: as === 'json' ? 'application/json' : '*/*', ...(connection.authorization ? { authorization: connection.authorization } : {}) },
+        ...(post ? { method: 'POST', body: JSON.stringify(post) } : {}),
+        headers: {
+          accept: as === 'json' ? 'application/json' : '*/*',
+          ...(post ? { 'content-type': 'application/json' } : {}),
+          ...(connection.authorization ? { authorization: connection.authorization } : {}),
+        },
         signal: AbortSignal.timeout(connection.timeoutMs),
       });
     } catch (err) {
@@ -133,6 +141,9 @@ export function createMlflowRegistryClient(connection: MlflowConnection, fetchIm
     async downloadArtifact(path) {
       const encoded = path.split('/').map(encodeURIComponent).join('/');
       return (await request(`/api/2.0/mlflow-artifacts/artifacts/${encoded}`, {}, 'bytes')) as Buffer;
+    },
+    async setModelVersionAlias(name, alias, version) {
+      await request('/api/2.0/mlflow/registered-models/alias', {}, 'json', { name, alias, version });
     },
   };
 }

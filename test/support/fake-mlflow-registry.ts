@@ -1,6 +1,6 @@
 /**
- * A fake MLflow tracking server on 127.0.0.1 for the calls `modelfleet build` makes: the model
- * registry (registered-models/get, model-versions/get, registered-models/alias,
+ * A fake MLflow tracking server on 127.0.0.1 for the calls modelfleet makes: the model registry
+ * (registered-models/get, model-versions/get, registered-models/alias to read and to set an alias,
  * model-versions/get-download-uri) and the artifact proxy (mlflow-artifacts/artifacts). Answers,
  * including errors (`{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": ...}` with 404, aliases
  * with 400 INVALID_PARAMETER_VALUE), follow MLflow's REST API
@@ -33,11 +33,17 @@ export interface FakeMlflowRegistry {
   readonly url: string;
   /** Paths (with query) of every request, in order. */
   readonly requests: string[];
+  /** Every POST: path, Content-Type and the body as sent. */
+  readonly posts: { readonly path: string; readonly contentType: string | undefined; readonly body: string }[];
+  /** Where each registered model's aliases point now (POSTs move them). */
+  aliasesOf(name: string): Record<string, string>;
   close(): Promise<void>;
 }
 
 export async function startFakeMlflowRegistry(options: FakeMlflowRegistryOptions): Promise<FakeMlflowRegistry> {
   const requests: string[] = [];
+  const posts: FakeMlflowRegistry['posts'] = [];
+  const aliases = new Map(Object.entries(options.models).map(([name, model]) => [name, { ...model.aliases }]));
   // artifact proxy path -> local folder
   const roots = new Map<string, string>();
   let run = 0;
@@ -59,7 +65,7 @@ export async function startFakeMlflowRegistry(options: FakeMlflowRegistryOptions
       source: uris.get(`${name}\0${version}`),
       run_id: `run-${version}`,
       status: 'READY',
-      aliases: Object.entries(options.models[name]?.aliases ?? {}).filter(([, v]) => v === version).map(([alias]) => alias),
+      aliases: Object.entries(aliases.get(name) ?? {}).filter(([, v]) => v === version).map(([alias]) => alias),
     },
   });
 
@@ -92,8 +98,9 @@ export async function startFakeMlflowRegistry(options: FakeMlflowRegistryOptions
         return send(res, 200, versionJson(name, version));
       }
       case '/api/2.0/mlflow/registered-models/alias': {
+        if (req.method === 'POST') return setAlias(req, res);
         const alias = q.get('alias') ?? '';
-        const version = model?.aliases?.[alias];
+        const version = aliases.get(name)?.[alias];
         if (!model) return noModel();
         if (!version) return send(res, 400, { error_code: 'INVALID_PARAMETER_VALUE', message: `Registered model alias ${alias} not found.` });
         return send(res, 200, versionJson(name, version));
@@ -106,6 +113,31 @@ export async function startFakeMlflowRegistry(options: FakeMlflowRegistryOptions
         }
         send(res, 404, { error_code: 'ENDPOINT_NOT_FOUND', message: `No API endpoint ${url.pathname}` });
     }
+  }
+
+  /** SetRegisteredModelAlias: a JSON body {name, alias, version}; answers `{}`. */
+  async function setAlias(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    posts.push({ path: '/api/2.0/mlflow/registered-models/alias', contentType: req.headers['content-type'], body });
+    let parsed: { name?: unknown; alias?: unknown; version?: unknown };
+    try {
+      parsed = JSON.parse(body) as typeof parsed;
+    } catch {
+      return send(res, 400, { error_code: 'MALFORMED_REQUEST', message: 'Request body is not valid JSON' });
+    }
+    const { name, alias, version } = parsed;
+    if (typeof name !== 'string' || typeof alias !== 'string' || typeof version !== 'string') {
+      return send(res, 400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'name, alias and version must be strings' });
+    }
+    const model = options.models[name];
+    if (!model) return send(res, 404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: `Registered Model with name=${name} not found` });
+    if (!model.versions[version]) {
+      return send(res, 404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: `Model Version (name=${name}, version=${version}) not found` });
+    }
+    aliases.set(name, { ...aliases.get(name), [alias]: version });
+    send(res, 200, {});
   }
 
   /** Maps a proxy path to a local file or folder, or undefined. */
@@ -145,6 +177,8 @@ export async function startFakeMlflowRegistry(options: FakeMlflowRegistryOptions
   return {
     url: await listenOnLoopback(server),
     requests,
+    posts,
+    aliasesOf: (name) => ({ ...aliases.get(name) }),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
