@@ -61,6 +61,7 @@ export function planGeneration(input: PlanInput): GenerationPlan {
         ...(input.runnerTags && input.runnerTags.length > 0 ? ['--runner-tags', JSON.stringify(input.runnerTags)] : []),
       ],
       ci: withDefaultRunnerTags(input.fleet.ci, input.runnerTags ?? []),
+      environments: input.fleet.environments,
     },
   );
   for (const p of pipelines) files.push({ path: p.file, content: p.yaml });
