@@ -151,6 +151,7 @@ function orderProblems(parsed: readonly { readonly env: EnvironmentSpec; readonl
 
 /** What a model's environment settings are checked against: its resolved scaling and source. */
 export interface ModelForEnvironments {
+  readonly name: string;
   readonly scaling: Scaling;
   readonly source: ModelSource | undefined;
   readonly hasAbTest: boolean;
@@ -185,7 +186,7 @@ export function resolveModelEnvironments(
     const pin = resolvePin(own, model, at, problems);
     settings[name] = { ...(own.scaling !== undefined ? { scaling: { ...own.scaling } } : {}), ...(pin ? { pin } : {}) };
   }
-  for (const [index, env] of environments.entries()) scalingProblems(model.scaling, env, index, settings[env.name], base, problems);
+  for (const [index, env] of environments.entries()) scalingProblems(model, env, index, settings[env.name], base, problems);
   return raw === undefined ? undefined : settings;
 }
 
@@ -212,25 +213,28 @@ export function scalingInEnvironment(scaling: Scaling, env: EnvironmentSpec | un
   return { ...scaling, ...env?.scaling, ...own?.scaling };
 }
 
-function scalingProblems(scaling: Scaling, env: EnvironmentSpec, index: number, own: ModelEnvironmentSettings | undefined, base: KeyPath, problems: FleetProblem[]): void {
+function scalingProblems(model: ModelForEnvironments, env: EnvironmentSpec, index: number, own: ModelEnvironmentSettings | undefined, base: KeyPath, problems: FleetProblem[]): void {
   if (env.scaling === undefined && own?.scaling === undefined) return;
+  const { scaling } = model;
   const merged = scalingInEnvironment(scaling, env, own);
   const ownAt = (key: string): KeyPath => [...base, 'environments', env.name, 'scaling', key];
   const envAt = (key: string): KeyPath => ['environments', index, 'scaling', key];
   // Point at the line that set the value: the model's own environment settings, else the environment's.
+  const overridden = (key: keyof Scaling) => own?.scaling?.[key] !== undefined || env.scaling?.[key] !== undefined;
   const where = (key: keyof Scaling): FleetProblem['path'] => (own?.scaling?.[key] !== undefined ? ownAt(key) : env.scaling?.[key] !== undefined ? envAt(key) : [...base, 'scaling', key]);
   if (merged.minReplicas > merged.maxReplicas) {
+    // Point at the value the environment changed: that is what broke the model's own pair.
+    const key = overridden('minReplicas') ? 'minReplicas' : 'maxReplicas';
     problems.push({
-      path: where('minReplicas'),
-      locateAt: [where('maxReplicas')],
-      message: `in environment "${env.name}", minReplicas (${merged.minReplicas}) must not exceed maxReplicas (${merged.maxReplicas})`,
-      hint: `raise maxReplicas or lower minReplicas for "${env.name}" (${formatKeyPath([...base, 'environments', env.name, 'scaling'])} overrides it for this model)`,
+      path: where(key),
+      message: `model "${model.name}" in environment "${env.name}": minReplicas (${merged.minReplicas}) must not exceed maxReplicas (${merged.maxReplicas})`,
+      hint: `raise maxReplicas or lower minReplicas for "${env.name}" (\`${formatKeyPath([...base, 'environments', env.name, 'scaling'])}\` sets them for this model alone)`,
     });
   }
   if ((merged.minReplicas === 0) !== (scaling.minReplicas === 0)) {
     problems.push({
       path: where('minReplicas'),
-      message: `environment "${env.name}" ${merged.minReplicas === 0 ? 'lets the model scale to zero' : 'keeps replicas'}, and the model itself ${scaling.minReplicas === 0 ? 'scales to zero' : 'keeps replicas'}: an environment cannot switch scale-to-zero (it changes which objects the model has)`,
+      message: `environment "${env.name}" ${merged.minReplicas === 0 ? `lets model "${model.name}" scale to zero` : `keeps replicas of model "${model.name}"`}, and the model itself ${scaling.minReplicas === 0 ? 'scales to zero' : 'keeps replicas'}: an environment cannot switch scale-to-zero (it changes which objects the model has)`,
       hint: merged.minReplicas === 0 ? 'use minReplicas of at least 1 here, or set `scaling: { minReplicas: 0 }` on the model itself' : 'use minReplicas: 0 here too, or let the model keep replicas everywhere',
     });
   }

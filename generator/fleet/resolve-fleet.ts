@@ -213,7 +213,7 @@ function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boole
   const stickyHeader = raw.ab?.stickyHeader ?? defaults.ab?.stickyHeader ?? BUILTIN_SETTINGS.ab.stickyHeader;
   const bulk = resolveBulk(raw.bulk, defaults.bulk, { base, variants, secretEnv }, problems);
   const scaleToZero = resolveScaleToZero(scaling.minReplicas, raw.scaleToZero, defaults.scaleToZero, base, problems);
-  const environments = resolveModelEnvironments(raw.environments, { scaling, source: modelSource, hasAbTest: raw.ab !== undefined }, place.environments, base, problems);
+  const environments = resolveModelEnvironments(raw.environments, { name: raw.name, scaling, source: modelSource, hasAbTest: raw.ab !== undefined }, place.environments, base, problems);
   if (problems.length > 0 || endpoint === undefined) return { problems };
   const location = locate(base) ?? { line: 1, column: 1 };
   return {

@@ -65,9 +65,8 @@ export interface GatewayDeployResult {
 }
 
 /** `deploy --gateway` on the local target: writes the routes, then reloads the running gateway or starts one. */
-export async function deployLocalGateway(fleet: FleetSpec, docker: DockerSeam | undefined, report: (line: string) => void, root = stateRoot()): Promise<GatewayDeployResult> {
-  // Read first, so a bad MODELFLEET_GATEWAY_PORT is refused before anything changes.
-  const wantedPort = gatewayPortSetting();
+export async function deployLocalGateway(fleet: FleetSpec, docker: DockerSeam | undefined, report: (line: string) => void, root = stateRoot(), wantedPort = gatewayPortSetting()): Promise<GatewayDeployResult> {
+  // wantedPort is read first (a default argument), so a bad MODELFLEET_GATEWAY_PORT is refused before anything changes.
   const file = routesFile(root);
   let routes = 0;
   const state = await updateLocalState(async (current) => {
