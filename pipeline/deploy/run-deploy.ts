@@ -26,7 +26,7 @@ import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kub
 import { markDeployedConfig } from './deployed-config.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, removeFromKube } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting, environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
-import { ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
+import { deployJobOf, ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
 
 export type DeployTarget = 'kube' | 'local' | 'auto';
 export type LocalRuntimeFlag = 'docker' | 'process' | 'auto';
@@ -118,7 +118,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       // This environment's scaling and pin; the mark below stays the model's own (what the gateway compares).
       const inEnvironment = spec ? deployableInEnvironment(deployable, spec) : deployable;
       const image = await resolveDeployImage(fleet, inEnvironment, paths, env);
-      await requireImageInRegistry(image.registry, { build: `${paths.deployName}:build`, deploy: `${paths.deployName}:deploy:${environment}` });
+      await requireImageInRegistry(image.registry, { build: `${paths.deployName}:build`, deploy: deployJobOf(paths) });
       const docker = await openDocker();
       const sizing = await ensureSizing(fleet, inEnvironment, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
       const manifestOptions = { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets };
@@ -174,7 +174,7 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
     case 'gateway': {
       const fleet = fleetFile ?? loadFleet(command.file);
       const index = Math.max(0, environments.findIndex((e) => e.name === environment));
-      const result = await deployLocalGateway(fleet, docker, print, root, environmentGatewayPort(index));
+      const result = await deployLocalGateway(fleet, docker, print, root, { port: environmentGatewayPort(index), environment });
       // As on Kubernetes: once the gateway no longer routes to them, models that left models.yaml go.
       const keep = new Set(listDeployables(fleet).map((d) => d.variant.deployName));
       for (const name of Object.keys((await readLocalState(root)).models)) {
@@ -246,7 +246,8 @@ async function chooseLocalRuntime(command: DeployCommand, fleet: FleetSpec, depl
 async function prepareModel(command: DeployCommand, name: string): Promise<{ fleet: FleetSpec; deployable: Deployable; paths: DeployPaths }> {
   const fleet = loadFleet(command.file);
   const deployable = findDeployable(fleet, name);
-  const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName };
+  const environment = findEnvironment(fleet, command.environment).name;
+  const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName, environment };
   await ensureModelFolder(paths, command.print);
   return { fleet, deployable, paths };
 }
