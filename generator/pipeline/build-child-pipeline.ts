@@ -32,6 +32,12 @@ export interface PipelineRequest {
   readonly gatewayChanged: boolean;
   /** One line for the job log of the no-op pipeline. */
   readonly summary: string;
+  /**
+   * Per deploy name, environments that pin another registry version of it (one per distinct
+   * pin): its build and test jobs build and measure those versions too, so their deploys find
+   * image and sizing in the registry.
+   */
+  readonly pinnedEnvironments?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface ChildPipelineFile {
@@ -93,7 +99,7 @@ export function buildChildPipelines(request: PipelineRequest, options: PipelineO
   const envs = options.environments.length;
   const total = deployNames.length * jobsPerDeployable(options) + removed.length * envs + 1 + envs;
   if (total <= options.maxJobs) {
-    return [toFile(CHILD_PIPELINE_FILE, modelPipeline(deployNames, { removed, gateway: true }, options))];
+    return [toFile(CHILD_PIPELINE_FILE, modelPipeline(deployNames, { removed, gateway: true, pinned: request.pinnedEnvironments }, options))];
   }
   return splitPipelines(request, options);
 }
@@ -112,7 +118,7 @@ function splitPipelines(request: PipelineRequest, options: PipelineOptions): Chi
         'raise --max-jobs (GitLab.com Free allows 500 jobs per pipeline), or remove fewer models per push',
       );
     }
-    const files = parts.map((names, i) => toFile(partFile(i + 1), modelPipeline(names, { removed: [], gateway: false }, options)));
+    const files = parts.map((names, i) => toFile(partFile(i + 1), modelPipeline(names, { removed: [], gateway: false, pinned: request.pinnedEnvironments }, options)));
     if (files.every((f) => Buffer.byteLength(f.yaml) <= MAX_CHILD_YAML_BYTES) || perPart === 1) {
       return [toFile(CHILD_PIPELINE_FILE, dispatcherPipeline(parts.length, request.removed, options)), ...files];
     }
@@ -266,8 +272,10 @@ function regenerate(deployName: string, options: PipelineOptions): string {
 /** A path GitLab can link in a merge request: `expose_as` takes no globs and no variables. */
 const EXPOSABLE_PATH = /^[A-Za-z0-9_./@+-]+$/;
 
-function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean): [string, CiObject][] {
+function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean, pinned: readonly string[]): [string, CiObject][] {
   const folder = `${options.outDir}/models/${deployName}/`;
+  // Pinned versions first: the model's own version runs last, so its report and sizing are the job's artifacts.
+  const forPins = (command: string) => pinned.map((env) => shellCommand([...CLI, command, '--model', deployName, '--env', env, ...fleetArgs(options)]));
   return [
     [
       `${deployName}:build`,
@@ -276,7 +284,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
         needs: [],
         ...runnerKeys(options.ci, 'build'),
         // The image goes to the registry under its content tag; nothing here is kept for later jobs.
-        script: [regenerate(deployName, options), shellCommand([...CLI, 'build', '--model', deployName, ...fleetArgs(options)])],
+        script: [regenerate(deployName, options), ...forPins('build'), shellCommand([...CLI, 'build', '--model', deployName, ...fleetArgs(options)])],
       },
     ],
     [
@@ -285,7 +293,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
         stage: 'test',
         needs: [need(`${deployName}:build`)],
         ...runnerKeys(options.ci, 'test'),
-        script: [regenerate(deployName, options), shellCommand([...CLI, 'loadtest', '--model', deployName, ...fleetArgs(options)])],
+        script: [regenerate(deployName, options), ...forPins('loadtest'), shellCommand([...CLI, 'loadtest', '--model', deployName, ...fleetArgs(options)])],
         // For people: the report folder (report.html, report.json, junit.xml; linked from the
         // merge request while few models change), the measured sizing, and JUnit for the
         // pipeline's Tests tab. No later job reads them: the sizing travels in the registry.
@@ -387,7 +395,7 @@ function removalJobs(removed: readonly string[], afterGateway: boolean, options:
 
 function modelPipeline(
   deployNames: readonly string[],
-  extra: { removed: readonly string[]; gateway: boolean },
+  extra: { removed: readonly string[]; gateway: boolean; pinned: ReadonlyMap<string, readonly string[]> | undefined },
   options: PipelineOptions,
 ): CiObject {
   const hasModels = deployNames.length > 0;
@@ -401,7 +409,7 @@ function modelPipeline(
   // GitLab links at most 10 exposed artifacts per merge request, so reports are linked only
   // when this pipeline has at most that many test jobs (https://docs.gitlab.com/ci/yaml/#artifactsexpose_as).
   const exposeReports = deployNames.length <= MAX_EXPOSED_ARTIFACTS;
-  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports)) pipeline[job] = body;
+  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports, extra.pinned?.get(name) ?? [])) pipeline[job] = body;
   if (extra.gateway) {
     for (const [job, body] of gatewayJobs((env) => deployNames.map((n) => need(deployJob(n, env.name), true)), options)) pipeline[job] = body;
   }
