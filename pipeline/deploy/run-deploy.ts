@@ -21,7 +21,7 @@ import { isKubeConfigured, openKube, type KubeClient, type KubeObject } from '..
 import { deployLocalGateway } from '../local-target/local-gateway.js';
 import { environmentGatewayPort } from '../local-target/gateway-port.js';
 import { deployLocal, removeLocal, type LocalRuntimeChoice } from '../local-target/deploy-local.js';
-import { environmentStateRoot, readLocalState } from '../local-target/local-state.js';
+import { environmentStateRoot, readLocalState, stateRoot } from '../local-target/local-state.js';
 import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kube.js';
 import { markDeployedConfig } from './deployed-config.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, removeFromKube } from './kube/deploy-to-kube.js';
@@ -87,6 +87,11 @@ function placeOf(command: DeployCommand, fleet: FleetSpec | undefined): DeployPl
   }
   const spec = findEnvironment(fleet, command.environment);
   return { environment: spec.name, namespace: command.namespace ?? spec.namespace, ...(spec.context !== undefined ? { context: spec.context } : {}), spec };
+}
+
+function fleetlessStateRoot(environment: string): string {
+  const own = environmentStateRoot([], environment);
+  return existsSync(own) ? own : stateRoot();
 }
 
 function fleetIfPresent(command: DeployCommand): FleetSpec | undefined {
@@ -163,7 +168,8 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
   const fleetFile = fleetIfPresent(command);
   const { environment, spec } = placeOf(command, fleetFile);
   const environments = fleetFile?.environments ?? [];
-  const root = environmentStateRoot(environments, environment);
+  // Without models.yaml (a removal after it was deleted) the order is unknown: the environment's own folder when it has one.
+  const root = fleetFile ? environmentStateRoot(environments, environment) : fleetlessStateRoot(environment);
   print(`target: this machine, environment ${environment} (state ${root})`);
   switch (command.action.kind) {
     case 'remove': {

@@ -218,6 +218,34 @@ describe('the child pipeline', () => {
   });
 });
 
+describe('environments in the child pipeline', () => {
+  const fleet = fleetFromText(`environments:
+  - { name: review, autoStopIn: 3 days, url: https://review.example.com }
+  - { name: staging, gate: manual }
+  - { name: production, gate: auto }
+models:
+  - name: m
+    endpoint: p
+    path: models/m
+`);
+  const [only] = buildChildPipelines({ deployNames: ['m'], removed: ['gone'], gatewayChanged: true, summary: '' }, { ...options, environments: fleet.environments });
+  const pipeline = only?.pipeline ?? {};
+
+  it('chains the deploys in the order models.yaml lists the environments, each with its gate', () => {
+    expect(jobNames(pipeline).filter((n) => n.startsWith('m:deploy:'))).toEqual(['m:deploy:review', 'm:deploy:staging', 'm:deploy:production']);
+    expect(job(pipeline, 'm:deploy:staging').needs).toEqual([{ job: 'm:deploy:review', artifacts: false }]);
+    expect(job(pipeline, 'm:deploy:production').needs).toEqual([{ job: 'm:deploy:staging', artifacts: false }]);
+    expect((job(pipeline, 'm:deploy:staging').rules as CiObject[]).at(-1)?.when).toBe('manual');
+    expect((job(pipeline, 'm:deploy:production').rules as CiObject[]).at(-1)?.when).toBeUndefined();
+    expect(gitlabCiSchemaErrors(pipeline)).toEqual([]);
+  });
+
+  it('gives a review environment its URL and auto_stop_in, and stops it without one', () => {
+    expect(job(pipeline, 'm:deploy:review').environment).toEqual({ name: 'review/m', deployment_tier: 'development', url: 'https://review.example.com', auto_stop_in: '3 days', action: 'start' });
+    expect(job(pipeline, 'gone:remove:review').environment).toEqual({ name: 'review/gone', deployment_tier: 'development', url: 'https://review.example.com', action: 'stop' });
+  });
+});
+
 describe('splitting a large fleet', () => {
   const plan = planAll(manyModelsYaml(40), { maxJobs: 30 });
   const [dispatcher, ...parts] = plan.pipelines;
