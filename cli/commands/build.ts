@@ -9,6 +9,7 @@ interface BuildFlags {
   file: string;
   out: string;
   force: boolean;
+  env?: string;
 }
 
 /**
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
     .option('--out <dir>', 'the output folder', 'build')
     .option('--force', 'build even when an image with the same content digest exists', false)
+    .option('--env <name>', 'with --model: build the registry version models.yaml pins for this environment (`environments.<name>.version` on the model)')
     .action(async (flags: BuildFlags) => {
       if (flags.ciImage && (flags.model !== undefined || flags.gateway)) {
         throw new UserError('USAGE', 'modelfleet build got more than one of --model, --gateway and --ci-image; one run builds one image', 'run one `modelfleet build` per image (they are separate jobs)');
@@ -52,16 +54,19 @@ export function register(program: Command): void {
       if (!flags.model) {
         throw new UserError('USAGE', 'modelfleet build needs --model <deployName> or --gateway', 'Name the model as its jobs do (`<deployName>:build`), or pass --gateway for the gateway image; `modelfleet build --help` lists the options.');
       }
-      const [{ resolve }, { loadFleet }, { findDeployable }, { openDocker }, { buildModelImage }] = await Promise.all([
+      const [{ resolve }, { loadFleet }, { findDeployable }, { deployableInEnvironment, findEnvironment }, { openDocker }, { buildModelImage }] = await Promise.all([
         import('node:path'),
         import('../../generator/fleet/load-fleet.js'),
         import('../../generator/fleet/find-deployable.js'),
+        import('../../generator/fleet/find-environment.js'),
         import('../../pipeline/seams/docker.js'),
         import('../../pipeline/build/build-model-image.js'),
       ]);
       const fleet = loadFleet(flags.file);
-      const deployable = findDeployable(fleet, flags.model);
-      const prefix = `[${deployable.variant.deployName}:build]`;
+      const own = findDeployable(fleet, flags.model);
+      // The environment's pin; the image content (and so its tag) follows from the pinned version.
+      const deployable = flags.env !== undefined ? deployableInEnvironment(own, findEnvironment(fleet, flags.env)) : own;
+      const prefix = `[${deployable.variant.deployName}:build${flags.env !== undefined ? ` for ${flags.env}` : ''}]`;
       const log = (line: string) => console.log(`${prefix} ${line}`);
       // Bring-your-own images need no engine.
       const docker = deployable.variant.source.kind === 'image' ? undefined : await openDocker();

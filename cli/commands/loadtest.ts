@@ -10,6 +10,7 @@ interface LoadtestFlags {
   connections?: string;
   seed?: string;
   maxMemory?: string;
+  env?: string;
 }
 
 const MODES = ['docker', 'process', 'auto'] as const;
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .option('--duration <seconds>', "override the model's loadtest.durationSeconds (e.g. a quick local run)")
     .option('--connections <n>', "override the model's loadtest.connections")
     .option('--seed <n>', 'seed of the random inputs (default: derived from the model name, so runs repeat)')
+    .option('--env <name>', 'measure the registry version models.yaml pins for this environment (`environments.<name>.version` on the model)')
     .option('--max-memory <MiB>', 'memory cap of the measuring run, so a leaking model is stopped instead of filling the machine (default 4096)')
     .action(async (flags: LoadtestFlags) => {
       if (!(MODES as readonly string[]).includes(flags.mode)) {
@@ -41,14 +43,16 @@ export function register(program: Command): void {
         ...optionalInt('--seed', flags.seed, 'seed', 0, 2 ** 32 - 1),
         ...mebibytes(optionalInt('--max-memory', flags.maxMemory, 'safetyCapBytes', 16, 1024 * 1024)),
       };
-      const [{ loadFleet }, { findDeployable }, { runLoadtest }, { openDocker }] = await Promise.all([
+      const [{ loadFleet }, { findDeployable }, { deployableInEnvironment, findEnvironment }, { runLoadtest }, { openDocker }] = await Promise.all([
         import('../../generator/fleet/load-fleet.js'),
         import('../../generator/fleet/find-deployable.js'),
+        import('../../generator/fleet/find-environment.js'),
         import('../../pipeline/loadtest/run-loadtest.js'),
         import('../../pipeline/seams/docker.js'),
       ]);
       const fleet = loadFleet(flags.file);
-      const deployable = findDeployable(fleet, flags.model);
+      const own = findDeployable(fleet, flags.model);
+      const deployable = flags.env !== undefined ? deployableInEnvironment(own, findEnvironment(fleet, flags.env)) : own;
       await runLoadtest({
         fleet,
         deployable,

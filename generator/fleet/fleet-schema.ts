@@ -158,6 +158,39 @@ export const kubernetesSchema = z.strictObject({
   imagePullSecrets: z.array(secretName).max(20, 'at most 20 Secrets').optional(),
 });
 
+/*
+ * `environments:`: where a change goes, in promotion order (docs/generator.md, "Environments").
+ * Durations and the order itself are checked by resolve-environments.ts, which can name the
+ * neighbouring entries.
+ */
+
+/** GitLab's deployment tiers (https://docs.gitlab.com/ci/environments/#deployment-tier-of-environments). */
+export const ENVIRONMENT_TIERS = ['production', 'staging', 'testing', 'development', 'other'] as const;
+/** Kube context names as kubeconfig files spell them (e.g. `group/project:agent`): printable, no spaces or quotes. */
+const KUBE_CONTEXT = /^[A-Za-z0-9][A-Za-z0-9_.:@/+-]*$/;
+/** GitLab's environment URL (its CI schema: http(s):// or a variable); no spaces, quotes or shell characters. */
+const ENVIRONMENT_URL = /^https?:\/\/[A-Za-z0-9._~:/?#[\]@!$&*+,;=%-]+$/;
+/** The longest environment name: the namespace `modelfleet-<name>` and the job names stay well inside GitLab's and Kubernetes' limits. */
+export const ENVIRONMENT_NAME_MAX = 40;
+
+export const environmentSchema = z.strictObject({
+  name: z.string().max(ENVIRONMENT_NAME_MAX, `must be at most ${ENVIRONMENT_NAME_MAX} characters`).regex(NAME_PATTERN, NAME_RULE),
+  tier: z.enum(ENVIRONMENT_TIERS).optional(),
+  namespace: z.string().max(63, 'must be at most 63 characters').regex(NAME_PATTERN, `${NAME_RULE.replace('must be', 'must be a namespace name:')}`).optional(),
+  context: z.string().max(253).regex(KUBE_CONTEXT, 'must be a kubeconfig context name (letters, digits and "_.:@/+-", no spaces)').optional(),
+  url: z.string().max(255).regex(ENVIRONMENT_URL, 'must be an http:// or https:// URL without spaces or quotes, like https://ml.example.com').optional(),
+  gate: z.enum(['manual', 'auto']).optional(),
+  autoStopIn: z.string().max(64).optional(),
+  scaling: scalingSchema.optional(),
+});
+
+/** A model's own settings in one environment, under `models[].environments.<name>`. */
+export const modelEnvironmentSchema = z.strictObject({
+  scaling: scalingSchema.optional(),
+  version: positiveVersion.optional(),
+  alias: z.string().max(256).regex(MLFLOW_ALIAS, 'must be an MLflow alias (letters, digits, "_" and "-")').optional(),
+});
+
 /** What `defaults:` and each model share; objects merge deeply, lists and values replace. */
 const settingsShape = {
   endpoint: z.string().max(100).regex(ENDPOINT_PATTERN, 'must be URL path segments like probability or score/v2'),
@@ -202,6 +235,8 @@ export const modelSchema = z.strictObject({
   envFrom: settingsShape.envFrom.optional(),
   bulk: bulkSchema.optional(),
   scaleToZero: scaleToZeroSchema.optional(),
+  /** This model's own settings per environment, merged over the environment's (docs/generator.md, "Environments"). */
+  environments: z.record(z.string(), modelEnvironmentSchema).optional(),
 });
 
 export const defaultsSchema = z.strictObject({
@@ -306,6 +341,7 @@ export const fleetFileSchema = z.strictObject({
   models: z.array(z.unknown()),
   ci: ciSchema.optional(),
   kubernetes: kubernetesSchema.optional(),
+  environments: z.unknown().optional(),
 });
 
 export type RawModel = z.infer<typeof modelSchema>;
@@ -318,3 +354,5 @@ export type RawCiJob = z.infer<typeof ciJobSchema>;
 export type RawSecretEnv = z.infer<typeof secretEnvSchema>;
 export type RawBulk = z.infer<typeof bulkSchema>;
 export type RawScaleToZero = z.infer<typeof scaleToZeroSchema>;
+export type RawEnvironment = z.infer<typeof environmentSchema>;
+export type RawModelEnvironment = z.infer<typeof modelEnvironmentSchema>;

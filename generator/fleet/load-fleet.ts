@@ -59,7 +59,7 @@ export function parseFleet(text: string, file: string, fileLabel = path.basename
     const problems: LocatedProblem[] = resolved.problems.map((p: FleetProblem) => ({ ...p, location: locateProblem(p, located.positions) }));
     throw new FleetInvalidError(formatProblems(fileLabel, problems), problems);
   }
-  return deepFreeze({ file, models: resolved.models, ci: resolved.ci, kubernetes: resolved.kubernetes });
+  return deepFreeze({ file, models: resolved.models, ci: resolved.ci, kubernetes: resolved.kubernetes, environments: resolved.environments });
 }
 
 /** FLEET_INVALID with the problems kept as data, for tests and tools that want them. */

@@ -13,12 +13,14 @@ import {
   type RawVariant,
 } from './fleet-schema.js';
 import { resolveBulk } from './resolve-bulk.js';
+import { DEFAULT_ENVIRONMENTS, resolveEnvironments, resolveModelEnvironments } from './resolve-environments.js';
 import { resolveScaleToZero } from './resolve-scale-to-zero.js';
 import { DEFAULT_CI_SETTINGS, resolveCi } from './resolve-ci.js';
 import { DEFAULT_KUBERNETES_SETTINGS, resolveKubernetes, secretEnvProblems } from './resolve-kubernetes.js';
 import type {
   Batching,
   CiSettings,
+  EnvironmentSpec,
   KubernetesSettings,
   LoadTestSettings,
   ModelSource,
@@ -36,12 +38,13 @@ export interface ResolvedFleet {
   readonly models: ModelSpec[];
   readonly ci: CiSettings;
   readonly kubernetes: KubernetesSettings;
+  readonly environments: readonly EnvironmentSpec[];
   readonly problems: FleetProblem[];
 }
 
 type Locate = (path: KeyPath) => SourceLocation | undefined;
 
-const TOP_LEVEL_KEYS = ['defaults', 'models', 'ci', 'kubernetes'];
+const TOP_LEVEL_KEYS = ['defaults', 'models', 'ci', 'kubernetes', 'environments'];
 
 /**
  * Validates the parsed models.yaml value and turns it into model specs, with `defaults:`
@@ -55,7 +58,7 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
       message: value === undefined || value === null ? 'the file is empty' : 'must be a mapping with a `models:` list',
       hint: 'start the file with `models:` followed by one `- name: ...` entry per model',
     });
-    return { models: [], ci: DEFAULT_CI_SETTINGS, kubernetes: DEFAULT_KUBERNETES_SETTINGS, problems };
+    return { models: [], ci: DEFAULT_CI_SETTINGS, kubernetes: DEFAULT_KUBERNETES_SETTINGS, environments: DEFAULT_ENVIRONMENTS, problems };
   }
 
   for (const key of Object.keys(value)) {
@@ -64,7 +67,7 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
     problems.push({
       path: [key],
       message: `unknown key "${key}"`,
-      hint: suggestion ? `did you mean "${suggestion}"?` : 'the top level holds only `defaults:`, `models:`, `ci:` and `kubernetes:`',
+      hint: suggestion ? `did you mean "${suggestion}"?` : 'the top level holds only `defaults:`, `models:`, `ci:`, `kubernetes:` and `environments:`',
     });
   }
 
@@ -72,6 +75,8 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
   problems.push(...ciProblems);
   const { kubernetes, problems: kubernetesProblems } = resolveKubernetes(value.kubernetes);
   problems.push(...kubernetesProblems);
+  const { environments, problems: environmentProblems } = resolveEnvironments(value.environments);
+  problems.push(...environmentProblems);
   problems.push(...secretEnvProblems(value.defaults, ['defaults']));
 
   let defaults: RawDefaults = {};
@@ -93,7 +98,7 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
         ? { path: ['models'], message: 'is required', hint: 'add `models:` with one `- name: ...` entry per model' }
         : { path: ['models'], message: 'must be a list (one `- name: ...` entry per model)' },
     );
-    return { models: [], ci, kubernetes, problems };
+    return { models: [], ci, kubernetes, environments, problems };
   }
 
   const models: ModelSpec[] = [];
@@ -106,14 +111,14 @@ export function resolveFleet(value: unknown, locate: Locate): ResolvedFleet {
       problems.push(...problemsFromZod(parsed.error, modelSchema as z.ZodType, raw, basePath));
       return;
     }
-    const resolved = resolveModel(parsed.data, defaults, defaultsValid, basePath, locate);
+    const resolved = resolveModel(parsed.data, defaults, defaultsValid, { base: basePath, environments }, locate);
     problems.push(...resolved.problems);
     identities.push(identify(parsed.data, defaults, basePath));
     if (resolved.model) models.push(resolved.model);
   });
 
   problems.push(...findCollisions(identities, locate));
-  return { models, ci, kubernetes, problems };
+  return { models, ci, kubernetes, environments, problems };
 }
 
 /** The sections of a broken `defaults:` block that are fine on their own, so checks of models stay meaningful. */
@@ -132,7 +137,8 @@ interface ResolvedModel {
   readonly problems: FleetProblem[];
 }
 
-function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boolean, base: KeyPath, locate: Locate): ResolvedModel {
+function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boolean, place: { base: KeyPath; environments: readonly EnvironmentSpec[] }, locate: Locate): ResolvedModel {
+  const { base } = place;
   const problems: FleetProblem[] = [];
   const at = (...rest: (string | number)[]): KeyPath => [...base, ...rest];
   const fromDefaults = (...rest: (string | number)[]): KeyPath[] => [at(...rest), ['defaults', ...rest]];
@@ -207,11 +213,12 @@ function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boole
   const stickyHeader = raw.ab?.stickyHeader ?? defaults.ab?.stickyHeader ?? BUILTIN_SETTINGS.ab.stickyHeader;
   const bulk = resolveBulk(raw.bulk, defaults.bulk, { base, variants, secretEnv }, problems);
   const scaleToZero = resolveScaleToZero(scaling.minReplicas, raw.scaleToZero, defaults.scaleToZero, base, problems);
+  const environments = resolveModelEnvironments(raw.environments, { name: raw.name, scaling, source: modelSource, hasAbTest: raw.ab !== undefined }, place.environments, base, problems);
   if (problems.length > 0 || endpoint === undefined) return { problems };
   const location = locate(base) ?? { line: 1, column: 1 };
   return {
     problems,
-    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, ...(bulk ? { bulk } : {}), ...(scaleToZero ? { scaleToZero } : {}), location },
+    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, ...(bulk ? { bulk } : {}), ...(scaleToZero ? { scaleToZero } : {}), ...(environments ? { environments } : {}), location },
   };
 }
 

@@ -107,7 +107,38 @@ export interface ModelSpec {
   readonly bulk?: BulkSettings;
   /** Present only when `scaling.minReplicas` is 0: the model sleeps when idle and wakes on its first request. */
   readonly scaleToZero?: ScaleToZeroSettings;
+  /** Present only when models.yaml gives the model settings of its own per environment (`environments:` on the model). */
+  readonly environments?: Readonly<Record<string, ModelEnvironmentSettings>>;
   readonly location: SourceLocation;
+}
+
+/** GitLab's deployment tier of an environment (https://docs.gitlab.com/ci/environments/#deployment-tier-of-environments). */
+export type EnvironmentTier = 'production' | 'staging' | 'testing' | 'development' | 'other';
+
+/** One entry of models.yaml's `environments:` with its defaults filled in. */
+export interface EnvironmentSpec {
+  /** A DNS label: GitLab environments are `<name>/<model>`, deploy jobs `<model>:deploy:<name>`. */
+  readonly name: string;
+  readonly tier: EnvironmentTier;
+  /** Kubernetes namespace of this environment (default `modelfleet-<name>`). */
+  readonly namespace: string;
+  /** kubeconfig context the deploy uses; the kubeconfig's current context when absent. */
+  readonly context?: string;
+  /** GitLab environment URL, linked from the environment page. */
+  readonly url?: string;
+  /** `manual`: the deploy job waits for someone to start it; `auto`: it runs once the previous environment deployed. */
+  readonly gate: 'manual' | 'auto';
+  /** GitLab's `auto_stop_in` (e.g. `1 week`), for review environments. */
+  readonly autoStopIn?: string;
+  /** Scaling every model gets in this environment, over its own `scaling:` (a model's `environments.<name>.scaling` wins). */
+  readonly scaling?: Partial<Scaling>;
+}
+
+/** A model's own settings in one environment (`models[].environments.<name>`). */
+export interface ModelEnvironmentSettings {
+  readonly scaling?: Partial<Scaling>;
+  /** An MLflow registry version or alias this environment serves instead of the model's own. */
+  readonly pin?: { readonly version: string } | { readonly alias: string };
 }
 
 /**
@@ -226,6 +257,8 @@ export interface FleetSpec {
   readonly ci: CiSettings;
   /** The `kubernetes:` block, resolved (defaults filled in when models.yaml has none). */
   readonly kubernetes: KubernetesSettings;
+  /** `environments:` in promotion order (`staging`, `production` when models.yaml has none); never empty. */
+  readonly environments: readonly EnvironmentSpec[];
 }
 
 /** A variant together with the model it belongs to: what build, loadtest and deploy act on. */

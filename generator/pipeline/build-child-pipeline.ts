@@ -1,6 +1,6 @@
 import { dump } from 'js-yaml';
 import { UserError } from '../../lib/errors/user-error.js';
-import type { CiSettings } from '../fleet/types.js';
+import type { CiSettings, EnvironmentSpec } from '../fleet/types.js';
 import type { CiObject } from './ci-object.js';
 import { DEPLOY_TARGET_VARIABLE, deployRules, deployTargetFlag } from './deploy-rules.js';
 import { defaultCiImage } from '../../lib/ci-image.js';
@@ -20,6 +20,8 @@ export interface PipelineOptions {
   readonly regenerateArgs: readonly string[];
   /** models.yaml's `ci:` block: runners, images, services, variables, deploy target and branch rules. */
   readonly ci: CiSettings;
+  /** models.yaml's `environments:` in promotion order: each gets its own deploy, gateway and removal jobs. */
+  readonly environments: readonly EnvironmentSpec[];
 }
 
 export interface PipelineRequest {
@@ -30,6 +32,12 @@ export interface PipelineRequest {
   readonly gatewayChanged: boolean;
   /** One line for the job log of the no-op pipeline. */
   readonly summary: string;
+  /**
+   * Per deploy name, environments that pin another registry version of it (one per distinct
+   * pin): its build and test jobs build and measure those versions too, so their deploys find
+   * image and sizing in the registry.
+   */
+  readonly pinnedEnvironments?: ReadonlyMap<string, readonly string[]>;
 }
 
 export interface ChildPipelineFile {
@@ -42,9 +50,7 @@ export interface ChildPipelineFile {
 export const CHILD_PIPELINE_FILE = 'child-pipeline.yml';
 export const NOOP_JOB = 'nothing-changed';
 export const GATEWAY_BUILD_JOB = 'gateway:build';
-export const GATEWAY_DEPLOY_JOB = 'gateway:deploy';
 export const GENERATE_PARTS_JOB = 'generate-parts';
-const JOBS_PER_DEPLOYABLE = 3;
 /** The jobs call the CLI by name: the CI image has it on PATH (see `cliFallback`). */
 const CLI = ['modelfleet'];
 
@@ -54,6 +60,26 @@ const CLI = ['modelfleet'];
  * CI image the first test succeeds and nothing is installed.
  */
 export const CLI_FALLBACK = 'command -v modelfleet >/dev/null 2>&1 || { npm ci --no-audit --no-fund && modelfleet() { npx --no-install modelfleet "$@"; }; }';
+
+/** `<model>:deploy:<env>`: one deploy job per deployable and environment. */
+export function deployJob(deployName: string, environment: string): string {
+  return `${deployName}:deploy:${environment}`;
+}
+
+/** `gateway:deploy:<env>`: the gateway of one environment, after that environment's model deploys. */
+export function gatewayDeployJob(environment: string): string {
+  return `gateway:deploy:${environment}`;
+}
+
+/** `<model>:remove:<env>`: a deployable that left models.yaml, removed from one environment. */
+export function removeJob(deployName: string, environment: string): string {
+  return `${deployName}:remove:${environment}`;
+}
+
+/** Build and test, then one deploy per environment. */
+function jobsPerDeployable(options: PipelineOptions): number {
+  return 2 + options.environments.length;
+}
 
 /** Stable YAML: insertion order is decided by the builder, no anchors, no folding. */
 export function dumpPipeline(pipeline: CiObject): string {
@@ -70,27 +96,29 @@ export function buildChildPipelines(request: PipelineRequest, options: PipelineO
   if (deployNames.length === 0 && removed.length === 0 && !gatewayChanged) {
     return [toFile(CHILD_PIPELINE_FILE, noopPipeline(request.summary, options.ci))];
   }
-  const total = deployNames.length * JOBS_PER_DEPLOYABLE + removed.length + 2;
+  const envs = options.environments.length;
+  const total = deployNames.length * jobsPerDeployable(options) + removed.length * envs + 1 + envs;
   if (total <= options.maxJobs) {
-    return [toFile(CHILD_PIPELINE_FILE, modelPipeline(deployNames, { removed, gateway: true }, options))];
+    return [toFile(CHILD_PIPELINE_FILE, modelPipeline(deployNames, { removed, gateway: true, pinned: request.pinnedEnvironments }, options))];
   }
   return splitPipelines(request, options);
 }
 
 function splitPipelines(request: PipelineRequest, options: PipelineOptions): ChildPipelineFile[] {
-  let perPart = Math.floor(options.maxJobs / JOBS_PER_DEPLOYABLE);
+  let perPart = Math.max(1, Math.floor(options.maxJobs / jobsPerDeployable(options)));
   for (;;) {
     const parts: string[][] = [];
     for (let i = 0; i < request.deployNames.length; i += perPart) parts.push(request.deployNames.slice(i, i + perPart));
-    const dispatcherJobs = 1 + parts.length + 2 + request.removed.length;
+    const envs = options.environments.length;
+    const dispatcherJobs = 1 + parts.length + 1 + envs + request.removed.length * envs;
     if (dispatcherJobs > options.maxJobs) {
       throw new UserError(
         'FLEET_INVALID',
-        `the fleet needs ${parts.length} child pipelines plus ${request.removed.length} removals, more than --max-jobs ${options.maxJobs} allows in the dispatcher`,
+        `the fleet needs ${parts.length} child pipelines plus ${request.removed.length} removals in ${envs} environment(s), more than --max-jobs ${options.maxJobs} allows in the dispatcher`,
         'raise --max-jobs (GitLab.com Free allows 500 jobs per pipeline), or remove fewer models per push',
       );
     }
-    const files = parts.map((names, i) => toFile(partFile(i + 1), modelPipeline(names, { removed: [], gateway: false }, options)));
+    const files = parts.map((names, i) => toFile(partFile(i + 1), modelPipeline(names, { removed: [], gateway: false, pinned: request.pinnedEnvironments }, options)));
     if (files.every((f) => Buffer.byteLength(f.yaml) <= MAX_CHILD_YAML_BYTES) || perPart === 1) {
       return [toFile(CHILD_PIPELINE_FILE, dispatcherPipeline(parts.length, request.removed, options)), ...files];
     }
@@ -112,7 +140,6 @@ function header(stages: readonly string[], ci: CiSettings): CiObject {
     stages,
     variables: {
       // Pipeline variables forwarded by the parent's trigger job win over these defaults.
-      MODELFLEET_ENV: 'production',
       ...(usesDefaultImageVariable(ci) ? { MODELFLEET_CI_IMAGE: defaultCiImage() } : {}),
       // `modelfleet deploy --target`: from ci.deployTarget; a pipeline run may set kube, local or auto.
       [DEPLOY_TARGET_VARIABLE]: deployTargetFlag(ci),
@@ -168,13 +195,67 @@ function noDependencies(): CiObject {
 /** `--target "$MODELFLEET_DEPLOY_TARGET"`: every deploy names its target; none falls back to guessing. */
 const TARGET_ARGS: readonly ShellWord[] = ['--target', shellVariable(DEPLOY_TARGET_VARIABLE)];
 
-function environmentName(deployName: string): string {
-  return `$MODELFLEET_ENV/${deployName}`;
+/**
+ * Which environment a job changes. The command line names it (`--env`): variables the parent's
+ * trigger job forwards (its own MODELFLEET_ENV among them) would win over job variables
+ * (https://docs.gitlab.com/ci/variables/#cicd-variable-precedence); the job variable is for
+ * scripts and people reading the job.
+ */
+function environmentArgs(env: EnvironmentSpec): ShellWord[] {
+  return ['--env', env.name];
+}
+
+/**
+ * GitLab's `environment:` of a job that deploys `deployName` (a model or `gateway`) to `env`:
+ * `<env>/<name>` groups a fleet's environments by tier in GitLab's Environments page
+ * (https://docs.gitlab.com/ci/yaml/#environment).
+ */
+function environmentKeyword(env: EnvironmentSpec, deployName: string, action: 'start' | 'stop'): CiObject {
+  return {
+    name: `${env.name}/${deployName}`,
+    deployment_tier: env.tier,
+    ...(env.url !== undefined ? { url: env.url } : {}),
+    ...(env.autoStopIn !== undefined && action === 'start' ? { auto_stop_in: env.autoStopIn } : {}),
+    action,
+  };
 }
 
 /** One deploy at a time per model and environment (https://docs.gitlab.com/ci/resource_groups/). */
-function resourceGroup(deployName: string): string {
-  return `modelfleet-$MODELFLEET_ENV-${deployName}`;
+function resourceGroup(env: EnvironmentSpec, deployName: string): string {
+  return `modelfleet-${env.name}-${deployName}`;
+}
+
+/**
+ * What every job that changes an environment carries, in two parts around its script: `head`
+ * (the deploy runner settings, the environment's variable, the rules with its gate) and `tail`
+ * (GitLab environment, lock, not interruptible).
+ */
+function environmentJob(env: EnvironmentSpec, deployName: string, options: PipelineOptions, rules: { when?: 'always'; gated: boolean }, action: 'start' | 'stop' = 'start'): { head: CiObject; tail: CiObject } {
+  const manual = rules.gated && env.gate === 'manual';
+  const runner = runnerKeys(options.ci, 'deploy');
+  return {
+    head: {
+      ...runner,
+      variables: { ...(runner.variables as Record<string, string> | undefined), MODELFLEET_ENV: env.name },
+      // A manual gate is GitLab's blocking manual job: the pipeline waits for someone to start it
+      // (https://docs.gitlab.com/ci/jobs/job_control/#types-of-manual-jobs).
+      rules: deployRules(options.ci, manual ? 'manual' : rules.when),
+    },
+    tail: {
+      ...(manual ? { allow_failure: false } : {}),
+      environment: environmentKeyword(env, deployName, action),
+      resource_group: resourceGroup(env, deployName),
+      interruptible: false,
+    },
+  };
+}
+
+function deployStage(env: EnvironmentSpec): string {
+  return `deploy-${env.name}`;
+}
+
+function gatewayStage(env: EnvironmentSpec): string {
+  return `gateway-${env.name}`;
 }
 
 /** `--file` / `--out` for the other commands only when they differ from the defaults (models.yaml, build). */
@@ -191,8 +272,10 @@ function regenerate(deployName: string, options: PipelineOptions): string {
 /** A path GitLab can link in a merge request: `expose_as` takes no globs and no variables. */
 const EXPOSABLE_PATH = /^[A-Za-z0-9_./@+-]+$/;
 
-function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean): [string, CiObject][] {
+function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean, pinned: readonly string[]): [string, CiObject][] {
   const folder = `${options.outDir}/models/${deployName}/`;
+  // Pinned versions first: the model's own version runs last, so its report and sizing are the job's artifacts.
+  const forPins = (command: string) => pinned.map((env) => shellCommand([...CLI, command, '--model', deployName, '--env', env, ...fleetArgs(options)]));
   return [
     [
       `${deployName}:build`,
@@ -201,7 +284,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
         needs: [],
         ...runnerKeys(options.ci, 'build'),
         // The image goes to the registry under its content tag; nothing here is kept for later jobs.
-        script: [regenerate(deployName, options), shellCommand([...CLI, 'build', '--model', deployName, ...fleetArgs(options)])],
+        script: [regenerate(deployName, options), ...forPins('build'), shellCommand([...CLI, 'build', '--model', deployName, ...fleetArgs(options)])],
       },
     ],
     [
@@ -210,7 +293,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
         stage: 'test',
         needs: [need(`${deployName}:build`)],
         ...runnerKeys(options.ci, 'test'),
-        script: [regenerate(deployName, options), shellCommand([...CLI, 'loadtest', '--model', deployName, ...fleetArgs(options)])],
+        script: [regenerate(deployName, options), ...forPins('loadtest'), shellCommand([...CLI, 'loadtest', '--model', deployName, ...fleetArgs(options)])],
         // For people: the report folder (report.html, report.json, junit.xml; linked from the
         // merge request while few models change), the measured sizing, and JUnit for the
         // pipeline's Tests tab. No later job reads them: the sizing travels in the registry.
@@ -223,21 +306,23 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
         },
       },
     ],
-    [
-      `${deployName}:deploy`,
-      {
-        stage: 'deploy',
-        needs: [need(`${deployName}:test`)],
-        ...runnerKeys(options.ci, 'deploy'),
-        rules: deployRules(options.ci),
-        script: [regenerate(deployName, options), shellCommand([...CLI, 'deploy', '--model', deployName, ...fleetArgs(options), ...TARGET_ARGS])],
-        environment: { name: environmentName(deployName), action: 'start' },
-        resource_group: resourceGroup(deployName),
-        interruptible: false,
-        // For people: the manifests as applied.
-        artifacts: { when: 'always', paths: [`${folder}k8s/`], expire_in: '30 days' },
-      },
-    ],
+    // Promotion order: each environment's deploy waits for the one before it (the first for the load test).
+    ...options.environments.map((env, i): [string, CiObject] => {
+      const previous = options.environments[i - 1];
+      const { head, tail } = environmentJob(env, deployName, options, { gated: true });
+      return [
+        deployJob(deployName, env.name),
+        {
+          stage: deployStage(env),
+          needs: [need(previous ? deployJob(deployName, previous.name) : `${deployName}:test`)],
+          ...head,
+          script: [regenerate(deployName, options), shellCommand([...CLI, 'deploy', '--model', deployName, ...environmentArgs(env), ...fleetArgs(options), ...TARGET_ARGS])],
+          ...tail,
+          // For people: the manifests as applied.
+          artifacts: { when: 'always', paths: [`${folder}k8s/`], expire_in: '30 days' },
+        },
+      ];
+    }),
   ];
 }
 
@@ -250,10 +335,12 @@ function needsOrStageOrder(needs: readonly CiObject[]): CiObject {
 }
 
 /**
- * `upstream`: the model deploys (optional: the branch rules leave them out exactly when they
- * leave out gateway:deploy) or, in the dispatcher, the part trigger jobs.
+ * `upstream(env)`: that environment's model deploys (optional: the branch rules leave them out
+ * exactly when they leave out the gateway deploy) or, in the dispatcher, the part trigger jobs.
+ * A gateway deploy with no model deploy before it in this file (only routes changed) waits for
+ * the previous environment's gateway and carries its environment's gate itself.
  */
-function gatewayJobs(upstream: readonly CiObject[], options: PipelineOptions): [string, CiObject][] {
+function gatewayJobs(upstream: (env: EnvironmentSpec) => readonly CiObject[], options: PipelineOptions): [string, CiObject][] {
   return [
     [
       GATEWAY_BUILD_JOB,
@@ -264,58 +351,67 @@ function gatewayJobs(upstream: readonly CiObject[], options: PipelineOptions): [
         script: [shellCommand([...CLI, 'build', '--gateway', ...fleetArgs(options)])],
       },
     ],
-    [
-      GATEWAY_DEPLOY_JOB,
-      {
-        stage: 'gateway',
-        ...needsOrStageOrder([need(GATEWAY_BUILD_JOB), ...upstream]),
-        ...runnerKeys(options.ci, 'deploy'),
-        // `when: always`: one model's failed deploy must not hold back the routes of all the
-        // others; the gateway keeps a failed model's previous route, and the pipeline still fails.
-        rules: deployRules(options.ci, 'always'),
-        script: [shellCommand([...CLI, 'deploy', '--gateway', ...fleetArgs(options), ...TARGET_ARGS])],
-        environment: { name: environmentName('gateway'), action: 'start' },
-        resource_group: resourceGroup('gateway'),
-        interruptible: false,
-        artifacts: { when: 'always', paths: [`${options.outDir}/gateway/k8s/`], expire_in: '30 days' },
-      },
-    ],
+    ...options.environments.map((env, i): [string, CiObject] => {
+      const models = upstream(env);
+      const previous = options.environments[i - 1];
+      const gated = models.length === 0;
+      // `when: always`: one model's failed deploy must not hold back the routes of all the
+      // others; the gateway keeps a failed model's previous route, and the pipeline still fails.
+      const { head, tail } = environmentJob(env, 'gateway', options, { when: 'always', gated });
+      return [
+        gatewayDeployJob(env.name),
+        {
+          stage: gatewayStage(env),
+          ...needsOrStageOrder([need(GATEWAY_BUILD_JOB), ...(gated && previous ? [need(gatewayDeployJob(previous.name))] : []), ...models]),
+          ...head,
+          script: [shellCommand([...CLI, 'deploy', '--gateway', ...environmentArgs(env), ...fleetArgs(options), ...TARGET_ARGS])],
+          ...tail,
+          artifacts: { when: 'always', paths: [`${options.outDir}/gateway/k8s/`], expire_in: '30 days' },
+        },
+      ];
+    }),
   ];
 }
 
 function removalJobs(removed: readonly string[], afterGateway: boolean, options: PipelineOptions): [string, CiObject][] {
   // Remove a deployment only after the gateway stopped routing to it. Not optional: the same
   // rules include or leave out both jobs, and a removal must never run without that gateway deploy.
-  return removed.map((name) => [
-    `${name}:remove`,
-    {
-      stage: 'cleanup',
-      ...(afterGateway ? { needs: [need(GATEWAY_DEPLOY_JOB)] } : noDependencies()),
-      ...runnerKeys(options.ci, 'deploy'),
-      rules: deployRules(options.ci),
-      script: [shellCommand([...CLI, 'deploy', '--remove', name, ...fleetArgs(options), ...TARGET_ARGS])],
-      environment: { name: environmentName(name), action: 'stop' },
-      resource_group: resourceGroup(name),
-      interruptible: false,
-    },
-  ]);
+  return removed.flatMap((name) =>
+    options.environments.map((env): [string, CiObject] => {
+      const { head, tail } = environmentJob(env, name, options, { gated: false }, 'stop');
+      return [
+        removeJob(name, env.name),
+        {
+          stage: 'cleanup',
+          ...(afterGateway ? { needs: [need(gatewayDeployJob(env.name))] } : noDependencies()),
+          ...head,
+          script: [shellCommand([...CLI, 'deploy', '--remove', name, ...environmentArgs(env), ...fleetArgs(options), ...TARGET_ARGS])],
+          ...tail,
+        },
+      ];
+    }),
+  );
 }
 
 function modelPipeline(
   deployNames: readonly string[],
-  extra: { removed: readonly string[]; gateway: boolean },
+  extra: { removed: readonly string[]; gateway: boolean; pinned: ReadonlyMap<string, readonly string[]> | undefined },
   options: PipelineOptions,
 ): CiObject {
-  const stages = ['build', 'test', 'deploy'];
-  if (extra.gateway) stages.push('gateway');
+  const hasModels = deployNames.length > 0;
+  const stages = ['build', ...(hasModels ? ['test'] : [])];
+  for (const env of options.environments) {
+    if (hasModels) stages.push(deployStage(env));
+    if (extra.gateway) stages.push(gatewayStage(env));
+  }
   if (extra.removed.length > 0) stages.push('cleanup');
-  const pipeline: CiObject = header(deployNames.length === 0 ? stages.filter((s) => s !== 'test' && s !== 'deploy') : stages, options.ci);
+  const pipeline: CiObject = header(stages, options.ci);
   // GitLab links at most 10 exposed artifacts per merge request, so reports are linked only
   // when this pipeline has at most that many test jobs (https://docs.gitlab.com/ci/yaml/#artifactsexpose_as).
   const exposeReports = deployNames.length <= MAX_EXPOSED_ARTIFACTS;
-  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports)) pipeline[job] = body;
+  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports, extra.pinned?.get(name) ?? [])) pipeline[job] = body;
   if (extra.gateway) {
-    for (const [job, body] of gatewayJobs(deployNames.map((n) => need(`${n}:deploy`, true)), options)) pipeline[job] = body;
+    for (const [job, body] of gatewayJobs((env) => deployNames.map((n) => need(deployJob(n, env.name), true)), options)) pipeline[job] = body;
   }
   for (const [job, body] of removalJobs(extra.removed, extra.gateway, options)) pipeline[job] = body;
   return pipeline;
@@ -326,7 +422,7 @@ function partTriggerJob(n: number, count: number): string {
 }
 
 function dispatcherPipeline(parts: number, removed: readonly string[], options: PipelineOptions): CiObject {
-  const stages = ['build', 'models', 'gateway', ...(removed.length > 0 ? ['cleanup'] : [])];
+  const stages = ['build', 'models', ...options.environments.map(gatewayStage), ...(removed.length > 0 ? ['cleanup'] : [])];
   const pipeline: CiObject = header(stages, options.ci);
   const partPaths = Array.from({ length: parts }, (_, i) => `${options.outDir}/${partFile(i + 1)}`);
   pipeline[GENERATE_PARTS_JOB] = {
@@ -354,7 +450,7 @@ function dispatcherPipeline(parts: number, removed: readonly string[], options: 
       trigger: { include: [{ artifact: partPaths[n - 1], job: GENERATE_PARTS_JOB }], strategy: 'depend', forward: { pipeline_variables: true } },
     };
   }
-  for (const [job, body] of gatewayJobs(triggers, options)) pipeline[job] = body;
+  for (const [job, body] of gatewayJobs(() => triggers, options)) pipeline[job] = body;
   for (const [job, body] of removalJobs(removed, true, options)) pipeline[job] = body;
   return pipeline;
 }

@@ -37,10 +37,10 @@ function branchCondition(branch: DeployBranch): string {
  * never in a merge-request pipeline, else only on the deploy branches (by default the default
  * branch). CI_COMMIT_BRANCH is unset in merge-request and tag pipelines, so those never match
  * the branch rule either. A job no rule matches is left out of the pipeline
- * (https://docs.gitlab.com/ci/yaml/#rules). `when` is `always` for gateway:deploy, which runs
- * whatever became of the model deploys.
+ * (https://docs.gitlab.com/ci/yaml/#rules). `when` is `always` for the gateway deploys, which run
+ * whatever became of the model deploys, and `manual` for an environment with `gate: manual`.
  */
-export function deployRules(ci: CiSettings, when?: 'always'): CiObject[] {
+export function deployRules(ci: CiSettings, when?: 'always' | 'manual'): CiObject[] {
   return [
     { if: `$${PARENT_SOURCE_VARIABLE} == "merge_request_event"`, when: 'never' },
     { if: ci.deploy.branches.map(branchCondition).join(' || '), ...(when ? { when } : {}) },

@@ -21,6 +21,7 @@ export interface DeployableBuildConfig {
   readonly secretEnv?: Deployable['model']['secretEnv'];
   readonly envFromSecrets?: Deployable['model']['envFromSecrets'];
   readonly bulk?: Deployable['model']['bulk'];
+  readonly environments?: Deployable['model']['environments'];
 }
 
 export function toBuildConfig({ model, variant }: Deployable): DeployableBuildConfig {
@@ -38,6 +39,8 @@ export function toBuildConfig({ model, variant }: Deployable): DeployableBuildCo
     ...(model.envFromSecrets.length > 0 ? { envFromSecrets: model.envFromSecrets } : {}),
     // The worker Deployment and its ScaledObject come from these settings.
     ...(model.bulk ? { bulk: model.bulk } : {}),
+    // Per-environment scaling and pins change what that environment's deploy applies.
+    ...(model.environments ? { environments: model.environments } : {}),
   };
 }
 

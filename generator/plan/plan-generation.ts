@@ -51,7 +51,7 @@ export function planGeneration(input: PlanInput): GenerationPlan {
   const files: PlannedFile[] = deployables.flatMap(renderFolder);
   const deployNames = deployables.map((d) => d.variant.deployName).filter((name) => input.changes.changed.has(name));
   const pipelines = buildChildPipelines(
-    { deployNames, removed: input.changes.removed, gatewayChanged: input.changes.gatewayChanged, summary: input.changes.summary },
+    { deployNames, removed: input.changes.removed, gatewayChanged: input.changes.gatewayChanged, summary: input.changes.summary, pinnedEnvironments: pinnedEnvironments(deployables, input.fleet) },
     {
       fleetFile: input.fleetFile,
       outDir: input.outDir,
@@ -61,11 +61,29 @@ export function planGeneration(input: PlanInput): GenerationPlan {
         ...(input.runnerTags && input.runnerTags.length > 0 ? ['--runner-tags', JSON.stringify(input.runnerTags)] : []),
       ],
       ci: withDefaultRunnerTags(input.fleet.ci, input.runnerTags ?? []),
+      environments: input.fleet.environments,
     },
   );
   for (const p of pipelines) files.push({ path: p.file, content: p.yaml });
   files.push({ path: PLAN_FILE, content: `${JSON.stringify(planSummary(input, deployNames, pipelines), null, 2)}\n` });
   return { scope: 'full', files, pipelines, changes: input.changes };
+}
+
+/** Per deployable, the first environment of each distinct registry pin it has (models.yaml order). */
+function pinnedEnvironments(deployables: readonly Deployable[], fleet: FleetSpec): Map<string, string[]> {
+  const pinned = new Map<string, string[]>();
+  for (const { model, variant } of deployables) {
+    const seen = new Set<string>();
+    for (const env of fleet.environments) {
+      const pin = model.environments?.[env.name]?.pin;
+      if (!pin) continue;
+      const key = JSON.stringify(pin);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      pinned.set(variant.deployName, [...(pinned.get(variant.deployName) ?? []), env.name]);
+    }
+  }
+  return pinned;
 }
 
 function planSummary(input: PlanInput, deployNames: readonly string[], pipelines: readonly ChildPipelineFile[]): Record<string, unknown> {

@@ -66,6 +66,8 @@ export function selectChanges(input: ChangeInput): ChangeSet {
   // change there changes every job (not the images, whose tags are content-addressed, so the
   // build jobs find them and skip), so every deployable gets its jobs again.
   if (previous !== undefined && digestOf(previous.ci) !== digestOf(fleet.ci)) return selectAll(fleet, `ci: settings changed since ${short}`);
+  // Every model has one deploy job per environment, each with the environment's settings.
+  if (previous !== undefined && digestOf(previous.environments) !== digestOf(fleet.environments)) return selectAll(fleet, `environments: changed since ${short}`);
   // Every model's Deployment (and the gateway's) lists the image pull Secrets.
   if (previous !== undefined && digestOf(previous.kubernetes.imagePullSecrets) !== digestOf(fleet.kubernetes.imagePullSecrets)) {
     return selectAll(fleet, `kubernetes.imagePullSecrets changed since ${short}`);

@@ -4,15 +4,15 @@ import type { ErrorCodeInfo } from './error-code-info.js';
 export const deployErrors = {
   DEPLOY_ROLLOUT_FAILED: {
     summary: 'The new version of a model did not become ready in time; the previous version was restored and keeps serving.',
-    fix: 'Read the events and log lines printed above (image, readiness probe, memory limit), fix the model or its settings in models.yaml, push, and re-run `<model>:deploy`.',
+    fix: 'Read the events and log lines printed above (image, readiness probe, memory limit), fix the model or its settings in models.yaml, push, and re-run `<model>:deploy:<env>`.',
   },
   DEPLOY_MANIFEST_REJECTED: {
     summary: 'The Kubernetes API server rejected a manifest (HTTP 422); nothing already deployed was changed.',
-    fix: 'The message names the object and the field. Fix the setting in models.yaml (or k8s-templates/), push, and re-run `<model>:deploy` (it renders the manifests).',
+    fix: 'The message names the object and the field. Fix the setting in models.yaml (or k8s-templates/), push, and re-run `<model>:deploy:<env>` (it renders the manifests).',
   },
   DEPLOY_API_ERROR: {
     summary: 'The Kubernetes API server answered with an error or could not be reached.',
-    fix: 'Check the job\'s kubeconfig (KUBECONFIG, or the in-cluster service account), that the cluster answers, and that the account may apply objects in the namespace; then re-run `<model>:deploy`.',
+    fix: 'Check the job\'s kubeconfig (KUBECONFIG, or the in-cluster service account), that the cluster answers, and that the account may apply objects in the namespace; then re-run `<model>:deploy:<env>`.',
   },
   DEPLOY_FORBIDDEN: {
     summary: 'The Kubernetes API server refused a request of the deploy job (HTTP 403): its identity lacks a permission. The message names the verb, the resource and the namespace.',
@@ -24,11 +24,11 @@ export const deployErrors = {
   },
   DEPLOY_MISSING_INPUT: {
     summary: 'Something the deploy needs (the image in the registry, the measured sizing) is gone and cannot be recreated here.',
-    fix: 'Re-run the job the message names (`<model>:build` or `<model>:test`), then `<model>:deploy`.',
+    fix: 'Re-run the job the message names (`<model>:build` or `<model>:test`), then `<model>:deploy:<env>`.',
   },
   DEPLOY_STILL_ROUTED: {
     summary: '`deploy --remove` was asked to remove a model that the live gateway still routes to (its model kept its previous route after a failed deploy); nothing was removed.',
-    fix: 'Fix and re-run the failed `<variant>:deploy` job, then `gateway:deploy`, then the `<model>:remove` job again.',
+    fix: 'Fix and re-run the failed `<variant>:deploy:<env>` job, then `gateway:deploy:<env>`, then the `<model>:remove:<env>` job again.',
   },
   DEPLOY_NO_CLUSTER: {
     summary: 'A deploy inside GitLab CI (GITLAB_CI=true) found no Kubernetes cluster and was not told to deploy onto the runner.',

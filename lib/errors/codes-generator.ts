@@ -17,6 +17,10 @@ export const generatorErrors = {
     summary: 'The model (deploy name) given with --model to generate, build, loadtest or deploy is not in models.yaml.',
     fix: 'Use a deploy name from `modelfleet validate` output: the model name, or `<model>-<variant>` for A/B variants.',
   },
+  UNKNOWN_ENVIRONMENT: {
+    summary: 'The environment given with --env (or MODELFLEET_ENV) to deploy is not one of the `environments:` in models.yaml.',
+    fix: 'Use a name from models.yaml\'s `environments:` (staging and production when it has none), or add the environment there.',
+  },
   GIT_FAILED: {
     summary: 'Finding what changed since the previous commit failed (git is missing, the folder is not a repository, or the revision is unknown).',
     fix: 'Pass a revision the clone has (fetch more history, e.g. GIT_DEPTH: 0), or use `--all` to generate every model.',

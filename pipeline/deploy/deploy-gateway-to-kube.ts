@@ -69,7 +69,7 @@ export async function deployGatewayToKube(options: GatewayKubeDeploy): Promise<G
   const desired = buildRouteTable(fleet, (name) => `http://${name}.${namespace}.svc.cluster.local:${SERVICE_PORT}`, { inputsFor: (name) => inputs.get(name) });
   const [deployed, previous] = await Promise.all([readDeployedVariants(kube, namespace, fleet), readLiveRouteTable(kube, namespace, print)]);
   const { table, models } = mergeRouteTables({ desired, previous, deployed });
-  const warnings = describeHeldBackRoutes(models, `namespace ${namespace}`);
+  const warnings = describeHeldBackRoutes(models, `namespace ${namespace}`, options.environment);
   for (const line of warnings) print(line);
 
   const manifests = renderGatewayManifests({ namespace, image, routesJson: formatRouteTable(table), imagePullSecrets: fleet.kubernetes.imagePullSecrets });

@@ -24,12 +24,20 @@ import { readModelJson } from '../model-folder/model-json.js';
 import { fetchSizingRecord } from '../model-folder/sizing-in-registry.js';
 import { readSizingRecord, sizingKeyOf, type SizingRecord } from '../model-folder/sizing-record.js';
 import type { DockerSeam } from '../seams/docker.js';
+import { deployJob } from '../../generator/pipeline/build-child-pipeline.js';
 import { runCliStep } from './run-cli-step.js';
 
 export interface DeployPaths {
   readonly file: string;
   readonly out: string;
   readonly deployName: string;
+  /** The environment deployed to, so messages name its job (`<deployName>:deploy:<env>`). */
+  readonly environment?: string;
+}
+
+/** The deploy job a message tells to re-run: `<deployName>:deploy:<env>` (or `<deployName>:deploy` without an environment). */
+export function deployJobOf(paths: DeployPaths): string {
+  return paths.environment !== undefined ? deployJob(paths.deployName, paths.environment) : `${paths.deployName}:deploy`;
 }
 
 type Print = (line: string) => void;
@@ -64,7 +72,7 @@ export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployabl
     inputs = await prepareImageInputs({ fleet, deployable, outDir: resolve(paths.out), env });
   } catch (err) {
     throw new UserError('DEPLOY_MISSING_INPUT', `model ${paths.deployName}: its image tag could not be computed: ${(err as Error).message.split('\n')[0] ?? ''}`,
-      `Fix the cause, then re-run \`${paths.deployName}:build\` and \`${paths.deployName}:deploy\`.`, { cause: err });
+      `Fix the cause, then re-run \`${paths.deployName}:build\` and \`${deployJobOf(paths)}\`.`, { cause: err });
   }
   const registry = registryTargetFor(paths.deployName, tagOf(inputs.tag), env);
   return { tag: inputs.tag, reference: registry?.reference ?? inputs.tag, registry, content: inputs.contentDigest };
@@ -127,7 +135,7 @@ export async function ensureSizing(
     : `${modelFolderPaths(paths.out, name).sizingJson} ${local ? 'was measured for another image or load' : 'is missing'}, and no registry is configured to hold the sizing (MODELFLEET_REGISTRY_IMAGE, or GitLab's CI_REGISTRY)`;
   if (!options.canMeasure) {
     throw new UserError('DEPLOY_MISSING_INPUT', `model ${name}: ${why}, and this job cannot measure: no Docker engine answers`,
-      `Re-run \`${name}:test\` (it measures memory and stores the sizing), then \`${name}:deploy\`.`);
+      `Re-run \`${name}:test\` (it measures memory and stores the sizing), then \`${deployJobOf(paths)}\`.`);
   }
   print(`${name}: ${why}; re-measuring (modelfleet loadtest)`);
   await step(paths, ['loadtest', '--model', name, '--file', paths.file, '--out', paths.out, ...(options.loadtestArgs ?? [])], 'test', print);
@@ -157,6 +165,6 @@ async function step(paths: DeployPaths, args: readonly string[], job: 'generate'
   if (result.code !== 0) {
     const rerun = job === 'generate' ? 'the parent pipeline\'s `generate` job' : `\`${paths.deployName}:${job}\``;
     throw new UserError('DEPLOY_MISSING_INPUT', `model ${paths.deployName}: recreating a missing input with \`modelfleet ${args.join(' ')}\` failed (exit ${result.code})`,
-      `Read its output above; re-run ${rerun}, then \`${paths.deployName}:deploy\`.`);
+      `Read its output above; re-run ${rerun}, then \`${deployJobOf(paths)}\`.`);
   }
 }

@@ -8,8 +8,9 @@ import { resolve } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
 import { deployErrors } from '../../lib/errors/codes-deploy.js';
 import { findDeployable, listDeployables } from '../../generator/fleet/find-deployable.js';
+import { deployableInEnvironment, findEnvironment } from '../../generator/fleet/find-environment.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
-import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
+import type { Deployable, EnvironmentSpec, FleetSpec } from '../../generator/fleet/types.js';
 import { batchingEnv, renderModelManifests } from '../manifests/render-model-manifests.js';
 import { fleetHasScaledObjects } from './fleet-has-scaled-objects.js';
 import { renderBulkManifests } from '../bulk/render-bulk-manifests.js';
@@ -18,13 +19,14 @@ import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isKubeConfigured, openKube, type KubeClient, type KubeObject } from '../seams/kube.js';
 import { deployLocalGateway } from '../local-target/local-gateway.js';
+import { environmentGatewayPort } from '../local-target/gateway-port.js';
 import { deployLocal, removeLocal, type LocalRuntimeChoice } from '../local-target/deploy-local.js';
-import { readLocalState } from '../local-target/local-state.js';
+import { environmentStateRoot, readLocalState, stateRoot } from '../local-target/local-state.js';
 import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kube.js';
 import { markDeployedConfig } from './deployed-config.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, removeFromKube } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting, environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
-import { ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
+import { deployJobOf, ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
 
 export type DeployTarget = 'kube' | 'local' | 'auto';
 export type LocalRuntimeFlag = 'docker' | 'process' | 'auto';
@@ -64,35 +66,69 @@ export async function runDeploy(command: DeployCommand): Promise<void> {
   return runLocalDeploy(command);
 }
 
+/** Where a deploy goes: the environment, and on Kubernetes its namespace and kube context. */
+interface DeployPlace {
+  readonly environment: string;
+  readonly namespace: string;
+  readonly context?: string;
+  /** Undefined only for a removal without models.yaml (the environment is then taken by name). */
+  readonly spec?: EnvironmentSpec;
+}
+
+/**
+ * The environment of models.yaml that `--env` (else MODELFLEET_ENV, else the first one) names,
+ * with its namespace (`--namespace` wins) and context. A removal may run where models.yaml is
+ * gone; it then takes the environment by name with the default namespace rule.
+ */
+function placeOf(command: DeployCommand, fleet: FleetSpec | undefined): DeployPlace {
+  if (!fleet) {
+    const environment = environmentName(command.environment);
+    return { environment, namespace: command.namespace ?? namespaceForEnvironment(environment) };
+  }
+  const spec = findEnvironment(fleet, command.environment);
+  return { environment: spec.name, namespace: command.namespace ?? spec.namespace, ...(spec.context !== undefined ? { context: spec.context } : {}), spec };
+}
+
+function fleetlessStateRoot(environment: string): string {
+  const own = environmentStateRoot([], environment);
+  return existsSync(own) ? own : stateRoot();
+}
+
+function fleetIfPresent(command: DeployCommand): FleetSpec | undefined {
+  return command.action.kind === 'remove' && !existsSync(command.file) ? undefined : loadFleet(command.file);
+}
+
 // ---------------------------------------------------------------- Kubernetes
 
 async function runKubeDeploy(command: DeployCommand): Promise<void> {
   const { print } = command;
   const env = process.env;
-  const environment = environmentName(command.environment);
-  const namespace = command.namespace ?? namespaceForEnvironment(environment);
-  const kube = await openKube().catch((err: unknown) => {
+  const fleetFile = fleetIfPresent(command);
+  const { environment, namespace, context, spec } = placeOf(command, fleetFile);
+  const kube = await openKube(context !== undefined ? { context } : {}).catch((err: unknown) => {
     throw new UserError('DEPLOY_API_ERROR', `the job's kubeconfig could not be used: ${(err as Error).message}`, deployErrors.DEPLOY_API_ERROR.fix, { cause: err });
   });
   const timeoutMs = (command.timeoutSeconds ?? 300) * 1000;
-  print(`target: Kubernetes ${kube.server}, namespace ${namespace} (environment ${environment})`);
+  print(`target: Kubernetes ${kube.server}${context !== undefined ? ` (context ${context})` : ''}, namespace ${namespace} (environment ${environment})`);
 
   switch (command.action.kind) {
     case 'remove': {
       await refuseIfStillRouted(kube, namespace, command.action.name, print);
-      const removed = await removeFromKube(kube, namespace, command.action.name, print, existsSync(command.file) && fleetHasScaledObjects(loadFleet(command.file)) ? BULK_MANAGED_KINDS : MANAGED_KINDS);
+      const removed = await removeFromKube(kube, namespace, command.action.name, print, fleetFile && fleetHasScaledObjects(fleetFile) ? BULK_MANAGED_KINDS : MANAGED_KINDS);
       print(removed.length === 0 ? `${command.action.name}: nothing deployed in ${namespace}; nothing to remove` : `${command.action.name}: removed ${removed.length} object(s) from ${namespace}`);
       return;
     }
     case 'model': {
       const { fleet, deployable, paths } = await prepareModel(command, command.action.name);
-      const image = await resolveDeployImage(fleet, deployable, paths, env);
-      await requireImageInRegistry(image.registry, { build: `${paths.deployName}:build`, deploy: `${paths.deployName}:deploy` });
+      // This environment's scaling and pin; the mark below stays the model's own (what the gateway compares).
+      const inEnvironment = spec ? deployableInEnvironment(deployable, spec) : deployable;
+      const image = await resolveDeployImage(fleet, inEnvironment, paths, env);
+      await requireImageInRegistry(image.registry, { build: `${paths.deployName}:build`, deploy: deployJobOf(paths) });
       const docker = await openDocker();
-      const sizing = await ensureSizing(fleet, deployable, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
+      const sizing = await ensureSizing(fleet, inEnvironment, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
       const manifestOptions = { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets };
       // A bulk model's worker Deployment and KEDA ScaledObject deploy (and roll back) with it.
-      const manifests = [...renderModelManifests(deployable, sizing.sizing, manifestOptions), ...renderBulkManifests(deployable, sizing.sizing, manifestOptions)];
+      const manifests = [...renderModelManifests(inEnvironment, sizing.sizing, manifestOptions), ...renderBulkManifests(inEnvironment, sizing.sizing, manifestOptions)];
       // For people reading the job's artifacts: exactly what was applied.
       await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
       // The mark tells a later gateway deploy that this variant runs this commit's version.
@@ -128,29 +164,38 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
   if (command.runtime === 'docker' && !docker) {
     throw new UserError('DEPLOY_LOCAL_NO_RUNTIME', '--runtime docker, but no Docker engine answers', 'Start one with `bash scripts/setup-docker.sh`, or use `--runtime process`.');
   }
+  // One set of instances and one gateway per environment, each with its own state folder.
+  const fleetFile = fleetIfPresent(command);
+  const { environment, spec } = placeOf(command, fleetFile);
+  const environments = fleetFile?.environments ?? [];
+  // Without models.yaml (a removal after it was deleted) the order is unknown: the environment's own folder when it has one.
+  const root = fleetFile ? environmentStateRoot(environments, environment) : fleetlessStateRoot(environment);
+  print(`target: this machine, environment ${environment} (state ${root})`);
   switch (command.action.kind) {
     case 'remove': {
-      const fleet = existsSync(command.file) ? loadFleet(command.file) : undefined;
-      const removed = await removeLocal(fleet, command.action.name, await openDocker(), print);
-      if (!removed) print(`${command.action.name}: not running on the local target; nothing to remove`);
+      const removed = await removeLocal(fleetFile, command.action.name, await openDocker(), print, root);
+      if (!removed) print(`${command.action.name}: not running on the local target in ${environment}; nothing to remove`);
       return;
     }
     case 'gateway': {
-      const fleet = loadFleet(command.file);
-      const result = await deployLocalGateway(fleet, docker, print);
+      const fleet = fleetFile ?? loadFleet(command.file);
+      const index = Math.max(0, environments.findIndex((e) => e.name === environment));
+      const result = await deployLocalGateway(fleet, docker, print, root, { port: environmentGatewayPort(index), environment });
       // As on Kubernetes: once the gateway no longer routes to them, models that left models.yaml go.
       const keep = new Set(listDeployables(fleet).map((d) => d.variant.deployName));
-      for (const name of Object.keys((await readLocalState()).models)) {
+      for (const name of Object.keys((await readLocalState(root)).models)) {
         if (!keep.has(name)) {
           print(`${name}: no longer in ${command.file}; stopping its local instance`);
-          await removeLocal(fleet, name, docker ?? (await openDocker()), print);
+          await removeLocal(fleet, name, docker ?? (await openDocker()), print, root);
         }
       }
       print(`gateway: ${result.url} (docs at ${result.url}/docs)`);
       return;
     }
     case 'model': {
-      const { fleet, deployable, paths } = await prepareModel(command, command.action.name);
+      const prepared = await prepareModel(command, command.action.name);
+      const { fleet, paths } = prepared;
+      const deployable = spec ? deployableInEnvironment(prepared.deployable, spec) : prepared.deployable;
       const env = process.env;
       const runtime = await chooseLocalRuntime(command, fleet, deployable, paths, docker);
       // The measured limit is enforced by Docker's memory cap; a plain process cannot be capped,
@@ -168,6 +213,7 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
         env: serverEnv,
         ...(command.timeoutSeconds ? { readyTimeoutMs: command.timeoutSeconds * 1000 } : {}),
         report: print,
+        root,
       });
       return;
     }
@@ -206,7 +252,8 @@ async function chooseLocalRuntime(command: DeployCommand, fleet: FleetSpec, depl
 async function prepareModel(command: DeployCommand, name: string): Promise<{ fleet: FleetSpec; deployable: Deployable; paths: DeployPaths }> {
   const fleet = loadFleet(command.file);
   const deployable = findDeployable(fleet, name);
-  const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName };
+  const environment = findEnvironment(fleet, command.environment).name;
+  const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName, environment };
   await ensureModelFolder(paths, command.print);
   return { fleet, deployable, paths };
 }

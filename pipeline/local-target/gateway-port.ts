@@ -20,3 +20,13 @@ export function gatewayPortSetting(env: NodeJS.ProcessEnv = process.env): number
   }
   return port;
 }
+
+/**
+ * The port the gateway of the environment at `index` (in promotion order) asks for: the setting
+ * for the first, the next ports for the later ones (8000, 8001, ...), any free port for all
+ * when the setting is 0. A busy port falls back to a free one, as for the first.
+ */
+export function environmentGatewayPort(index: number, env: NodeJS.ProcessEnv = process.env): number {
+  const base = gatewayPortSetting(env);
+  return base === 0 ? 0 : Math.min(65_535, base + index);
+}

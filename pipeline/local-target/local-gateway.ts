@@ -65,16 +65,23 @@ export interface GatewayDeployResult {
 }
 
 /** `deploy --gateway` on the local target: writes the routes, then reloads the running gateway or starts one. */
-export async function deployLocalGateway(fleet: FleetSpec, docker: DockerSeam | undefined, report: (line: string) => void, root = stateRoot()): Promise<GatewayDeployResult> {
+export async function deployLocalGateway(
+  fleet: FleetSpec,
+  docker: DockerSeam | undefined,
+  report: (line: string) => void,
+  root = stateRoot(),
+  /** `port`: the environment's port (MODELFLEET_GATEWAY_PORT by default); `environment`: named in warnings' job names. */
+  options: { readonly port?: number; readonly environment?: string } = {},
+): Promise<GatewayDeployResult> {
   // Read first, so a bad MODELFLEET_GATEWAY_PORT is refused before anything changes.
-  const wantedPort = gatewayPortSetting();
+  const wantedPort = options.port ?? gatewayPortSetting();
   const file = routesFile(root);
   let routes = 0;
   const state = await updateLocalState(async (current) => {
     routes = await writeLocalRoutes(fleet, current, file, report);
     return current;
   }, root);
-  for (const line of describeNotDeployedLocally(fleet, state)) report(line);
+  for (const line of describeNotDeployedLocally(fleet, state, options.environment)) report(line);
   if (await reloadLocalGateway(state, docker)) {
     const url = `http://127.0.0.1:${state.gateway?.port ?? 0}`;
     report(`gateway: reloaded ${routes} route(s) on ${url}`);
@@ -113,7 +120,9 @@ export async function deployLocalGateway(fleet: FleetSpec, docker: DockerSeam | 
  * of the route answers 503 (a model whose new instance failed keeps its previous one, which the
  * state still records, so it is not listed here).
  */
-export function describeNotDeployedLocally(fleet: FleetSpec, state: LocalState): string[] {
+export function describeNotDeployedLocally(fleet: FleetSpec, state: LocalState, environment?: string): string[] {
+  const job = (name: string) => (environment !== undefined ? `${name}:deploy:${environment}` : `${name}:deploy`);
+  const local = environment !== undefined ? ` --env ${environment}` : '';
   const lines: string[] = [];
   for (const model of fleet.models) {
     const missing = model.variants.filter((v) => state.models[v.deployName] === undefined);
@@ -125,7 +134,7 @@ export function describeNotDeployedLocally(fleet: FleetSpec, state: LocalState):
       : share >= 100 ? `${model.route} answers 503` : `${share}% of ${model.route} answers 503`;
     const names = missing.map((v) => v.deployName);
     lines.push(`warning: model ${model.name} is not fully deployed on this machine: ${names.join(', ')} ${names.length === 1 ? 'has' : 'have'} no instance (${names.length === 1 ? 'its' : 'their'} deploy failed or has not run), so ${effect}; `
-      + `fix it and re-run ${names.map((n) => `\`${n}:deploy\``).join(', ')} (locally: ${names.map((n) => `\`modelfleet deploy --model ${n}\``).join(', ')}), then \`gateway:deploy\``);
+      + `fix it and re-run ${names.map((n) => `\`${job(n)}\``).join(', ')} (locally: ${names.map((n) => `\`modelfleet deploy --model ${n}${local}\``).join(', ')}), then \`${job('gateway')}\``);
   }
   return lines;
 }

@@ -5,7 +5,7 @@
  * pipeline run side by side.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { InstanceRecord } from '../instance-runtime/server-instance.js';
 
@@ -44,6 +44,22 @@ export const EMPTY_STATE: LocalState = { format: STATE_FORMAT, models: {} };
 /** `.modelfleet` in the current folder, or MODELFLEET_STATE_DIR. */
 export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.MODELFLEET_STATE_DIR ?? '.modelfleet');
+}
+
+/**
+ * The state folder of one environment on this machine: the first environment of the fleet
+ * (where `modelfleet up` and `npm start` deploy) keeps the plain `.modelfleet`, each later one
+ * has its own `.modelfleet/environments/<name>`, with its own instances, routes and gateway.
+ */
+export function environmentStateRoot(environments: readonly { readonly name: string }[], environment: string, root = stateRoot()): string {
+  return environments[0]?.name === environment ? root : join(root, 'environments', environment);
+}
+
+/** The state folders of every environment that has one on this machine, the first environment's first. */
+export async function environmentStateRoots(root = stateRoot()): Promise<string[]> {
+  const folder = join(root, 'environments');
+  const names = await readdir(folder).catch(() => [] as string[]);
+  return [root, ...names.sort().map((name) => join(folder, name))];
 }
 
 export function localDir(root = stateRoot()): string {

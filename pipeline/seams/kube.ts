@@ -93,18 +93,22 @@ export function isKubeConfigured(env: NodeJS.ProcessEnv = process.env): boolean 
   return env.KUBERNETES_SERVICE_HOST !== undefined && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token');
 }
 
-/** Connects with the job's kubeconfig (KUBECONFIG, in-cluster), or the file given. Makes no request yet. */
-export async function openKube(options: { kubeconfig?: string } = {}): Promise<KubeClient> {
+/**
+ * Connects with the job's kubeconfig (KUBECONFIG, in-cluster), or the file given. Makes no
+ * request yet. `context` (an environment's `context:` in models.yaml) wins over KUBE_CONTEXT.
+ */
+export async function openKube(options: { kubeconfig?: string; context?: string } = {}): Promise<KubeClient> {
   const k8s = await import('@kubernetes/client-node');
   const config = new k8s.KubeConfig();
   if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
   else config.loadFromDefault();
   // GitLab's agent for Kubernetes puts one context per agent into the job's KUBECONFIG; the
   // job picks one with KUBE_CONTEXT (https://docs.gitlab.com/user/clusters/agent/ci_cd_workflow/).
-  const context = process.env.KUBE_CONTEXT?.trim();
+  const context = options.context ?? process.env.KUBE_CONTEXT?.trim();
   if (context) {
     if (!config.getContextObject(context)) {
-      throw new Error(`KUBE_CONTEXT names the context "${context}", which the kubeconfig does not have (it has: ${config.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      const named = options.context !== undefined ? 'the environment\'s `context:` in models.yaml' : 'KUBE_CONTEXT';
+      throw new Error(`${named} names the context "${context}", which the kubeconfig does not have (it has: ${config.getContexts().map((c) => c.name).join(', ') || 'none'})`);
     }
     config.setCurrentContext(context);
   }

@@ -16,7 +16,7 @@ import { readSizingRecord } from '../model-folder/sizing-record.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isInstanceAlive, stopInstance } from '../instance-runtime/recorded-instance.js';
 import { NOT_DEPLOYED_UPSTREAM, routesFile } from '../local-target/local-gateway.js';
-import { readLocalState, updateLocalState, EMPTY_STATE, type LocalModelInstance } from '../local-target/local-state.js';
+import { environmentStateRoots, readLocalState, updateLocalState, EMPTY_STATE, type LocalModelInstance } from '../local-target/local-state.js';
 import { startLocalBulk, stopLocalBulk } from '../bulk/local-bulk.js';
 
 
@@ -60,6 +60,8 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
     return true;
   };
   const common = ['--file', options.file, '--out', options.out];
+  // `up` serves the first environment (the start of promotion), whatever MODELFLEET_ENV says.
+  const first = ['--env', fleet.environments[0]?.name ?? 'staging'];
 
   print(`modelfleet up: ${deployables.length} model deployable(s) from ${options.file}, ${mode.kind === 'docker' ? `Docker (base image ${mode.baseImage})` : 'plain processes'}`);
   if (!(await step('generate', ['generate', ...common, '--all']))) {
@@ -72,7 +74,7 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
     const steps: Array<[string, readonly string[]]> = [];
     if (mode.kind === 'docker') steps.push([`build ${name}`, ['build', '--model', name, ...common]]);
     steps.push([`loadtest ${name}`, ['loadtest', '--model', name, ...common, '--mode', mode.kind]]);
-    steps.push([`deploy ${name}`, ['deploy', '--model', name, ...common, '--target', 'local', '--runtime', mode.kind]]);
+    steps.push([`deploy ${name}`, ['deploy', '--model', name, ...first, ...common, '--target', 'local', '--runtime', mode.kind]]);
     for (const [label, args] of steps) {
       if (failed.has(name)) {
         n += 1;
@@ -91,7 +93,7 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
     throw new UserError('UP_STEP_FAILED', `modelfleet up: no model could be deployed (${[...failed].map(([m, s]) => `${m}: ${s}`).join(', ')})`,
       'The output of each failed step is above. Fix the cause and run `npm start` again (finished steps are quick to repeat).');
   }
-  if (!(await step('gateway', ['deploy', '--gateway', ...common, '--target', 'local']))) {
+  if (!(await step('gateway', ['deploy', '--gateway', ...first, ...common, '--target', 'local']))) {
     throw new UserError('DEPLOY_GATEWAY_FAILED', 'modelfleet up: the local gateway did not start', 'Its output is above; the log is .modelfleet/local/logs/gateway.log. Fix the cause and run `npm start` again.');
   }
 
@@ -110,11 +112,23 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
   return { gatewayUrl, mode: mode.kind, seconds, failed: [...failed.keys()] };
 }
 
-/** `modelfleet down`: stops every model instance and the gateway the local target started. */
+/** `modelfleet down`: stops every model instance and the gateway the local target started, in every environment. */
 export async function runDown(print: (line: string) => void): Promise<number> {
   await stopLocalBulk(print);
-  const state = await readLocalState();
   const docker = await openDocker();
+  let stopped = 0;
+  let kept = 0;
+  for (const root of await environmentStateRoots()) {
+    const result = await stopEnvironment(root, docker, print);
+    stopped += result.stopped;
+    kept += result.kept;
+  }
+  if (stopped === 0 && kept === 0) print('nothing runs on the local target');
+  return stopped;
+}
+
+async function stopEnvironment(root: string, docker: DockerSeam | undefined, print: (line: string) => void): Promise<{ stopped: number; kept: number }> {
+  const state = await readLocalState(root);
   let stopped = 0;
   if (state.gateway) {
     await stopInstance(state.gateway, docker);
@@ -134,9 +148,8 @@ export async function runDown(print: (line: string) => void): Promise<number> {
     print(`${alive ? 'stopped' : 'forgot (already stopped)'} ${instance.deployName} (127.0.0.1:${instance.port})`);
     stopped += 1;
   }
-  await updateLocalState(() => ({ ...EMPTY_STATE, models: kept }));
-  if (stopped === 0 && Object.keys(kept).length === 0) print('nothing runs on the local target');
-  return stopped;
+  if (state.gateway || Object.keys(state.models).length > 0) await updateLocalState(() => ({ ...EMPTY_STATE, models: kept }), root);
+  return { stopped, kept: Object.keys(kept).length };
 }
 
 type Mode = { kind: 'docker'; baseImage: string; docker: DockerSeam } | { kind: 'process' };

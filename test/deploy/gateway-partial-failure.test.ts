@@ -144,8 +144,8 @@ describe('gateway:deploy after some model deploys failed (fake API server)', () 
     ]);
     const warnings = lines.filter((l) => l.startsWith('warning:'));
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/^warning: model match-1-taxi keeps its previous route table entry \(\/probability\/1\/TAXI\/trafficaware with its earlier variants and weights\): match-1-taxi-v2 runs an earlier version .*re-run `match-1-taxi-v2:deploy`, then `gateway:deploy`$/);
-    expect(warnings[1]).toMatch(/^warning: model match-3-van is left out of the route table .*\/probability\/3\/VAN\/baseline answers 404: match-3-van has no Deployment in namespace modelfleet-partial .*re-run `match-3-van:deploy`, then `gateway:deploy`$/);
+    expect(warnings[0]).toMatch(/^warning: model match-1-taxi keeps its previous route table entry \(\/probability\/1\/TAXI\/trafficaware with its earlier variants and weights\): match-1-taxi-v2 runs an earlier version .*re-run `match-1-taxi-v2:deploy:dev`, then `gateway:deploy:dev`$/);
+    expect(warnings[1]).toMatch(/^warning: model match-3-van is left out of the route table .*\/probability\/3\/VAN\/baseline answers 404: match-3-van has no Deployment in namespace modelfleet-partial .*re-run `match-3-van:deploy:dev`, then `gateway:deploy:dev`$/);
     expect(lines.at(-1)).toMatch(/gateway: 2 route\(s\) served by Service modelfleet-gateway\.modelfleet-partial; 2 model\(s\) not on this commit's route/);
     // The gateway itself rolled out (two replicas, one image).
     expect(new Set(fake.servedImages(ns, 'modelfleet-gateway')).size).toBe(1);

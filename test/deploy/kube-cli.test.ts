@@ -22,6 +22,8 @@ import { modelManifests } from './kube-fixtures.js';
 const repo = resolve(import.meta.dirname, '../..');
 const NAME = 'match-7-moto-baseline';
 const NAMESPACE = 'modelfleet-staging';
+/** The production environment of fleet-environments.yaml: its own namespace, the kubeconfig's context, its own scaling. */
+const PRODUCTION_NAMESPACE = 'ml-production';
 let dir: string;
 let fake: FakeKubeApi;
 let env: NodeJS.ProcessEnv;
@@ -48,7 +50,15 @@ beforeAll(async () => {
   await cp(join(repo, 'models.yaml'), join(dir, 'models.yaml'));
   await cp(join(repo, 'examples'), join(dir, 'examples'), { recursive: true });
   // The environment's namespace exists, as a cluster admin made it: deploy does not create it by default.
-  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 50, namespaces: [NAMESPACE] });
+  fake = await startFakeKubeApi({ tickMs: 20, readyAfterMs: 50, namespaces: [NAMESPACE, PRODUCTION_NAMESPACE] });
+  // The same models with environments of their own (the image and sizing stay the same: neither depends on them).
+  await writeFile(join(dir, 'fleet-environments.yaml'), [
+    'environments:',
+    '  - name: staging',
+    `  - { name: production, namespace: ${PRODUCTION_NAMESPACE}, context: fake, scaling: { minReplicas: 2, maxReplicas: 5 } }`,
+    '  - { name: elsewhere, tier: production, context: other-cluster }',
+    (await readFile(join(dir, 'models.yaml'), 'utf8')).replace(`  - name: ${NAME}\n`, `  - name: ${NAME}\n    environments:\n      production: { scaling: { maxReplicas: 7 } }\n`),
+  ].join('\n'));
   env = { ...process.env, KUBECONFIG: await fake.writeKubeconfig(dir), MODELFLEET_ENV: 'staging' };
   delete env.KUBERNETES_SERVICE_HOST;
 
@@ -106,6 +116,24 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
     const second = await cli(['deploy', '--model', NAME]);
     expect(second.code, second.output).toBe(0);
     expect(second.output).toMatch(new RegExp(`${NAME}: unchanged`));
+  }, 60_000);
+
+  it('deploys to the environment --env names: its namespace, its kube context, its scaling over the model\'s', async () => {
+    const deployed = await cli(['deploy', '--model', NAME, '--file', 'fleet-environments.yaml', '--env', 'production']);
+    expect(deployed.code, deployed.output).toBe(0);
+    expect(deployed.output).toMatch(new RegExp(`target: Kubernetes http://127\\.0\\.0\\.1:\\d+ \\(context fake\\), namespace ${PRODUCTION_NAMESPACE} \\(environment production\\)`));
+    const hpa = fake.objects('HorizontalPodAutoscaler', PRODUCTION_NAMESPACE).find((o) => (o.metadata as { name: string }).name === NAME);
+    // minReplicas from the environment, maxReplicas from the model's own production settings.
+    expect(hpa?.spec).toMatchObject({ minReplicas: 2, maxReplicas: 7 });
+    expect(fake.servedImages(PRODUCTION_NAMESPACE, NAME)).toEqual([imageReference]);
+
+    const missingContext = await cli(['deploy', '--model', NAME, '--file', 'fleet-environments.yaml', '--env', 'elsewhere']);
+    expect(missingContext.code).not.toBe(0);
+    expect(missingContext.output).toMatch(/the environment's `context:` in models\.yaml names the context "other-cluster", which the kubeconfig does not have \(it has: fake\)/);
+    const unknown = await cli(['deploy', '--model', NAME, '--file', 'fleet-environments.yaml', '--env', 'prodution']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.output).toMatch(/error\[UNKNOWN_ENVIRONMENT\]: --env prodution: fleet-environments\.yaml has no environment "prodution" \(its environments: staging, production, elsewhere\)/);
+    expect(unknown.output).toMatch(/Did you mean "production"\?/);
   }, 60_000);
 
   it('deploys the gateway with a route to every model Service, and prunes models no longer in models.yaml', async () => {

@@ -29,4 +29,9 @@ describe('the local gateway deploy warns about models not deployed on this machi
         + 'fix it and re-run `match-7-moto:deploy` (locally: `modelfleet deploy --model match-7-moto`), then `gateway:deploy`',
     ]);
   });
+
+  it('names the jobs and the command of the environment the gateway serves', () => {
+    const [line] = describeNotDeployedLocally(fleet, stateWith('match-2-taxi-v1', 'match-7-moto', 'match-9-van'), 'production');
+    expect(line).toMatch(/fix it and re-run `match-2-taxi-v2:deploy:production` \(locally: `modelfleet deploy --model match-2-taxi-v2 --env production`\), then `gateway:deploy:production`$/);
+  });
 });

@@ -44,6 +44,8 @@ describe('mergeRouteTables', () => {
     expect(describeHeldBackRoutes(merged.models, 'namespace ns')).toEqual([
       'warning: model a keeps its previous route table entry (/p/a-old with its earlier variants and weights; /p/a answers 404 until then): a-v2 runs an earlier version; fix it and re-run `a-v2:deploy`, then `gateway:deploy`',
     ]);
+    // In an environment, the jobs as the child pipeline names them there.
+    expect(describeHeldBackRoutes(merged.models, 'namespace ns', 'staging')[0]).toMatch(/fix it and re-run `a-v2:deploy:staging`, then `gateway:deploy:staging`$/);
   });
 
   it('leaves out a model that was never deployed: no previous entry, no route to nothing', () => {

@@ -28,7 +28,7 @@ beforeAll(async () => {
   env = { ...process.env, MODELFLEET_STATE_DIR: join(dir, '.modelfleet'), MODELFLEET_GATEWAY_PORT: '0', ORT_DISABLE_TELEMETRY: '1' };
 });
 
-/** The deploy job's command, as `<model>:deploy` runs it with the local target. */
+/** The deploy job's command, as `<model>:deploy:<env>` runs it with the local target (without --env: the first environment). */
 const deployModel = () => cli(['deploy', '--model', NAME, '--target', 'local', '--runtime', 'process']);
 
 /** Deploys the model (or finds it deployed) and returns the port it serves on. */

@@ -27,14 +27,17 @@ import { installedCliBin, packModelfleet } from '../support/installed-package.js
 import { freshClone, initTeamRepository, jobOutput, readJobResults, requireTools, run, runPipeline, writeCiVariables, type JobResult } from './gitlab-ci-local.js';
 
 const DEPLOYABLES = ['e2e-2-taxi-trafficaware-v1', 'e2e-2-taxi-trafficaware-v2', 'e2e-7-moto-baseline'];
-const CHILD_JOBS = [...DEPLOYABLES.flatMap((d) => [`${d}:build`, `${d}:test`, `${d}:deploy`]), 'gateway:build', 'gateway:deploy'];
+/** The one environment the run deploys to, without a gate (models.yaml's `environments:` below). */
+const ENVIRONMENT = 'e2e';
+const deployJob = (name: string) => `${name}:deploy:${ENVIRONMENT}`;
+const CHILD_JOBS = [...DEPLOYABLES.flatMap((d) => [`${d}:build`, `${d}:test`, deployJob(d)]), 'gateway:build', deployJob('gateway')];
 const BODY = JSON.stringify({ dataframe_split: { columns: ['route_decision_score', 'farevalueinminor', 'offer_throughput_rate', 'eventtime', 'backtoback'], data: [[0.73, 1250, 0.42, 1767225600, 1], [0.18, 3900, 0.91, 1767229200, 0]] } });
 
 /**
  * The example fleet, cut to what the end-to-end run needs (the A/B-tested model and one plain
  * model, short load tests, names of their own so that no other test shares their images), on
  * a shell runner whose build jobs and test/deploy jobs talk to different Docker engines,
- * deploying onto the runner itself. The p99 budget is loose: three test jobs share two cores
+ * deploying onto the runner itself, into one environment that needs no manual start. The p99 budget is loose: three test jobs share two cores
  * with the rest of the suite, and latency is not what this run checks.
  */
 function fleetYaml(buildEngine: string, jobEngine: string): string {
@@ -44,6 +47,8 @@ function fleetYaml(buildEngine: string, jobEngine: string): string {
     build: { variables: { DOCKER_HOST: "unix://${buildEngine}" } }
     test: { variables: { DOCKER_HOST: "unix://${jobEngine}" } }
     deploy: { variables: { DOCKER_HOST: "unix://${jobEngine}" } }
+environments:
+  - { name: ${ENVIRONMENT}, gate: auto }
 defaults:
   endpoint: probability
   batching: { enabled: true, maxBatchSize: 32, maxLatencyMs: 5 }
@@ -265,7 +270,7 @@ describe('every child job re-run alone, as GitLab retries it after its artifacts
     for (const job of CHILD_JOBS) {
       await emptyJobEngine();
       alone.set(job, await runAlone(job));
-      const deployed = /^(.+):deploy$/.exec(job)?.[1];
+      const deployed = new RegExp(`^(.+):deploy:${ENVIRONMENT}$`).exec(job)?.[1];
       if (deployed && deployed !== 'gateway') capsAfterLoneDeploy.set(deployed, await engineMemoryCap(deployed));
     }
   }, 20 * 60_000);
@@ -277,7 +282,7 @@ describe('every child job re-run alone, as GitLab retries it after its artifacts
 
   it('deploys with the memory limit that was measured, read from the registry, without measuring again', async () => {
     for (const name of DEPLOYABLES) {
-      const output = alone.get(`${name}:deploy`)?.output ?? '';
+      const output = alone.get(deployJob(name))?.output ?? '';
       expect(output, name).toMatch(new RegExp(`${name}: sizing measured \\S+ read from \\S+ \\(memory limit \\d+Mi\\); not measuring again`));
       expect(output, name).not.toMatch(/re-measuring/);
     }
@@ -285,18 +290,18 @@ describe('every child job re-run alone, as GitLab retries it after its artifacts
     // the limit is the one the deploy read (on a busy machine a new measurement may differ from
     // the pipeline's). Read from the engine right after each lone deploy, before the next job emptied it.
     for (const name of DEPLOYABLES) {
-      const readMiB = Number(/\(memory limit (\d+)Mi\); not measuring again/.exec(alone.get(`${name}:deploy`)?.output ?? '')?.[1]);
+      const readMiB = Number(/\(memory limit (\d+)Mi\); not measuring again/.exec(alone.get(deployJob(name))?.output ?? '')?.[1]);
       expect(capsAfterLoneDeploy.get(name), name).toBe(readMiB * 1024 * 1024);
     }
   });
 
   it('re-measures, and says why, when the registry no longer has the sizing record', async () => {
     const name = 'e2e-7-moto-baseline';
-    const reference = /read from (\S+) \(memory limit/.exec(alone.get(`${name}:deploy`)?.output ?? '')?.[1] ?? '';
+    const reference = /read from (\S+) \(memory limit/.exec(alone.get(deployJob(name))?.output ?? '')?.[1] ?? '';
     const { repository, tag } = parseImageReference(reference);
     expect(await openRegistry({ host: registryAddress }).deleteTag(repository, tag)).toBe(true);
     await emptyJobEngine();
-    const rerun = await runAlone(`${name}:deploy`);
+    const rerun = await runAlone(deployJob(name));
     expect(rerun.passed, rerun.output.slice(-3000)).toBe(true);
     expect(rerun.output).toMatch(/the registry has no sizing record \S+ for this image and load .*; re-measuring/);
     // The new measurement is stored again, for the next re-run.
@@ -308,7 +313,7 @@ describe('every child job re-run alone, as GitLab retries it after its artifacts
   }, 8 * 60_000);
 
   it('refuses a deploy to Kubernetes without cluster credentials, naming what to set', async () => {
-    const refused = await runAlone('e2e-7-moto-baseline:deploy', { MODELFLEET_DEPLOY_TARGET: 'kube', KUBECONFIG: '' });
+    const refused = await runAlone(deployJob('e2e-7-moto-baseline'), { MODELFLEET_DEPLOY_TARGET: 'kube', KUBECONFIG: '' });
     expect(refused.passed).toBe(false);
     expect(refused.output).toMatch(/error\[DEPLOY_NO_CLUSTER\]: .*KUBECONFIG/);
     expect(refused.output).not.toMatch(/\n\s+at /);

@@ -1,5 +1,6 @@
 import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
 import { DEFAULT_KUBERNETES_SETTINGS } from '../../generator/fleet/resolve-kubernetes.js';
+import { DEFAULT_ENVIRONMENTS } from '../../generator/fleet/resolve-environments.js';
 import type { FleetSpec, ModelSpec, Variant } from '../../generator/fleet/types.js';
 
 /** A variant as loadFleet would produce it, sourced from a local MLflow directory. */
@@ -34,5 +35,5 @@ export function model(name: string, route: string, variants: readonly Variant[],
 }
 
 export function fleet(models: readonly ModelSpec[], file = '/fleet/models.yaml'): FleetSpec {
-  return { file, models, ci: DEFAULT_CI_SETTINGS, kubernetes: DEFAULT_KUBERNETES_SETTINGS };
+  return { file, models, ci: DEFAULT_CI_SETTINGS, kubernetes: DEFAULT_KUBERNETES_SETTINGS, environments: DEFAULT_ENVIRONMENTS };
 }

@@ -3,13 +3,14 @@ import path from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
+import { DEFAULT_ENVIRONMENTS } from '../../generator/fleet/resolve-environments.js';
 import { buildChildPipelines, type CiObject } from '../../generator/pipeline/build-child-pipeline.js';
 import { MAX_CHILD_YAML_BYTES, MAX_NEEDS } from '../../generator/pipeline/gitlab-limits.js';
 import { interpolateComponent } from '../init/component.js';
 import { gitlabCiSchemaErrors } from '../support/gitlab-ci-schema.js';
 import { CASES_DIR, REPO_ROOT, fleetFromText, jobNames, manyModelsYaml, planAll } from './support/generator-fixtures.js';
 
-const options = { fleetFile: 'models.yaml', outDir: 'build', maxJobs: 500, regenerateArgs: ['--since', 'a'.repeat(40)], ci: DEFAULT_CI_SETTINGS };
+const options = { fleetFile: 'models.yaml', outDir: 'build', maxJobs: 500, regenerateArgs: ['--since', 'a'.repeat(40)], ci: DEFAULT_CI_SETTINGS, environments: DEFAULT_ENVIRONMENTS };
 const names = (n: number) => Array.from({ length: n }, (_, i) => `model-${i}`);
 
 function job(pipeline: CiObject, name: string): Record<string, unknown> {
@@ -52,24 +53,36 @@ describe('the child pipeline', () => {
     expect(gitlabCiSchemaErrors({ ...child, 'broken:job': { stage: 'build', script: 42, retry: { when: ['always_please'] } } })).not.toEqual([]);
   });
 
-  it('chains build → test → deploy per deployable with needs that take no artifacts, then the gateway', () => {
-    expect(child.stages).toEqual(['build', 'test', 'deploy', 'gateway']);
+  it('chains build → test → deploy per environment in promotion order, with needs that take no artifacts, then each environment\'s gateway', () => {
+    expect(child.stages).toEqual(['build', 'test', 'deploy-staging', 'gateway-staging', 'deploy-production', 'gateway-production']);
     expect(job(child, 'match-2-taxi-v1:build').needs).toEqual([]);
     expect(job(child, 'match-2-taxi-v1:test').needs).toEqual([{ job: 'match-2-taxi-v1:build', artifacts: false }]);
-    expect(job(child, 'match-2-taxi-v1:deploy').needs).toEqual([{ job: 'match-2-taxi-v1:test', artifacts: false }]);
-    expect(job(child, 'gateway:deploy').needs).toEqual([
-      { job: 'gateway:build', artifacts: false },
-      { job: 'match-2-taxi-v1:deploy', artifacts: false, optional: true },
-      { job: 'match-2-taxi-v2:deploy', artifacts: false, optional: true },
-      { job: 'match-7-moto:deploy', artifacts: false, optional: true },
-      { job: 'match-9-van:deploy', artifacts: false, optional: true },
-    ]);
+    expect(job(child, 'match-2-taxi-v1:deploy:staging').needs).toEqual([{ job: 'match-2-taxi-v1:test', artifacts: false }]);
+    expect(job(child, 'match-2-taxi-v1:deploy:production').needs).toEqual([{ job: 'match-2-taxi-v1:deploy:staging', artifacts: false }]);
+    for (const env of ['staging', 'production']) {
+      expect(job(child, `gateway:deploy:${env}`).needs).toEqual([
+        { job: 'gateway:build', artifacts: false },
+        { job: `match-2-taxi-v1:deploy:${env}`, artifacts: false, optional: true },
+        { job: `match-2-taxi-v2:deploy:${env}`, artifacts: false, optional: true },
+        { job: `match-7-moto:deploy:${env}`, artifacts: false, optional: true },
+        { job: `match-9-van:deploy:${env}`, artifacts: false, optional: true },
+      ]);
+    }
   });
 
-  it('deploys the gateway even when some model deploys failed', () => {
-    const rules = job(child, 'gateway:deploy').rules as CiObject[];
-    expect(rules.at(-1)?.when).toBe('always');
-    expect(job(child, 'gateway:deploy').when).toBeUndefined();
+  it('deploys each environment\'s gateway even when some model deploys failed', () => {
+    for (const env of ['staging', 'production']) {
+      const rules = job(child, `gateway:deploy:${env}`).rules as CiObject[];
+      expect(rules.at(-1)?.when).toBe('always');
+      expect(job(child, `gateway:deploy:${env}`).when).toBeUndefined();
+    }
+  });
+
+  it('waits for a person before production by default: a blocking manual job (staging runs by itself)', () => {
+    expect((job(child, 'match-7-moto:deploy:production').rules as CiObject[]).at(-1)?.when).toBe('manual');
+    expect(job(child, 'match-7-moto:deploy:production').allow_failure).toBe(false);
+    expect((job(child, 'match-7-moto:deploy:staging').rules as CiObject[]).at(-1)?.when).toBeUndefined();
+    expect(job(child, 'match-7-moto:deploy:staging').allow_failure).toBeUndefined();
   });
 
   it('deploys only from the default branch and never from a merge request, by default', () => {
@@ -77,24 +90,28 @@ describe('the child pipeline', () => {
       { if: '$MODELFLEET_PARENT_PIPELINE_SOURCE == "merge_request_event"', when: 'never' },
       { if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' },
     ];
-    expect(job(child, 'match-7-moto:deploy').rules).toEqual(rules);
-    expect(job(child, 'gateway:deploy').rules).toEqual([rules[0], { ...rules[1], when: 'always' }]);
-    for (const name of jobNames(child).filter((n) => !n.endsWith(':deploy'))) expect(job(child, name).rules, name).toBeUndefined();
+    expect(job(child, 'match-7-moto:deploy:staging').rules).toEqual(rules);
+    expect(job(child, 'match-7-moto:deploy:production').rules).toEqual([rules[0], { ...rules[1], when: 'manual' }]);
+    expect(job(child, 'gateway:deploy:staging').rules).toEqual([rules[0], { ...rules[1], when: 'always' }]);
+    for (const name of jobNames(child).filter((n) => !n.includes(':deploy:'))) expect(job(child, name).rules, name).toBeUndefined();
   });
 
   it('passes the deploy target explicitly, from a variable whose default is ci.deployTarget', () => {
     expect((child.variables as CiObject).MODELFLEET_DEPLOY_TARGET).toBe('kube');
-    for (const name of ['match-7-moto:deploy', 'gateway:deploy']) {
+    for (const name of ['match-7-moto:deploy:staging', 'gateway:deploy:production']) {
       expect((job(child, name).script as string[]).at(-1)).toMatch(/ --target "\$MODELFLEET_DEPLOY_TARGET"$/);
     }
     const local = planAll(`ci:\n  deployTarget: local\nmodels:\n  - name: m\n    endpoint: p\n    path: models/m\n`).pipelines[0]?.pipeline ?? {};
     expect((local.variables as CiObject).MODELFLEET_DEPLOY_TARGET).toBe('local');
   });
 
-  it('gives deploys an environment and a resource group, and keeps them from being interrupted', () => {
-    const deploy = job(child, 'match-7-moto:deploy');
-    expect(deploy.environment).toEqual({ name: '$MODELFLEET_ENV/match-7-moto', action: 'start' });
-    expect(deploy.resource_group).toBe('modelfleet-$MODELFLEET_ENV-match-7-moto');
+  it('gives deploys an environment, a resource group and the environment\'s name, and keeps them from being interrupted', () => {
+    const deploy = job(child, 'match-7-moto:deploy:production');
+    expect(deploy.environment).toEqual({ name: 'production/match-7-moto', deployment_tier: 'production', action: 'start' });
+    expect(deploy.resource_group).toBe('modelfleet-production-match-7-moto');
+    expect(deploy.variables).toEqual({ MODELFLEET_ENV: 'production' });
+    expect((deploy.script as string[]).at(-1)).toBe('modelfleet deploy --model match-7-moto --env production --target "$MODELFLEET_DEPLOY_TARGET"');
+    expect(job(child, 'gateway:deploy:staging').environment).toEqual({ name: 'staging/gateway', deployment_tier: 'staging', action: 'start' });
     expect(deploy.interruptible).toBe(false);
     expect((child.default as Record<string, unknown>).interruptible).toBe(true);
     expect((child.default as Record<string, unknown>).retry).toEqual({
@@ -112,7 +129,7 @@ describe('the child pipeline', () => {
       reports: { junit: 'build/models/match-9-van/report/junit.xml' },
       expire_in: '30 days',
     });
-    expect(job(child, 'match-9-van:deploy').artifacts).toEqual({ when: 'always', paths: ['build/models/match-9-van/k8s/'], expire_in: '30 days' });
+    expect(job(child, 'match-9-van:deploy:staging').artifacts).toEqual({ when: 'always', paths: ['build/models/match-9-van/k8s/'], expire_in: '30 days' });
     expect(job(child, 'match-9-van:build').artifacts).toBeUndefined();
     expect(job(child, 'gateway:build').artifacts).toBeUndefined();
     for (const name of jobNames(child)) {
@@ -122,10 +139,11 @@ describe('the child pipeline', () => {
   });
 
   it('regenerates the model folder from the commit before each model job', () => {
-    for (const step of ['build', 'test', 'deploy']) {
+    for (const step of ['build', 'test', 'deploy:staging', 'deploy:production']) {
       const script = job(child, `match-2-taxi-v2:${step}`).script as string[];
+      const [command, env] = step.split(':');
       expect(script[0]).toBe('modelfleet generate --file models.yaml --out build --model match-2-taxi-v2');
-      expect(script[1]).toBe(`modelfleet ${step === 'test' ? 'loadtest' : step} --model match-2-taxi-v2${step === 'deploy' ? ' --target "$MODELFLEET_DEPLOY_TARGET"' : ''}`);
+      expect(script[1]).toBe(`modelfleet ${command === 'test' ? 'loadtest' : command} --model match-2-taxi-v2${env ? ` --env ${env} --target "$MODELFLEET_DEPLOY_TARGET"` : ''}`);
     }
   });
 
@@ -151,31 +169,42 @@ describe('the child pipeline', () => {
 
   it('only runs the gateway when only the A/B weights changed', () => {
     const [only] = buildChildPipelines({ deployNames: [], removed: [], gatewayChanged: true, summary: '' }, options);
-    expect(jobNames(only?.pipeline ?? {})).toEqual(['gateway:build', 'gateway:deploy']);
-    expect(only?.pipeline.stages).toEqual(['build', 'gateway']);
+    expect(jobNames(only?.pipeline ?? {})).toEqual(['gateway:build', 'gateway:deploy:staging', 'gateway:deploy:production']);
+    expect(only?.pipeline.stages).toEqual(['build', 'gateway-staging', 'gateway-production']);
+    // With no model deploy before it, the production gateway carries the gate and follows staging's.
+    expect(job(only?.pipeline ?? {}, 'gateway:deploy:production')).toMatchObject({
+      needs: [{ job: 'gateway:build', artifacts: false }, { job: 'gateway:deploy:staging', artifacts: false }],
+      allow_failure: false,
+    });
+    expect((job(only?.pipeline ?? {}, 'gateway:deploy:production').rules as CiObject[]).at(-1)?.when).toBe('manual');
+    expect((job(only?.pipeline ?? {}, 'gateway:deploy:staging').rules as CiObject[]).at(-1)?.when).toBe('always');
     expect(gitlabCiSchemaErrors(only?.pipeline)).toEqual([]);
   });
 
   it('removes deployments of removed models after the gateway stopped routing to them', () => {
     const [only] = buildChildPipelines({ deployNames: ['kept'], removed: ['gone-model'], gatewayChanged: true, summary: '' }, options);
-    const remove = job(only?.pipeline ?? {}, 'gone-model:remove');
-    expect(remove).toMatchObject({
-      stage: 'cleanup',
-      // Not optional: the same rules keep or drop both, and a removal never runs without the gateway deploy.
-      needs: [{ job: 'gateway:deploy', artifacts: false }],
-      rules: job(only?.pipeline ?? {}, 'kept:deploy').rules,
-      script: ['modelfleet deploy --remove gone-model --target "$MODELFLEET_DEPLOY_TARGET"'],
-      environment: { name: '$MODELFLEET_ENV/gone-model', action: 'stop' },
-    });
+    for (const env of ['staging', 'production']) {
+      expect(job(only?.pipeline ?? {}, `gone-model:remove:${env}`)).toMatchObject({
+        stage: 'cleanup',
+        // Not optional: the same rules keep or drop both, and a removal never runs without the gateway deploy.
+        needs: [{ job: `gateway:deploy:${env}`, artifacts: false }],
+        rules: job(only?.pipeline ?? {}, 'kept:deploy:staging').rules,
+        script: [`modelfleet deploy --remove gone-model --env ${env} --target "$MODELFLEET_DEPLOY_TARGET"`],
+        environment: { name: `${env}/gone-model`, deployment_tier: env, action: 'stop' },
+        resource_group: `modelfleet-${env}-gone-model`,
+      });
+    }
     expect(gitlabCiSchemaErrors(only?.pipeline)).toEqual([]);
   });
 
   it('falls back to stage order for the gateway when more than 50 deploys would be needed, without taking their artifacts', () => {
     const [only] = buildChildPipelines({ deployNames: names(60), removed: [], gatewayChanged: true, summary: '' }, options);
-    const gatewayDeploy = job(only?.pipeline ?? {}, 'gateway:deploy');
+    const gatewayDeploy = job(only?.pipeline ?? {}, 'gateway:deploy:staging');
     expect(gatewayDeploy.needs).toBeUndefined();
     expect(gatewayDeploy.dependencies).toEqual([]);
-    expect(gatewayDeploy.stage).toBe('gateway');
+    // Its own stage right after staging's deploys: stage order waits for those, not for production's gate.
+    expect(gatewayDeploy.stage).toBe('gateway-staging');
+    expect(only?.pipeline.stages).toEqual(['build', 'test', 'deploy-staging', 'gateway-staging', 'deploy-production', 'gateway-production']);
     expect((gatewayDeploy.rules as CiObject[]).at(-1)?.when).toBe('always');
     for (const name of jobNames(only?.pipeline ?? {})) expect(((job(only?.pipeline ?? {}, name).needs as unknown[]) ?? []).length).toBeLessThanOrEqual(MAX_NEEDS);
   });
@@ -189,42 +218,74 @@ describe('the child pipeline', () => {
   });
 });
 
+describe('environments in the child pipeline', () => {
+  const fleet = fleetFromText(`environments:
+  - { name: review, autoStopIn: 3 days, url: https://review.example.com }
+  - { name: staging, gate: manual }
+  - { name: production, gate: auto }
+models:
+  - name: m
+    endpoint: p
+    path: models/m
+`);
+  const [only] = buildChildPipelines({ deployNames: ['m'], removed: ['gone'], gatewayChanged: true, summary: '' }, { ...options, environments: fleet.environments });
+  const pipeline = only?.pipeline ?? {};
+
+  it('chains the deploys in the order models.yaml lists the environments, each with its gate', () => {
+    expect(jobNames(pipeline).filter((n) => n.startsWith('m:deploy:'))).toEqual(['m:deploy:review', 'm:deploy:staging', 'm:deploy:production']);
+    expect(job(pipeline, 'm:deploy:staging').needs).toEqual([{ job: 'm:deploy:review', artifacts: false }]);
+    expect(job(pipeline, 'm:deploy:production').needs).toEqual([{ job: 'm:deploy:staging', artifacts: false }]);
+    expect((job(pipeline, 'm:deploy:staging').rules as CiObject[]).at(-1)?.when).toBe('manual');
+    expect((job(pipeline, 'm:deploy:production').rules as CiObject[]).at(-1)?.when).toBeUndefined();
+    expect(gitlabCiSchemaErrors(pipeline)).toEqual([]);
+  });
+
+  it('gives a review environment its URL and auto_stop_in, and stops it without one', () => {
+    expect(job(pipeline, 'm:deploy:review').environment).toEqual({ name: 'review/m', deployment_tier: 'development', url: 'https://review.example.com', auto_stop_in: '3 days', action: 'start' });
+    expect(job(pipeline, 'gone:remove:review').environment).toEqual({ name: 'review/gone', deployment_tier: 'development', url: 'https://review.example.com', action: 'stop' });
+  });
+});
+
 describe('splitting a large fleet', () => {
   const plan = planAll(manyModelsYaml(40), { maxJobs: 30 });
   const [dispatcher, ...parts] = plan.pipelines;
 
   it('writes a dispatcher and one child pipeline per part, each within --max-jobs', () => {
     expect(dispatcher?.file).toBe('child-pipeline.yml');
-    expect(parts.map((p) => p.file)).toEqual(['child-pipeline-1.yml', 'child-pipeline-2.yml', 'child-pipeline-3.yml', 'child-pipeline-4.yml']);
+    // Four jobs per model (build, test, two deploys): 7 models per part of at most 30 jobs.
+    expect(parts.map((p) => p.file)).toEqual(['child-pipeline-1.yml', 'child-pipeline-2.yml', 'child-pipeline-3.yml', 'child-pipeline-4.yml', 'child-pipeline-5.yml', 'child-pipeline-6.yml']);
     for (const p of plan.pipelines) {
       expect(jobNames(p.pipeline).length, p.file).toBeLessThanOrEqual(30);
       expect(Buffer.byteLength(p.yaml)).toBeLessThanOrEqual(MAX_CHILD_YAML_BYTES);
       expect(gitlabCiSchemaErrors(p.pipeline), p.file).toEqual([]);
     }
-    const deployJobs = parts.flatMap((p) => jobNames(p.pipeline).filter((n) => n.endsWith(':deploy')));
-    expect(deployJobs).toHaveLength(40);
-    expect(new Set(deployJobs).size).toBe(40);
+    const deployJobs = parts.flatMap((p) => jobNames(p.pipeline).filter((n) => n.includes(':deploy:')));
+    expect(deployJobs).toHaveLength(80);
+    expect(new Set(deployJobs).size).toBe(80);
   });
 
   it('regenerates the part files from the commit and triggers each one as its own child pipeline', () => {
     const d = dispatcher?.pipeline ?? {};
     expect(job(d, 'generate-parts').script).toEqual(['modelfleet generate --file models.yaml --out build --max-jobs 30 --all']);
-    expect(job(d, 'models-2-of-4')).toEqual({
+    expect(job(d, 'models-2-of-6')).toEqual({
       stage: 'models',
       needs: [{ job: 'generate-parts', artifacts: false }],
       trigger: { include: [{ artifact: 'build/child-pipeline-2.yml', job: 'generate-parts' }], strategy: 'depend', forward: { pipeline_variables: true } },
     });
-    expect(job(d, 'gateway:deploy').needs).toEqual([
-      { job: 'gateway:build', artifacts: false },
-      ...['models-1-of-4', 'models-2-of-4', 'models-3-of-4', 'models-4-of-4'].map((j) => ({ job: j, artifacts: false })),
-    ]);
-    expect((job(d, 'gateway:deploy').rules as CiObject[]).at(-1)?.when).toBe('always');
-    expect(jobNames(parts[0]?.pipeline ?? {})).not.toContain('gateway:deploy');
+    for (const env of ['staging', 'production']) {
+      expect(job(d, `gateway:deploy:${env}`).needs).toEqual([
+        { job: 'gateway:build', artifacts: false },
+        ...Array.from({ length: parts.length }, (_, i) => ({ job: `models-${i + 1}-of-${parts.length}`, artifacts: false })),
+      ]);
+      expect((job(d, `gateway:deploy:${env}`).rules as CiObject[]).at(-1)?.when).toBe('always');
+      expect(jobNames(parts[0]?.pipeline ?? {})).not.toContain(`gateway:deploy:${env}`);
+    }
   });
 
   it('fits 1,000 models into the default limit with files far below GitLab\'s YAML size limit', () => {
     const big = planAll(manyModelsYaml(1000));
-    expect(big.pipelines.length).toBe(8);
+    // The dispatcher and eight parts of 125 models (500 jobs) each.
+    expect(big.pipelines.length).toBe(9);
     for (const p of big.pipelines) {
       expect(jobNames(p.pipeline).length).toBeLessThanOrEqual(500);
       expect(Buffer.byteLength(p.yaml)).toBeLessThan(MAX_CHILD_YAML_BYTES);
@@ -247,7 +308,7 @@ describe('the ci: block in the generated jobs', () => {
       tags: ['docker'],
       services: [{ name: 'docker:27-dind', alias: 'docker', command: ['--tls=false'] }],
     });
-    expect(dind.variables).toEqual({ MODELFLEET_ENV: 'production', MODELFLEET_DEPLOY_TARGET: 'kube' });
+    expect(dind.variables).toEqual({ MODELFLEET_DEPLOY_TARGET: 'kube' });
     expect(shell.default).toMatchObject({ image: '$MODELFLEET_CI_IMAGE', tags: ['modelfleet-shell'] });
     expect((shell.default as CiObject).services).toBeUndefined();
   });
@@ -258,18 +319,18 @@ describe('the ci: block in the generated jobs', () => {
       expect(job(dind, name).variables, name).toEqual(docker);
       expect(job(dind, name).tags, name).toBeUndefined();
     }
-    for (const name of ['match-7-moto:deploy', 'gateway:deploy']) {
-      expect(job(dind, name)).toMatchObject({ variables: docker, tags: ['docker', 'cluster-deploy'] });
+    for (const name of ['match-7-moto:deploy:staging', 'gateway:deploy:staging']) {
+      expect(job(dind, name)).toMatchObject({ variables: { ...docker, MODELFLEET_ENV: 'staging' }, tags: ['docker', 'cluster-deploy'] });
     }
     expect(job(shell, 'match-2-taxi:build').variables).toEqual({ DOCKER_HOST: 'unix:///var/run/docker.sock' });
     expect(job(shell, 'match-2-taxi:test').variables).toBeUndefined();
-    expect(job(shell, 'match-2-taxi:deploy')).toMatchObject({ tags: ['modelfleet-shell', 'staging-host'], variables: { MODELFLEET_GATEWAY_PORT: '8000' } });
+    expect(job(shell, 'match-2-taxi:deploy:production')).toMatchObject({ tags: ['modelfleet-shell', 'staging-host'], variables: { MODELFLEET_GATEWAY_PORT: '8000', MODELFLEET_ENV: 'production' } });
     expect((shell.variables as CiObject).MODELFLEET_DEPLOY_TARGET).toBe('local');
   });
 
   it('turns the deploy branches into one rule: default branch, names as strings, patterns as regular expressions', () => {
-    expect((job(dind, 'match-7-moto:deploy').rules as CiObject[])[1]).toEqual({ if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_BRANCH =~ /^release\\/[0-9]+\\.[0-9]+$/' });
-    expect((job(shell, 'gateway:deploy').rules as CiObject[])[1]).toEqual({ if: '$CI_COMMIT_BRANCH == "main"', when: 'always' });
+    expect((job(dind, 'match-7-moto:deploy:staging').rules as CiObject[])[1]).toEqual({ if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH || $CI_COMMIT_BRANCH =~ /^release\\/[0-9]+\\.[0-9]+$/' });
+    expect((job(shell, 'gateway:deploy:staging').rules as CiObject[])[1]).toEqual({ if: '$CI_COMMIT_BRANCH == "main"', when: 'always' });
   });
 
   it('applies the build kind to generate-parts and the deploy kind to removals in a split fleet', () => {
@@ -278,10 +339,10 @@ describe('the ci: block in the generated jobs', () => {
     const d = dispatcher?.pipeline ?? {};
     expect(job(d, 'generate-parts').tags).toEqual(['builder']);
     expect(job(d, 'gateway:build').tags).toEqual(['builder']);
-    expect(job(d, 'gateway:deploy').tags).toEqual(['deployer']);
-    expect(job(d, 'old:remove').tags).toEqual(['deployer']);
+    expect(job(d, 'gateway:deploy:production').tags).toEqual(['deployer']);
+    expect(job(d, 'old:remove:production').tags).toEqual(['deployer']);
     // Trigger jobs take no runner settings (https://docs.gitlab.com/ci/yaml/#trigger).
-    expect(Object.keys(job(d, 'models-1-of-4')).sort()).toEqual(['needs', 'stage', 'trigger']);
+    expect(Object.keys(job(d, 'models-1-of-6')).sort()).toEqual(['needs', 'stage', 'trigger']);
     expect(gitlabCiSchemaErrors(d)).toEqual([]);
   });
 

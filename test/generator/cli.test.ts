@@ -56,8 +56,8 @@ describe('the modelfleet CLI (compiled, as the pipeline runs it)', () => {
     const run = modelfleet(dir, 'generate', '--all');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('modelfleet generate: all 4 deployables: forced with --all');
-    expect(run.stdout).toMatch(/child-pipeline\.yml: 14 job\(s\)/);
-    expect(readFileSync(path.join(dir, 'build', 'child-pipeline.yml'), 'utf8')).toContain('match-9-van:deploy:');
+    expect(run.stdout).toMatch(/child-pipeline\.yml: 19 job\(s\)/);
+    expect(readFileSync(path.join(dir, 'build', 'child-pipeline.yml'), 'utf8')).toContain('match-9-van:deploy:production:');
     expect(existsSync(path.join(dir, 'build', 'models', 'match-2-taxi-v1', 'Dockerfile'))).toBe(true);
   });
 });

@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { load } from 'js-yaml';
 import type { PlannedFile } from '../../generator/render/render-model-folder.js';
+import { gitlabCiSchemaErrors } from '../support/gitlab-ci-schema.js';
 import { CASES_DIR, planAll } from './support/generator-fixtures.js';
 
 function listFiles(dir: string, prefix = ''): string[] {
@@ -61,4 +63,15 @@ describe.each(['docker-dind', 'shell-runner'])('golden child pipeline for the %s
     scenario,
     plan.files.filter((f) => !f.path.startsWith('models/')),
   );
+});
+
+describe('golden child pipeline for two environments with a manual production gate', () => {
+  const plan = planAll(readCase('two-environments'));
+  const pipelineFiles = plan.files.filter((f) => !f.path.startsWith('models/'));
+  checkGolden('two-environments', pipelineFiles);
+
+  it('passes GitLab\'s CI schema', () => {
+    const child = load(pipelineFiles.find((f) => f.path === 'child-pipeline.yml')?.content ?? '');
+    expect(gitlabCiSchemaErrors(child)).toEqual([]);
+  });
 });

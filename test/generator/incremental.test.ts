@@ -24,8 +24,8 @@ describe('generating only what changed', () => {
   /** `generate` as the parent job runs it, with CI_COMMIT_BEFORE_SHA set. */
   function generateSince(repo: TempRepo, before: string | undefined) {
     const result = runGenerate({ file: 'models.yaml', out: 'build', cwd: repo.dir, env: { CI_COMMIT_BEFORE_SHA: before } });
-    const child = result.plan.pipelines[0]?.pipeline ?? {};
-    return { result, jobs: jobNames(child) };
+    // Every file's jobs: a change to all 150 models splits the child pipeline into parts.
+    return { result, jobs: result.plan.pipelines.flatMap((p) => jobNames(p.pipeline)) };
   }
 
   it('gives jobs to the one added model and the gateway only', () => {
@@ -33,7 +33,7 @@ describe('generating only what changed', () => {
     repo.write('models.yaml', manyModelsYaml(150, { extra: '  - name: match-99-bus\n    parameters: [99, BUS, trafficaware]\n    path: models/m1' }));
     repo.commit('add one model');
     const { jobs, result } = generateSince(repo, base);
-    expect(jobs).toEqual(['match-99-bus:build', 'match-99-bus:test', 'match-99-bus:deploy', 'gateway:build', 'gateway:deploy']);
+    expect(jobs).toEqual(['match-99-bus:build', 'match-99-bus:test', 'match-99-bus:deploy:staging', 'match-99-bus:deploy:production', 'gateway:build', 'gateway:deploy:staging', 'gateway:deploy:production']);
     expect(result.plan.changes.changed.get('match-99-bus')).toMatch(/^added since [0-9a-f]{12}$/);
     // Every model folder is still written, so the artifacts mirror models.yaml.
     expect(existsSync(path.join(repo.dir, 'build', 'models', 'match-1-taxi', 'model.json'))).toBe(true);
@@ -44,7 +44,7 @@ describe('generating only what changed', () => {
     repo.write('models.yaml', manyModelsYaml(150, { defaults: '  loadtest: { durationSeconds: 10, connections: 4 }' }));
     repo.commit('longer load tests');
     const { jobs } = generateSince(repo, base);
-    expect(jobs.filter((j) => j.endsWith(':deploy') && j !== 'gateway:deploy')).toHaveLength(150);
+    expect(jobs.filter((j) => j.endsWith(':deploy:production') && !j.startsWith('gateway:'))).toHaveLength(150);
   });
 
   it('yields one no-op job when nothing changed', () => {
@@ -62,7 +62,7 @@ describe('generating only what changed', () => {
     repo.write('models.yaml', manyModelsYaml(149));
     repo.commit('drop the last model');
     const { jobs } = generateSince(repo, base);
-    expect(jobs).toEqual(['gateway:build', 'gateway:deploy', 'match-50-van:remove']);
+    expect(jobs).toEqual(['gateway:build', 'gateway:deploy:staging', 'gateway:deploy:production', 'match-50-van:remove:staging', 'match-50-van:remove:production']);
   });
 
   it('gives jobs to the models whose model folder changed', () => {
@@ -70,7 +70,7 @@ describe('generating only what changed', () => {
     repo.write('models/m2/MLmodel', 'flavors: {}  # retrained\n');
     repo.commit('retrain m2');
     const { jobs, result } = generateSince(repo, base);
-    const deploys = jobs.filter((j) => j.endsWith(':deploy') && j !== 'gateway:deploy');
+    const deploys = jobs.filter((j) => j.endsWith(':deploy:staging') && !j.startsWith('gateway:'));
     expect(deploys).toHaveLength(37); // models 2, 6, 10, ... use models/m2
     expect([...result.plan.changes.changed.values()][0]).toMatch(/model files changed since [0-9a-f]{12} \(models\/m2\/MLmodel\)/);
   });
@@ -93,7 +93,7 @@ describe('generating only what changed', () => {
     const base = repo.commit('80/20');
     repo.write('models.yaml', ab(50));
     repo.commit('50/50');
-    expect(generateSince(repo, base).jobs).toEqual(['gateway:build', 'gateway:deploy']);
+    expect(generateSince(repo, base).jobs).toEqual(['gateway:build', 'gateway:deploy:staging', 'gateway:deploy:production']);
   });
 
   it('gives every model jobs on the first push of a branch, or when the previous commit is not in the clone', () => {

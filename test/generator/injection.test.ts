@@ -1,6 +1,7 @@
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
+import { DEFAULT_ENVIRONMENTS } from '../../generator/fleet/resolve-environments.js';
 import { buildChildPipelines } from '../../generator/pipeline/build-child-pipeline.js';
 import { shellCommand, shellQuote } from '../../generator/pipeline/shell-quote.js';
 import { UserError } from '../../lib/errors/user-error.js';
@@ -76,15 +77,15 @@ describe('names and values that try to inject', () => {
     expect(shellCommand(['echo', 'a b', '`id`'])).toBe("echo 'a b' '`id`'");
     const [file] = buildChildPipelines(
       { deployNames: ['m'], removed: [], gatewayChanged: false, summary: '' },
-      { fleetFile: "dir/it's models.yaml", outDir: 'out $(x)', maxJobs: 500, regenerateArgs: ['--all'], ci: DEFAULT_CI_SETTINGS },
+      { fleetFile: "dir/it's models.yaml", outDir: 'out $(x)', maxJobs: 500, regenerateArgs: ['--all'], ci: DEFAULT_CI_SETTINGS, environments: DEFAULT_ENVIRONMENTS },
     );
     expect(((file?.pipeline['m:build'] as { script: string[] }).script)[0]).toBe(
       "modelfleet generate --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --model m",
     );
-    expect(((file?.pipeline['m:deploy'] as { script: string[] }).script)[1]).toBe(
-      "modelfleet deploy --model m --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --target \"$MODELFLEET_DEPLOY_TARGET\"",
+    expect(((file?.pipeline['m:deploy:staging'] as { script: string[] }).script)[1]).toBe(
+      "modelfleet deploy --model m --env staging --file 'dir/it'\\''s models.yaml' --out 'out $(x)' --target \"$MODELFLEET_DEPLOY_TARGET\"",
     );
-    expect(jobNames(file?.pipeline ?? {})).toEqual(['m:build', 'm:test', 'm:deploy', 'gateway:build', 'gateway:deploy']);
+    expect(jobNames(file?.pipeline ?? {})).toEqual(['m:build', 'm:test', 'm:deploy:staging', 'm:deploy:production', 'gateway:build', 'gateway:deploy:staging', 'gateway:deploy:production']);
     expect(() => fleetFromText('models:\n  - name: m\n    endpoint: p\n    path: -rf\n')).toThrow(UserError);
   });
 });

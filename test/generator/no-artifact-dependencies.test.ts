@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CI_SETTINGS } from '../../generator/fleet/resolve-ci.js';
+import { DEFAULT_ENVIRONMENTS } from '../../generator/fleet/resolve-environments.js';
 import { buildChildPipelines, type ChildPipelineFile } from '../../generator/pipeline/build-child-pipeline.js';
 import { selectAll } from '../../generator/plan/select-changes.js';
 import { interpolateComponent } from '../init/component.js';
@@ -14,7 +15,7 @@ import { CASES_DIR, manyModelsYaml, planAll } from './support/generator-fixtures
  * generated job may depend on another job's artifacts, in any layout the generator produces.
  */
 
-const options = { fleetFile: 'models.yaml', outDir: 'build', maxJobs: 500, regenerateArgs: ['--all'], ci: DEFAULT_CI_SETTINGS };
+const options = { fleetFile: 'models.yaml', outDir: 'build', maxJobs: 500, regenerateArgs: ['--all'], ci: DEFAULT_CI_SETTINGS, environments: DEFAULT_ENVIRONMENTS };
 const names = (n: number, prefix = 'model') => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 /** `file: job → [jobs whose artifacts it needs]` for every job that needs any. */
@@ -60,11 +61,11 @@ describe('no job asks for another job\'s artifacts', () => {
   it('and the check catches a job that would (it can fail)', () => {
     const [file] = buildChildPipelines({ deployNames: ['m'], removed: [], gatewayChanged: true, summary: '' }, options);
     const pipeline = { ...(file?.pipeline ?? {}) };
-    pipeline['m:deploy'] = { ...(pipeline['m:deploy'] as object), needs: ['m:test'] };
-    pipeline['gateway:deploy'] = { ...(pipeline['gateway:deploy'] as object), needs: undefined };
+    pipeline['m:deploy:staging'] = { ...(pipeline['m:deploy:staging'] as object), needs: ['m:test'] };
+    pipeline['gateway:deploy:staging'] = { ...(pipeline['gateway:deploy:staging'] as object), needs: undefined };
     expect(dependentJobs([{ file: 'child-pipeline.yml', pipeline, yaml: '' }])).toEqual([
-      'child-pipeline.yml: m:deploy → m:test',
-      'child-pipeline.yml: gateway:deploy → m:test, m:deploy',
+      'child-pipeline.yml: m:deploy:staging → m:test',
+      'child-pipeline.yml: gateway:deploy:staging → m:test, m:deploy:staging',
     ]);
   });
 });

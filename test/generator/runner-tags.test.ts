@@ -19,7 +19,7 @@ describe('generate --runner-tags (the CI/CD component\'s runner-tags input)', ()
     const yaml = `ci:\n  tags: [gpu]\n  jobs:\n    deploy: { tags: [deployer] }\n${manyModelsYaml(1)}`;
     const [child] = planAll(yaml, { runnerTags: ['docker'] }).pipelines;
     expect((child?.pipeline.default as CiObject).tags).toEqual(['gpu']);
-    expect((child?.pipeline['match-1-taxi:deploy'] as CiObject).tags).toEqual(['deployer']);
+    expect((child?.pipeline['match-1-taxi:deploy:production'] as CiObject).tags).toEqual(['deployer']);
   });
 
   it('gives the same pipeline as no flag when the list is empty', () => {

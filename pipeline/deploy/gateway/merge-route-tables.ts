@@ -108,12 +108,12 @@ export function mergeRouteTables(input: RouteMergeInput): MergedRouteTable {
  * naming the model, what is wrong with which variant, and the jobs to re-run. `where` names the
  * target in the "has no Deployment" case, e.g. `namespace modelfleet-dev`.
  */
-export function describeHeldBackRoutes(models: readonly ModelRouting[], where: string): string[] {
+export function describeHeldBackRoutes(models: readonly ModelRouting[], where: string, environment?: string): string[] {
   const lines: string[] = [];
   for (const routing of models) {
     if (routing.outcome === 'new') {
       for (const shadow of routing.droppedShadows) {
-        lines.push(`warning: model ${routing.model} gets its new route ${routing.route} without its shadow ${shadow.deployName}: ${describeVariant(shadow, where)}; ${rerun([shadow])}`);
+        lines.push(`warning: model ${routing.model} gets its new route ${routing.route} without its shadow ${shadow.deployName}: ${describeVariant(shadow, where)}; ${rerun([shadow], environment)}`);
       }
       continue;
     }
@@ -123,7 +123,7 @@ export function describeHeldBackRoutes(models: readonly ModelRouting[], where: s
     const what = routing.outcome === 'previous'
       ? `keeps its previous route table entry (${routing.route} with its earlier variants and weights${moved})`
       : `is left out of the route table (${routing.why}), so ${routing.desiredRoute} answers 404`;
-    lines.push(`warning: model ${routing.model} ${what}: ${variants}; ${rerun(serving)}`);
+    lines.push(`warning: model ${routing.model} ${what}: ${variants}; ${rerun(serving, environment)}`);
   }
   return lines;
 }
@@ -132,6 +132,8 @@ function describeVariant(variant: HeldBackVariant, where: string): string {
   return variant.why ?? `has no Deployment in ${where} (its first deploy failed or has not run)`;
 }
 
-function rerun(variants: readonly HeldBackVariant[]): string {
-  return `fix it and re-run ${variants.map((v) => `\`${v.deployName}:deploy\``).join(', ')}, then \`gateway:deploy\``;
+/** The jobs to re-run, as the child pipeline names them in `environment` (`<name>:deploy:<env>`, `gateway:deploy:<env>`). */
+function rerun(variants: readonly HeldBackVariant[], environment: string | undefined): string {
+  const job = (name: string) => (environment !== undefined ? `${name}:deploy:${environment}` : `${name}:deploy`);
+  return `fix it and re-run ${variants.map((v) => `\`${job(v.deployName)}\``).join(', ')}, then \`${job('gateway')}\``;
 }

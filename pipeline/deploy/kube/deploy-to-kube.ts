@@ -108,7 +108,7 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
   const cause = summarizeCause(details);
   throw new UserError('DEPLOY_ROLLOUT_FAILED',
     `model ${deployName}: the new version did not become ready in namespace ${namespace}: ${outcome.message}${cause ? ` (${cause})` : ''}. ${restored}`,
-    `Read the pod state, events and log lines printed above, fix the model or its settings in models.yaml, push, and re-run \`${deployName}:deploy\`.`);
+    `Read the pod state, events and log lines printed above, fix the model or its settings in models.yaml, push, and re-run \`${deployName}:deploy:${options.environment}\`.`);
 }
 
 /** Removes every object of one deployable (by label) from a namespace; returns what was deleted. */

@@ -1,0 +1,111 @@
+/**
+ * The local target keeps one set of instances and one gateway per environment: deploying a
+ * model to staging and to production gives two instances and two gateways on their own ports,
+ * each gateway routing to its own environment's instance; removing from one leaves the other
+ * serving; `down` stops both.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findFreePort } from '../../lib/free-port.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+const bin = join(repo, 'bin', 'modelfleet.js');
+const NAME = 'match-7-moto-baseline';
+const ROUTE = '/probability/7/MOTO/baseline';
+const BODY = JSON.stringify({ dataframe_split: { columns: ['route_decision_score', 'farevalueinminor', 'offer_throughput_rate', 'eventtime', 'backtoback'], data: [[0.73, 1250, 0.42, 1767225600, 1]] } });
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let basePort: number;
+
+function cli(args: readonly string[]): Promise<{ code: number; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.once('close', (code) => done({ code: code ?? 1, output }));
+  });
+}
+
+interface State { models: Record<string, { port: number }>; gateway?: { port: number } }
+
+async function stateOf(environment: 'staging' | 'production'): Promise<State> {
+  const file = environment === 'staging' ? join(dir, '.modelfleet', 'local', 'state.json') : join(dir, '.modelfleet', 'environments', environment, 'local', 'state.json');
+  return JSON.parse(await readFile(file, 'utf8')) as State;
+}
+
+async function predict(port: number | undefined): Promise<{ status: number; deployName: string | null }> {
+  const response = await fetch(`http://127.0.0.1:${port ?? 0}${ROUTE}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, signal: AbortSignal.timeout(10_000) });
+  await response.arrayBuffer();
+  return { status: response.status, deployName: response.headers.get('x-modelfleet-deploy-name') };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'modelfleet-local-envs-'));
+  await cp(join(repo, 'models.yaml'), join(dir, 'models.yaml'));
+  await cp(join(repo, 'examples'), join(dir, 'examples'), { recursive: true });
+  // Two free ports in a row are likely but not certain; a busy one falls back to any free port, which the test reads from the state.
+  basePort = await findFreePort();
+  env = { ...process.env, MODELFLEET_STATE_DIR: join(dir, '.modelfleet'), MODELFLEET_GATEWAY_PORT: String(basePort), ORT_DISABLE_TELEMETRY: '1' };
+  delete env.MODELFLEET_ENV;
+  delete env.KUBECONFIG;
+});
+
+afterAll(async () => {
+  await cli(['down']);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the local target with the default environments (staging, then production)', () => {
+  it('keeps one instance and one gateway per environment, each gateway routing to its own', async () => {
+    for (const environment of ['staging', 'production']) {
+      const model = await cli(['deploy', '--model', NAME, '--env', environment, '--target', 'local', '--runtime', 'process']);
+      expect(model.code, model.output).toBe(0);
+      expect(model.output).toContain(`target: this machine, environment ${environment}`);
+      const gateway = await cli(['deploy', '--gateway', '--env', environment, '--target', 'local']);
+      expect(gateway.code, gateway.output).toBe(0);
+    }
+    const staging = await stateOf('staging');
+    const production = await stateOf('production');
+    expect(staging.models[NAME]?.port).toBeGreaterThan(0);
+    expect(production.models[NAME]?.port).toBeGreaterThan(0);
+    expect(production.models[NAME]?.port).not.toBe(staging.models[NAME]?.port);
+    // The first environment's gateway on the configured port, the next one on the port after it (unless that was busy).
+    expect(staging.gateway?.port).toBe(basePort);
+    expect(production.gateway?.port).not.toBe(staging.gateway?.port);
+    for (const state of [staging, production]) expect(await predict(state.gateway?.port)).toEqual({ status: 200, deployName: NAME });
+  }, 180_000);
+
+  it('without --env deploys the first environment; an environment models.yaml lacks is refused with a suggestion', async () => {
+    const first = await cli(['deploy', '--model', NAME, '--target', 'local', '--runtime', 'process']);
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toContain('target: this machine, environment staging');
+    expect(first.output).toMatch(new RegExp(`${NAME}: unchanged`));
+    const typo = await cli(['deploy', '--model', NAME, '--env', 'prodution', '--target', 'local', '--runtime', 'process']);
+    expect(typo.code).not.toBe(0);
+    expect(typo.output).toMatch(/error\[UNKNOWN_ENVIRONMENT\]: --env prodution: models\.yaml has no environment "prodution" \(its environments: staging, production\)/);
+    expect(typo.output).toMatch(/Did you mean "production"\?/);
+    expect(typo.output).not.toMatch(/\n\s+at /);
+  }, 120_000);
+
+  it('removes a model from one environment only, and `down` stops every environment', async () => {
+    const removed = await cli(['deploy', '--remove', NAME, '--env', 'production', '--target', 'local']);
+    expect(removed.code, removed.output).toBe(0);
+    expect((await stateOf('production')).models[NAME]).toBeUndefined();
+    const staging = await stateOf('staging');
+    expect(await predict(staging.gateway?.port)).toEqual({ status: 200, deployName: NAME });
+
+    const down = await cli(['down']);
+    expect(down.code, down.output).toBe(0);
+    // Both gateways and the staging instance.
+    expect(down.output.match(/stopped the gateway/g)).toHaveLength(2);
+    expect(down.output).toContain(`stopped ${NAME}`);
+    expect((await stateOf('staging')).models).toEqual({});
+    expect((await stateOf('production')).gateway).toBeUndefined();
+    expect(existsSync(join(dir, '.modelfleet', 'environments', 'production', 'local', 'state.json'))).toBe(true);
+  }, 120_000);
+});
