@@ -182,6 +182,7 @@ export const environmentSchema = z.strictObject({
   gate: z.enum(['manual', 'auto']).optional(),
   autoStopIn: z.string().max(64).optional(),
   scaling: scalingSchema.optional(),
+  registryAlias: z.union([z.literal(false), z.string().max(256).regex(MLFLOW_ALIAS, 'must be an MLflow alias (letters, digits, "_" and "-"), or false')]).optional(),
 });
 
 /** A model's own settings in one environment, under `models[].environments.<name>`. */

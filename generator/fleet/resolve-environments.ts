@@ -42,7 +42,15 @@ function toEnvironment(raw: RawEnvironment): EnvironmentSpec {
     gate: raw.gate ?? (tier === 'production' ? 'manual' : 'auto'),
     ...(raw.autoStopIn !== undefined ? { autoStopIn: raw.autoStopIn.trim().replace(/\s+/g, ' ') } : {}),
     ...(raw.scaling !== undefined ? { scaling: { ...raw.scaling } } : {}),
+    ...registryAliasOf(raw.registryAlias, tier),
   };
+}
+
+/** `production` on a production tier unless models.yaml names another alias or `false`. */
+function registryAliasOf(raw: string | false | undefined, tier: EnvironmentTier): { registryAlias?: string } {
+  if (raw === false) return {};
+  const alias = raw ?? (tier === 'production' ? 'production' : undefined);
+  return alias === undefined ? {} : { registryAlias: alias };
 }
 
 export const DEFAULT_ENVIRONMENTS: readonly EnvironmentSpec[] = DEFAULT_ENVIRONMENT_NAMES.map((name) => toEnvironment({ name }));

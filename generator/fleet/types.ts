@@ -132,6 +132,12 @@ export interface EnvironmentSpec {
   readonly autoStopIn?: string;
   /** Scaling every model gets in this environment, over its own `scaling:` (a model's `environments.<name>.scaling` wins). */
   readonly scaling?: Partial<Scaling>;
+  /**
+   * The MLflow alias a successful deploy here sets on the version it deployed (MLflow-registry
+   * models only), so the registry shows what serves: `production` for a production-tier
+   * environment unless models.yaml says otherwise (`registryAlias: false` sets none).
+   */
+  readonly registryAlias?: string;
 }
 
 /** A model's own settings in one environment (`models[].environments.<name>`). */

@@ -26,6 +26,10 @@ export const deployErrors = {
     summary: 'Something the deploy needs (the image in the registry, the measured sizing) is gone and cannot be recreated here.',
     fix: 'Re-run the job the message names (`<model>:build` or `<model>:test`), then `<model>:deploy:<env>`.',
   },
+  DEPLOY_REGISTRY_ALIAS_FAILED: {
+    summary: 'The model deployed, but its version could not be marked in the MLflow model registry (the environment\'s `registryAlias`), so the registry does not show what serves.',
+    fix: 'Check MLFLOW_TRACKING_URI and MLFLOW_TRACKING_TOKEN for the deploy job and that the token may edit the registered model, then re-run `<model>:deploy:<env>` (an unchanged model is not deployed again; the alias is set). `registryAlias: false` on the environment turns it off.',
+  },
   DEPLOY_STILL_ROUTED: {
     summary: '`deploy --remove` was asked to remove a model that the live gateway still routes to (its model kept its previous route after a failed deploy); nothing was removed.',
     fix: 'Fix and re-run the failed `<variant>:deploy:<env>` job, then `gateway:deploy:<env>`, then the `<model>:remove:<env>` job again.',

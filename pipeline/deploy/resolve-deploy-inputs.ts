@@ -61,6 +61,8 @@ export interface DeployImage {
   readonly registry: RegistryTarget | undefined;
   /** Content digest (own images) or the bring-your-own reference. */
   readonly content: string;
+  /** The MLflow registry version the image serves (an alias resolved); undefined for other sources. */
+  readonly registryVersion?: string;
 }
 
 /** Recomputes the content tag from the commit; never reads an earlier job's image.json. */
@@ -75,7 +77,10 @@ export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployabl
       `Fix the cause, then re-run \`${paths.deployName}:build\` and \`${deployJobOf(paths)}\`.`, { cause: err });
   }
   const registry = registryTargetFor(paths.deployName, tagOf(inputs.tag), env);
-  return { tag: inputs.tag, reference: registry?.reference ?? inputs.tag, registry, content: inputs.contentDigest };
+  return {
+    tag: inputs.tag, reference: registry?.reference ?? inputs.tag, registry, content: inputs.contentDigest,
+    ...(source.kind === 'mlflow' ? { registryVersion: inputs.model.version } : {}),
+  };
 }
 
 /**

@@ -24,6 +24,7 @@ import { deployLocal, removeLocal, type LocalRuntimeChoice } from '../local-targ
 import { environmentStateRoot, readLocalState, stateRoot } from '../local-target/local-state.js';
 import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kube.js';
 import { markDeployedConfig } from './deployed-config.js';
+import { setRegistryAlias } from './set-registry-alias.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, removeFromKube } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting, environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
 import { deployJobOf, ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
@@ -134,6 +135,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       // The mark tells a later gateway deploy that this variant runs this commit's version.
       const marked = await markDeployedConfig(fleet, deployable, manifests.map((m) => m.object as KubeObject));
       await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasScaledObjects(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}) });
+      await setRegistryAlias({ deployable: inEnvironment, environment: spec, version: image.registryVersion, env, print });
       return;
     }
     case 'gateway': {
@@ -215,6 +217,7 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
         report: print,
         root,
       });
+      if (runtime.kind === 'docker') await setRegistryAlias({ deployable, environment: spec, version: runtime.image.registryVersion, env, print });
       return;
     }
   }

@@ -15,7 +15,7 @@ describe('environments: in models.yaml', () => {
   it('defaults to staging, then production behind a manual gate, each in its own namespace', () => {
     expect(fleetFromText(MODELS).environments).toEqual([
       { name: 'staging', tier: 'staging', namespace: 'modelfleet-staging', gate: 'auto' },
-      { name: 'production', tier: 'production', namespace: 'modelfleet-production', gate: 'manual' },
+      { name: 'production', tier: 'production', namespace: 'modelfleet-production', gate: 'manual', registryAlias: 'production' },
     ]);
     expect(DEFAULT_ENVIRONMENTS.map((e) => e.name)).toEqual(['staging', 'production']);
   });
@@ -30,8 +30,8 @@ ${MODELS}`);
     expect(fleet.environments).toEqual([
       { name: 'review', tier: 'development', namespace: 'modelfleet-review', gate: 'auto', autoStopIn: '1 week' },
       { name: 'qa', tier: 'testing', namespace: 'modelfleet-qa', gate: 'manual' },
-      { name: 'live', tier: 'production', namespace: 'ml-live', context: 'group/project:agent', url: 'https://ml.example.com', gate: 'manual', scaling: { minReplicas: 3 } },
-      { name: 'canary', tier: 'production', namespace: 'modelfleet-canary', gate: 'auto' },
+      { name: 'live', tier: 'production', namespace: 'ml-live', context: 'group/project:agent', url: 'https://ml.example.com', gate: 'manual', scaling: { minReplicas: 3 }, registryAlias: 'production' },
+      { name: 'canary', tier: 'production', namespace: 'modelfleet-canary', gate: 'auto', registryAlias: 'production' },
     ]);
     expect(tierFromName('preproduction')).toBe('staging');
     expect(tierFromName('eu-west')).toBe('other');
