@@ -15,6 +15,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/generate.js'),
   () => import('./commands/loadtest.js'),
   () => import('./commands/rbac.js'),
+  () => import('./commands/status.js'),
   () => import('./commands/bulk.js'),
   () => import('./commands/worker.js'),
   () => import('./commands/init.js'),

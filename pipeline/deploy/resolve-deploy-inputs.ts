@@ -61,8 +61,8 @@ export interface DeployImage {
   readonly registry: RegistryTarget | undefined;
   /** Content digest (own images) or the bring-your-own reference. */
   readonly content: string;
-  /** The MLflow registry version the image serves (an alias resolved); undefined for other sources. */
-  readonly registryVersion?: string;
+  /** The model version the image serves: the MLflow registry version (an alias resolved), or `local-<digest>` for a model folder. */
+  readonly modelVersion?: string;
 }
 
 /** Recomputes the content tag from the commit; never reads an earlier job's image.json. */
@@ -79,7 +79,7 @@ export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployabl
   const registry = registryTargetFor(paths.deployName, tagOf(inputs.tag), env);
   return {
     tag: inputs.tag, reference: registry?.reference ?? inputs.tag, registry, content: inputs.contentDigest,
-    ...(source.kind === 'mlflow' ? { registryVersion: inputs.model.version } : {}),
+    modelVersion: inputs.model.version,
   };
 }
 

@@ -25,6 +25,11 @@ import { environmentStateRoot, readLocalState, stateRoot } from '../local-target
 import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kube.js';
 import { markDeployedConfig } from './deployed-config.js';
 import { setRegistryAlias } from './set-registry-alias.js';
+import type { RecordFields } from '../history/deployment-record.js';
+import { recordKubeDeploy } from '../history/kube-history.js';
+import { recordLocalDeploy } from '../history/local-history.js';
+import { formatCpuQuantity, type Sizing } from '../sizing/sizing-policy.js';
+import { digestDirectory } from '../../lib/file-digest.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, removeFromKube } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting, environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
 import { deployJobOf, ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
@@ -134,8 +139,12 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
       // The mark tells a later gateway deploy that this variant runs this commit's version.
       const marked = await markDeployedConfig(fleet, deployable, manifests.map((m) => m.object as KubeObject));
-      await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasScaledObjects(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}) });
-      await setRegistryAlias({ deployable: inEnvironment, environment: spec, version: image.registryVersion, env, print });
+      const deployed = await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasScaledObjects(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}) });
+      const record = await recordKubeDeploy(kube, namespace, recordFields(inEnvironment, environment, image.reference, image, sizing.sizing, deployed.outcome), env).catch((err: unknown) => {
+        throw new UserError('DEPLOY_API_ERROR', `${paths.deployName}: deployed to ${namespace}, but its history record could not be written: ${(err as Error).message}`, deployErrors.DEPLOY_API_ERROR.fix, { cause: err });
+      });
+      print(`${paths.deployName}: revision ${record.revision} in ${environment} (modelfleet history --model ${paths.deployName} --env ${environment})`);
+      await setRegistryAlias({ deployable: inEnvironment, environment: spec, version: image.modelVersion, env, print });
       return;
     }
     case 'gateway': {
@@ -207,7 +216,7 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
         : runtime;
       if (runtime.kind === 'process') print(`${paths.deployName}: process mode: no memory cap (Docker enforces the measured limit; a plain process cannot be capped)`);
       const serverEnv = Object.fromEntries([{ name: 'MODEL_NAME', value: paths.deployName }, ...batchingEnv(deployable)].map((e) => [e.name, e.value]));
-      await deployLocal({
+      const deployed = await deployLocal({
         fleet,
         deployName: paths.deployName,
         runtime: choice,
@@ -217,7 +226,11 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
         report: print,
         root,
       });
-      if (runtime.kind === 'docker') await setRegistryAlias({ deployable, environment: spec, version: runtime.image.registryVersion, env, print });
+      // A plain process serves the model folder: its files' digest stands for the image's content.
+      const served = runtime.kind === 'docker' ? runtime.image : await folderAsServed(runtime.modelDir);
+      const record = await recordLocalDeploy(root, recordFields(deployable, environment, runtime.kind === 'docker' ? runtime.image.tag : runtime.modelDir, served, choice.kind === 'docker' ? choice.memoryLimitBytes : undefined, deployed.outcome), env);
+      print(`${paths.deployName}: revision ${record.revision} in ${environment} (modelfleet history --model ${paths.deployName} --env ${environment})`);
+      if (runtime.kind === 'docker') await setRegistryAlias({ deployable, environment: spec, version: served.modelVersion, env, print });
       return;
     }
   }
@@ -259,4 +272,36 @@ async function prepareModel(command: DeployCommand, name: string): Promise<{ fle
   const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName, environment };
   await ensureModelFolder(paths, command.print);
   return { fleet, deployable, paths };
+}
+
+/** A model folder served as a plain process, described as an image would be: `local-<digest>`, as the image's model version reads. */
+async function folderAsServed(modelDir: string): Promise<DeployImage> {
+  const content = await digestDirectory(modelDir);
+  return { tag: modelDir, reference: modelDir, registry: undefined, content, modelVersion: `local-${content.replace(/^sha256:/, '').slice(0, 12)}` };
+}
+
+/** What a deploy's history record says about it (pipeline/history/deployment-record.ts). */
+function recordFields(
+  deployable: Deployable,
+  environment: string,
+  image: string,
+  served: DeployImage | undefined,
+  sizing: Pick<Sizing, 'memoryLimitBytes' | 'memoryRequestBytes' | 'cpuRequestMillicores'> | number | undefined,
+  outcome: 'deployed' | 'unchanged',
+): RecordFields {
+  const { scaling } = deployable.model;
+  const source = deployable.variant.source;
+  const version = served?.modelVersion ?? (source.kind === 'mlflow' ? source.version : undefined);
+  return {
+    deployName: deployable.variant.deployName,
+    environment,
+    image,
+    content: served?.content ?? image,
+    ...(version !== undefined ? { version } : {}),
+    ...(typeof sizing === 'number' ? { memoryLimitBytes: sizing } : {}),
+    ...(typeof sizing === 'object' ? { memoryLimitBytes: sizing.memoryLimitBytes, memoryRequestBytes: sizing.memoryRequestBytes, cpuRequest: formatCpuQuantity(sizing.cpuRequestMillicores) } : {}),
+    minReplicas: scaling.minReplicas,
+    maxReplicas: scaling.maxReplicas,
+    outcome,
+  };
 }

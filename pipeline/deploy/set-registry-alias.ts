@@ -13,7 +13,7 @@ import { createMlflowRegistryClient } from '../mlflow-registry/mlflow-registry-c
 export async function setRegistryAlias(options: {
   readonly deployable: Deployable;
   readonly environment: EnvironmentSpec | undefined;
-  /** The registry version the deployed image serves (DeployImage.registryVersion). */
+  /** The registry version the deployed image serves (DeployImage.modelVersion). */
   readonly version: string | undefined;
   readonly env: NodeJS.ProcessEnv;
   readonly print: (line: string) => void;

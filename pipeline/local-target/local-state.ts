@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { DeploymentRecord } from '../history/deployment-record.js';
 import type { InstanceRecord } from '../instance-runtime/server-instance.js';
 
 export const STATE_FORMAT = 1;
@@ -37,6 +38,8 @@ export interface LocalState {
   readonly format: typeof STATE_FORMAT;
   readonly models: Readonly<Record<string, LocalModelInstance>>;
   readonly gateway?: LocalGatewayInstance;
+  /** Every model's deployments here, oldest first (`modelfleet history`); kept when a model is removed. */
+  readonly history?: Readonly<Record<string, readonly DeploymentRecord[]>>;
 }
 
 export const EMPTY_STATE: LocalState = { format: STATE_FORMAT, models: {} };
@@ -80,7 +83,12 @@ export async function readLocalState(root = stateRoot()): Promise<LocalState> {
   try {
     const parsed = JSON.parse(text) as Partial<LocalState>;
     if (parsed.format !== STATE_FORMAT || typeof parsed.models !== 'object' || parsed.models === null) return EMPTY_STATE;
-    return { format: STATE_FORMAT, models: parsed.models, ...(parsed.gateway ? { gateway: parsed.gateway } : {}) };
+    return {
+      format: STATE_FORMAT,
+      models: parsed.models,
+      ...(parsed.gateway ? { gateway: parsed.gateway } : {}),
+      ...(typeof parsed.history === 'object' && parsed.history !== null ? { history: parsed.history } : {}),
+    };
   } catch {
     // A torn or hand-edited file: start over rather than fail every later deploy.
     return EMPTY_STATE;

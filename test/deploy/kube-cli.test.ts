@@ -116,6 +116,16 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
     const second = await cli(['deploy', '--model', NAME]);
     expect(second.code, second.output).toBe(0);
     expect(second.output).toMatch(new RegExp(`${NAME}: unchanged`));
+
+    // Both deploys are recorded beside the model, with the measured limit, and read back from the cluster.
+    expect(second.output).toMatch(new RegExp(`${NAME}: revision 2 in staging`));
+    const history = await cli(['history', '--model', NAME, '--target', 'kube']);
+    expect(history.code, history.output).toBe(0);
+    const [, newest, oldest] = history.output.trim().split('\n');
+    expect(newest).toMatch(new RegExp(`^2\\s.*${measuredLimit}\\s.*\\sunchanged\\s`));
+    expect(oldest).toMatch(/^1\s.*\sdeployed\s/);
+    const status = await cli(['status', '--env', 'staging', '--target', 'kube']);
+    expect(status.output).toMatch(new RegExp(`staging\\s+${NAME}\\s+\\S+\\s+\\S+\\s+${measuredLimit}\\s+1/1 ready\\s+\\S+ \\S+ \\(rev 2\\)`));
   }, 60_000);
 
   it('deploys to the environment --env names: its namespace, its kube context, its scaling over the model\'s', async () => {
@@ -144,7 +154,8 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
     const result = await cli(['deploy', '--gateway']);
     expect(result.code, result.output).toBe(0);
     expect(names('Deployment')).toEqual(['match-7-moto-baseline', 'modelfleet-gateway']);
-    const [configMap] = fake.objects('ConfigMap', NAMESPACE);
+    // Beside the gateway's routes, each deployed model's history ConfigMap.
+    const configMap = fake.objects('ConfigMap', NAMESPACE).find((c) => (c.metadata as { name: string }).name === 'modelfleet-gateway-routes');
     const routes = JSON.parse((configMap?.data as Record<string, string>)['routes.json'] ?? '{}') as { routes: Array<{ route: string; variants: Array<{ upstream: string }> }> };
     const moto = routes.routes.find((r) => r.route === '/probability/7/MOTO/baseline');
     expect(moto?.variants[0]?.upstream).toBe(`http://${NAME}.${NAMESPACE}.svc.cluster.local:80`);

@@ -92,6 +92,31 @@ describe('the local target with the default environments (staging, then producti
     expect(typo.output).not.toMatch(/\n\s+at /);
   }, 120_000);
 
+  it('shows what runs where (`status`) and every deployment of a model (`history`), newest first', async () => {
+    const status = await cli(['status']);
+    expect(status.code, status.output).toBe(0);
+    const lines = status.output.trim().split('\n');
+    expect(lines[0]).toMatch(/^ENVIRONMENT\s+MODEL\s+VERSION\s+IMAGE\s+MEMORY LIMIT\s+SERVING\s+DEPLOYED\s+BY$/);
+    for (const environment of ['staging', 'production']) {
+      const row = lines.find((line) => line.startsWith(`${environment} `) && line.includes(` ${NAME} `));
+      expect(row, status.output).toMatch(/ready on 127\.0\.0\.1:\d+/);
+      expect(row).toMatch(/local-[0-9a-f]{12}/);
+    }
+    // Models of models.yaml never deployed here are listed as such.
+    expect(lines.filter((line) => line.includes('not deployed')).length).toBeGreaterThan(0);
+    const only = await cli(['status', '--env', 'production']);
+    expect(only.output.trim().split('\n').slice(1).every((line) => line.startsWith('production '))).toBe(true);
+
+    const history = await cli(['history', '--model', NAME, '--env', 'staging']);
+    expect(history.code, history.output).toBe(0);
+    const [header, newest, oldest] = history.output.trim().split('\n');
+    expect(header).toMatch(/^REV\s+DEPLOYED\s+VERSION\s+IMAGE\s+CONTENT\s+MEMORY LIMIT\s+REPLICAS\s+RESULT\s+COMMIT\s+BY$/);
+    expect(newest).toMatch(/^2\s+.*\sunchanged\s/);
+    expect(oldest).toMatch(/^1\s+.*\sdeployed\s/);
+    const unknown = await cli(['history', '--model', NAME, '--env', 'prodution']);
+    expect(unknown.output).toMatch(/error\[UNKNOWN_ENVIRONMENT\]/);
+  }, 60_000);
+
   it('removes a model from one environment only, and `down` stops every environment', async () => {
     const removed = await cli(['deploy', '--remove', NAME, '--env', 'production', '--target', 'local']);
     expect(removed.code, removed.output).toBe(0);
