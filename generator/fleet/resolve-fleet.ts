@@ -13,6 +13,7 @@ import {
   type RawVariant,
 } from './fleet-schema.js';
 import { resolveBulk } from './resolve-bulk.js';
+import { resolveStream } from './resolve-stream.js';
 import { resolveScaleToZero } from './resolve-scale-to-zero.js';
 import { DEFAULT_CI_SETTINGS, resolveCi } from './resolve-ci.js';
 import { DEFAULT_KUBERNETES_SETTINGS, resolveKubernetes, secretEnvProblems } from './resolve-kubernetes.js';
@@ -206,12 +207,13 @@ function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boole
 
   const stickyHeader = raw.ab?.stickyHeader ?? defaults.ab?.stickyHeader ?? BUILTIN_SETTINGS.ab.stickyHeader;
   const bulk = resolveBulk(raw.bulk, defaults.bulk, { base, variants, secretEnv }, problems);
+  const stream = resolveStream(raw.stream, defaults.stream, { base, modelName: raw.name, variants, secretEnv }, problems);
   const scaleToZero = resolveScaleToZero(scaling.minReplicas, raw.scaleToZero, defaults.scaleToZero, base, problems);
   if (problems.length > 0 || endpoint === undefined) return { problems };
   const location = locate(base) ?? { line: 1, column: 1 };
   return {
     problems,
-    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, ...(bulk ? { bulk } : {}), ...(scaleToZero ? { scaleToZero } : {}), location },
+    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, ...(bulk ? { bulk } : {}), ...(stream ? { stream } : {}), ...(scaleToZero ? { scaleToZero } : {}), location },
   };
 }
 
