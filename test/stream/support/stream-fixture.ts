@@ -1,0 +1,239 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import { findFreePort } from '../../../lib/free-port.js';
+import { createRandom } from '../../../lib/seeded-random.js';
+import { LocalRedisServer } from '../../../pipeline/bulk/local-redis.js';
+import { COLUMNS, MODEL, redisClient, ROOT } from '../../bulk/support/bulk-fixture.js';
+
+export type Transport = 'redis' | 'kafka';
+
+/** One message as sent or read back: key, body, and (read back) the headers or extra fields. */
+export interface TestRecord {
+  readonly key: string | null;
+  readonly value: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A broker for one test file: librdkafka's mock cluster (or KAFKA_BOOTSTRAP), or a redis-server of its own. */
+export interface TestBroker {
+  readonly transport: Transport;
+  /** Environment of a worker that talks to this broker. */
+  readonly workerEnv: Readonly<Record<string, string>>;
+  /** A client for the test's own sends and reads. */
+  client(): Promise<TestClient>;
+  stop(): Promise<void>;
+}
+
+export interface TestClient {
+  send(topic: string, records: ReadonlyArray<{ key: string | null; value: string | null }>): Promise<void>;
+  /** How many records the topic holds. */
+  count(topic: string): Promise<number>;
+  /** Every record of the topic, in order per partition. */
+  readAll(topic: string): Promise<TestRecord[]>;
+  /**
+   * Reads the topic from its start as records arrive, into `records`. The mock cluster keeps about
+   * 5 MB per partition and drops the oldest records past that: a large output is read while it is
+   * written, not afterwards.
+   */
+  follow(topic: string): Promise<{ readonly records: readonly TestRecord[]; stop(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+/** Topic names of one test, unique so that tests against a real broker never meet old messages. */
+export function testTopics(label: string): { input: string; output: string; deadLetter: string; group: string } {
+  const id = `${label}-${randomBytes(4).toString('hex')}`;
+  return { input: `test.${id}.inputs`, output: `test.${id}.outputs`, deadLetter: `test.${id}.dead-letter`, group: `test.${id}` };
+}
+
+export async function startBroker(transport: Transport, dir: string): Promise<TestBroker> {
+  return transport === 'kafka' ? startKafka() : startRedisBroker(dir);
+}
+
+async function startRedisBroker(dir: string): Promise<TestBroker> {
+  const server = await LocalRedisServer.start({ dir: join(dir, 'redis'), appendFsync: 'everysec' });
+  return {
+    transport: 'redis',
+    workerEnv: { MODELFLEET_STREAM_TRANSPORT: 'redis', REDIS_URL: server.url },
+    client: () => Promise.resolve(redisTestClient(redisClient(server.url))),
+    stop: () => server.stop(),
+  };
+}
+
+function redisTestClient(redis: Redis): TestClient {
+  return {
+    async send(topic, records) {
+      for (let i = 0; i < records.length; i += 5_000) {
+        const pipeline = redis.pipeline();
+        for (const r of records.slice(i, i + 5_000)) pipeline.xadd(topic, '*', ...(r.key === null ? [] : ['key', r.key]), ...(r.value === null ? [] : ['value', r.value]));
+        await pipeline.exec();
+      }
+    },
+    count: async (topic) => Number(await redis.xlen(topic)),
+    async readAll(topic) {
+      const out: TestRecord[] = [];
+      let from = '-';
+      for (;;) {
+        const entries = (await redis.xrange(topic, from, '+', 'COUNT', 10_000));
+        for (const [, fields] of entries) out.push(toRecord(fields));
+        if (entries.length < 10_000) return out;
+        from = `(${entries[entries.length - 1]?.[0] ?? '0-0'}`;
+      }
+    },
+    async follow(topic) {
+      const records: TestRecord[] = [];
+      const reader = redis.duplicate();
+      reader.on('error', () => undefined);
+      let from = '0-0';
+      let stopped = false;
+      const loop = (async () => {
+        while (!stopped) {
+          const reply = (await reader.xread('COUNT', 10_000, 'BLOCK', 200, 'STREAMS', topic, from)) as Array<[string, Array<[string, string[]]>]> | null;
+          for (const [id, fields] of reply?.[0]?.[1] ?? []) {
+            records.push(toRecord(fields));
+            from = id;
+          }
+        }
+      })();
+      return { records, async stop() { stopped = true; await loop; reader.disconnect(); } };
+    },
+    close: async () => { await redis.quit(); },
+  };
+}
+
+function toRecord(fields: readonly string[]): TestRecord {
+  const all: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) all[fields[i] as string] = fields[i + 1] as string;
+  const { key, value, ...headers } = all;
+  return { key: key ?? null, value: value ?? '', headers };
+}
+
+/**
+ * KAFKA_BOOTSTRAP when set (a real broker), else scripts/kafka-mock-cluster.py: librdkafka's mock
+ * cluster, held by a python process for the length of the test file.
+ */
+async function startKafka(): Promise<TestBroker> {
+  const given = process.env.KAFKA_BOOTSTRAP?.trim();
+  let holder: ChildProcess | undefined;
+  let bootstrap: string;
+  if (given) {
+    bootstrap = given;
+  } else {
+    holder = spawn('/usr/bin/python3', [join(ROOT, 'scripts', 'kafka-mock-cluster.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const stdout = holder.stdout;
+    if (!stdout) throw new Error('the mock cluster has no stdout');
+    bootstrap = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the Kafka mock cluster printed no bootstrap servers in 20 s (is python3-confluent-kafka installed? bash scripts/setup-kafka-mock.sh)')), 20_000);
+      holder?.once('exit', (code) => reject(new Error(`the Kafka mock cluster exited with ${code}; run bash scripts/setup-kafka-mock.sh`)));
+      createInterface({ input: stdout }).once('line', (line) => { clearTimeout(timer); resolve(line.trim()); });
+    });
+  }
+  const brokers = bootstrap.split(',');
+  return {
+    transport: 'kafka',
+    workerEnv: { MODELFLEET_STREAM_TRANSPORT: 'kafka', KAFKA_BOOTSTRAP: bootstrap, KAFKA_SESSION_TIMEOUT_MS: '6000' },
+    client: () => kafkaTestClient(brokers),
+    async stop() {
+      if (!holder || holder.exitCode !== null) return;
+      const exited = new Promise((resolve) => holder?.once('exit', resolve));
+      holder.stdin?.end();
+      holder.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function kafkaTestClient(brokers: string[]): Promise<TestClient> {
+  const kafka = new Kafka({ clientId: 'modelfleet-test', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 5_000 });
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  const admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
+  const count = async (topic: string): Promise<number> => {
+    try {
+      return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+    } catch {
+      return 0;
+    }
+  };
+  const follow = async (topic: string) => {
+    const records: TestRecord[] = [];
+    const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}`, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxBytesPerPartition: 4 * 1024 * 1024 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachBatch: ({ batch }) => {
+        for (const m of batch.messages) {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
+          records.push({ key: m.key ? m.key.toString() : null, value: m.value ? m.value.toString() : '', headers });
+        }
+        return Promise.resolve();
+      },
+    });
+    return { records, stop: () => consumer.disconnect() };
+  };
+  return {
+    async send(topic, records) {
+      for (let i = 0; i < records.length; i += 5_000) {
+        await producer.send({ topic, acks: -1, messages: records.slice(i, i + 5_000).map((r) => ({ key: r.key, value: r.value })) });
+      }
+    },
+    count,
+    async readAll(topic) {
+      const total = await count(topic);
+      if (total === 0) return [];
+      const reader = await follow(topic);
+      const deadline = Date.now() + 60_000;
+      while (reader.records.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await reader.stop();
+      if (reader.records.length < total) throw new Error(`read ${reader.records.length} of the ${total} records of ${topic} in 60 s`);
+      return [...reader.records];
+    },
+    follow,
+    async close() {
+      await Promise.all([producer.disconnect(), admin.disconnect()]);
+    },
+  };
+}
+
+/** Deterministic rows of the example model's five double columns, as the JSON objects a message holds and as CSV. */
+export function rows(count: number, seed = 11): Array<{ json: string; csv: string }> {
+  const random = createRandom(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const values = [Number(random.float(0, 1).toFixed(6)), random.int(100, 5000), Number(random.float(0, 1).toFixed(4)), 1_767_225_600 + i, random.int(0, 1)];
+    return { json: JSON.stringify(Object.fromEntries(COLUMNS.map((c, k) => [c, values[k]]))), csv: values.join(',') };
+  });
+}
+
+export interface StreamWorkerProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/** `modelfleet worker --stream` as a real process (the compiled CLI), on a free port for /healthz and /metrics. */
+export async function startStreamWorkerProcess(modelDir: string, env: Readonly<Record<string, string>>): Promise<StreamWorkerProcess> {
+  const port = await findFreePort();
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'modelfleet.js'), 'worker', '--stream', '--model-dir', modelDir, '--port', String(port)], {
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', MODEL_NAME: MODEL, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the stream worker exited with ${child.exitCode}: ${output}`);
+    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error(`the stream worker did not get ready in 30 s: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url, output: () => output, exited };
+}
