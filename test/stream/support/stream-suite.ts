@@ -109,6 +109,25 @@ export function streamSuite(transport: Transport): void {
       console.log(`${transport}: killed after ${atKill} predictions; ${duplicates} duplicates after the restart`);
     }, 120_000);
 
+    it('stops on SIGTERM mid-stream after committing the batches in hand: a restart answers the rest without a duplicate', async () => {
+      const topics = testTopics('term');
+      const input = rows(30_000, 9);
+      await client.send(topics.input, input.map((r, i) => ({ key: `k${i}`, value: r.json })));
+      const env = { MODELFLEET_STREAM_BATCH_SIZE: '50', MODELFLEET_STREAM_MAX_IN_FLIGHT: '2' };
+      const leaving = await start(topics, 'leaving', env);
+      await waitFor(async () => (await client.count(topics.output)) >= 2_000, 60_000, 'the first predictions', 20);
+      leaving.child.kill('SIGTERM');
+      expect(await leaving.exited).toBe(0);
+      expect(leaving.output()).toMatch(/stopping: no new batches; answering the ones in hand/);
+      const atStop = await client.count(topics.output);
+      expect(atStop).toBeLessThan(input.length);
+      await start(topics, 'staying', env);
+      await waitFor(async () => (await client.count(topics.output)) >= input.length, 90_000, 'an output for every input', 250);
+      const out = await client.readAll(topics.output);
+      expect(out).toHaveLength(input.length);
+      expect(byKey(out).size).toBe(input.length);
+    }, 120_000);
+
     it('sends bad messages to the dead-letter topic with the reason, and scores the rest', async () => {
       const topics = testTopics('bad');
       const good = rows(1_000, 3);
