@@ -16,6 +16,8 @@ export interface KafkaStreamOptions {
   readonly batchSize: number;
   /** Partitions whose batches are scored at once. */
   readonly partitionsAtOnce: number;
+  /** Longest a fetch waits for new messages (a broker answers sooner as soon as there are some). */
+  readonly fetchWaitMs: number;
 }
 
 /** How a batch ended for the partition loop that handed it out. */
@@ -29,6 +31,8 @@ interface KafkaBatch extends StreamBatch {
   readonly keys: ReadonlyArray<Buffer | null>;
   /** Resolved once the records are acknowledged (or the batch released / dropped). */
   readonly settled: Promise<Settled>;
+  /** How `settled` resolved, once it has. */
+  readonly outcome: Settled | undefined;
   settle(how: Settled): void;
   /** Resolved by the partition loop once the offset after the batch is committed (false: it was not). */
   readonly committed: Promise<boolean>;
@@ -79,6 +83,7 @@ export class KafkaTransport implements StreamTransport<KafkaBatch> {
       heartbeatInterval: Math.max(100, Math.min(3_000, Math.floor(sessionTimeout / 3))),
       rebalanceTimeout: Math.max(sessionTimeout, 10_000),
       allowAutoTopicCreation: false,
+      maxWaitTimeInMs: options.fetchWaitMs,
     });
     // The Java client's partitioner (murmur2 of the key): a key's predictions land where other clients would put that key.
     this.#producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -204,18 +209,23 @@ export class KafkaTransport implements StreamTransport<KafkaBatch> {
     this.#ready.push(...batches);
     this.#wake?.();
     let k = 0;
-    for (; k < batches.length; k++) {
-      const current = batches[k] as KafkaBatch;
-      const how = await current.settled;
+    while (k < batches.length) {
+      const how = await (batches[k] as KafkaBatch).settled;
       if (how !== 'published' || !isRunning() || isStale()) break;
+      // Batches after it that are acknowledged already go in the same commit: one round trip, not one each.
+      let last = k;
+      while (batches[last + 1]?.outcome === 'published') last++;
+      const covered = batches.slice(k, last + 1);
+      const lastOffset = (batches[last] as KafkaBatch).lastOffset;
       try {
-        await this.#consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(current.lastOffset) + 1n).toString() }]);
+        await this.#consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
       } catch (err) {
-        this.#log.warn({ err: (err as Error).message, batch: current.id }, 'committing an offset failed; the batch will be delivered again');
+        this.#log.warn({ err: (err as Error).message, batch: covered[0]?.id }, 'committing an offset failed; the batch will be delivered again');
         break;
       }
-      resolveOffset(current.lastOffset);
-      current.markCommitted(true);
+      resolveOffset(lastOffset);
+      for (const done of covered) done.markCommitted(true);
+      k = last + 1;
       await heartbeat().catch(() => undefined);
     }
     if (k === batches.length) return;
@@ -237,13 +247,13 @@ export class KafkaTransport implements StreamTransport<KafkaBatch> {
     const firstOffset = messages[0]?.offset ?? '0';
     const lastOffset = messages[messages.length - 1]?.offset ?? firstOffset;
     const failure = this.#failures.get(`${partition}:${firstOffset}`);
-    let settle: (how: Settled) => void = () => {};
+    let resolveSettled: (how: Settled) => void = () => {};
     let markCommitted: (done: boolean) => void = () => {};
-    const settled = new Promise<Settled>((resolve) => { settle = resolve; });
+    const settled = new Promise<Settled>((resolve) => { resolveSettled = resolve; });
     const committed = new Promise<boolean>((resolve) => { markCommitted = resolve; });
     const previous = this.#lastOfPartition.get(partition) ?? Promise.resolve();
     this.#lastOfPartition.set(partition, settled);
-    return {
+    const kafkaBatch: KafkaBatch = {
       id: `${topic}/${partition}@${firstOffset}..${lastOffset}`,
       messages: messages.map((m) => ({ key: m.key ? m.key.toString('utf8') : null, value: m.value ? m.value.toString('utf8') : null, position: `${topic}/${partition}/${m.offset}` })),
       deliveries: 1 + (failure?.count ?? 0),
@@ -253,12 +263,18 @@ export class KafkaTransport implements StreamTransport<KafkaBatch> {
       lastOffset,
       keys: messages.map((m) => m.key),
       settled,
-      settle,
+      outcome: undefined,
+      settle(how) {
+        if (kafkaBatch.outcome !== undefined) return;
+        (kafkaBatch as { outcome: Settled | undefined }).outcome = how;
+        resolveSettled(how);
+      },
       committed,
       markCommitted,
       previous,
       abandoned: false,
     };
+    return kafkaBatch;
   }
 
   #message(batch: KafkaBatch, record: OutgoingRecord): Message {

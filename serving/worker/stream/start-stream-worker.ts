@@ -23,7 +23,7 @@ export async function startStreamWorker(config: StreamWorkerConfig, logger: Logg
   let transport: StreamTransport<StreamBatch>;
   let where: Record<string, unknown>;
   if (connection.transport === 'kafka') {
-    transport = new KafkaTransport({ kafka: connection.kafka, input, output, deadLetter, group, consumer, batchSize, partitionsAtOnce: config.maxInFlight }, logger);
+    transport = new KafkaTransport({ kafka: connection.kafka, input, output, deadLetter, group, consumer, batchSize, partitionsAtOnce: config.maxInFlight, fetchWaitMs: config.readBlockMs }, logger);
     where = { kafka: connection.kafka.brokers.join(','), input, output, deadLetter, group };
   } else {
     transport = new RedisStreamTransport({

@@ -134,7 +134,8 @@ async function startKafka(): Promise<TestBroker> {
   const brokers = bootstrap.split(',');
   return {
     transport: 'kafka',
-    workerEnv: { MODELFLEET_STREAM_TRANSPORT: 'kafka', KAFKA_BOOTSTRAP: bootstrap, KAFKA_SESSION_TIMEOUT_MS: '6000' },
+    // The mock answers a fetch only when its wait is over, never as soon as messages arrive: short waits.
+    workerEnv: { MODELFLEET_STREAM_TRANSPORT: 'kafka', KAFKA_BOOTSTRAP: bootstrap, KAFKA_SESSION_TIMEOUT_MS: '6000', MODELFLEET_STREAM_READ_BLOCK_MS: '100' },
     client: () => kafkaTestClient(brokers),
     async stop() {
       if (!holder || holder.exitCode !== null) return;
@@ -160,7 +161,7 @@ async function kafkaTestClient(brokers: string[]): Promise<TestClient> {
   };
   const follow = async (topic: string) => {
     const records: TestRecord[] = [];
-    const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}`, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxBytesPerPartition: 4 * 1024 * 1024 });
+    const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}`, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 100 });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
