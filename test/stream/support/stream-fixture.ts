@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -7,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { findFreePort } from '../../../lib/free-port.js';
 import { createRandom } from '../../../lib/seeded-random.js';
 import { LocalRedisServer } from '../../../pipeline/bulk/local-redis.js';
-import { COLUMNS, MODEL, redisClient, ROOT } from '../../bulk/support/bulk-fixture.js';
+import { COLUMNS, EXAMPLE, MODEL, redisClient, ROOT } from '../../bulk/support/bulk-fixture.js';
 
 export type Transport = 'redis' | 'kafka';
 
@@ -237,4 +239,14 @@ export async function startStreamWorkerProcess(modelDir: string, env: Readonly<R
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, url, output: () => output, exited };
+}
+
+/** A temp folder with the example logistic regression and a models.yaml whose model has this `stream:` block. */
+export async function makeStreamFleet(stream: Record<string, unknown>): Promise<{ dir: string; file: string; modelDir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'modelfleet-stream-fleet-'));
+  const modelDir = join(dir, 'examples', 'models', EXAMPLE);
+  await cp(join(ROOT, 'examples', 'models', EXAMPLE), modelDir, { recursive: true });
+  const file = join(dir, 'models.yaml');
+  await writeFile(file, ['defaults:', '  endpoint: probability', 'models:', `  - name: ${MODEL}`, '    parameters: [7, MOTO, baseline]', `    path: examples/models/${EXAMPLE}`, `    stream: ${JSON.stringify(stream)}`, ''].join('\n'));
+  return { dir, file, modelDir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
