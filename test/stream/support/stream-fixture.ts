@@ -4,11 +4,13 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import { findFreePort } from '../../../lib/free-port.js';
 import { createRandom } from '../../../lib/seeded-random.js';
 import { LocalRedisServer } from '../../../pipeline/bulk/local-redis.js';
+import { openStreamClient, type ClientConnection } from '../../../pipeline/stream/stream-client.js';
+import { redisSettingsFrom } from '../../../serving/worker/redis-connection.js';
+import { kafkaSettingsFrom } from '../../../serving/worker/stream/kafka-connection.js';
 import { COLUMNS, EXAMPLE, MODEL, redisClient, ROOT } from '../../bulk/support/bulk-fixture.js';
 
 export type Transport = 'redis' | 'kafka';
@@ -60,20 +62,62 @@ async function startRedisBroker(dir: string): Promise<TestBroker> {
   return {
     transport: 'redis',
     workerEnv: { MODELFLEET_STREAM_TRANSPORT: 'redis', REDIS_URL: server.url },
-    client: () => Promise.resolve(redisTestClient(redisClient(server.url))),
+    client: () => redisTestClient(server.url),
     stop: () => server.stop(),
   };
 }
 
-function redisTestClient(redis: Redis): TestClient {
+/** Records sent in one call: the produce requests stay well under a broker's request size limit. */
+const SEND_CHUNK = 5_000;
+
+/**
+ * The test's client on top of `stream send`/`tail`'s own (pipeline/stream/stream-client.ts), plus
+ * what only tests need: how many records a topic holds, and all of them at once.
+ */
+async function testClient(connection: ClientConnection, extra: { count(topic: string): Promise<number>; readAll?(topic: string): Promise<TestRecord[]>; close(): Promise<void> }): Promise<TestClient> {
+  const client = await openStreamClient(connection);
+  const follow = (topic: string) => {
+    const records: TestRecord[] = [];
+    const done = new AbortController();
+    let failure: unknown;
+    const reading = client.read(topic, { fromStart: true, signal: done.signal, onRecord: (r) => records.push({ key: r.key, value: r.value ?? '', headers: r.headers }) })
+      .catch((err: unknown) => { failure = err; });
+    return Promise.resolve({
+      records,
+      async stop() {
+        done.abort();
+        await reading;
+        if (failure !== undefined) throw failure;
+      },
+    });
+  };
   return {
     async send(topic, records) {
-      for (let i = 0; i < records.length; i += 5_000) {
-        const pipeline = redis.pipeline();
-        for (const r of records.slice(i, i + 5_000)) pipeline.xadd(topic, '*', ...(r.key === null ? [] : ['key', r.key]), ...(r.value === null ? [] : ['value', r.value]));
-        await pipeline.exec();
-      }
+      for (let i = 0; i < records.length; i += SEND_CHUNK) await client.send(topic, records.slice(i, i + SEND_CHUNK).map((r) => ({ ...r, headers: {} })));
     },
+    count: extra.count,
+    async readAll(topic) {
+      if (extra.readAll) return extra.readAll(topic);
+      const total = await extra.count(topic);
+      if (total === 0) return [];
+      const reader = await follow(topic);
+      const deadline = Date.now() + 60_000;
+      while (reader.records.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await reader.stop();
+      if (reader.records.length < total) throw new Error(`read ${reader.records.length} of the ${total} records of ${topic} in 60 s`);
+      return [...reader.records];
+    },
+    follow,
+    async close() {
+      await client.close();
+      await extra.close();
+    },
+  };
+}
+
+function redisTestClient(url: string): Promise<TestClient> {
+  const redis = redisClient(url);
+  return testClient({ transport: 'redis', redis: redisSettingsFrom({}, url) }, {
     count: async (topic) => Number(await redis.xlen(topic)),
     async readAll(topic) {
       const out: TestRecord[] = [];
@@ -85,25 +129,8 @@ function redisTestClient(redis: Redis): TestClient {
         from = `(${entries[entries.length - 1]?.[0] ?? '0-0'}`;
       }
     },
-    async follow(topic) {
-      const records: TestRecord[] = [];
-      const reader = redis.duplicate();
-      reader.on('error', () => undefined);
-      let from = '0-0';
-      let stopped = false;
-      const loop = (async () => {
-        while (!stopped) {
-          const reply = (await reader.xread('COUNT', 10_000, 'BLOCK', 200, 'STREAMS', topic, from)) as Array<[string, Array<[string, string[]]>]> | null;
-          for (const [id, fields] of reply?.[0]?.[1] ?? []) {
-            records.push(toRecord(fields));
-            from = id;
-          }
-        }
-      })();
-      return { records, async stop() { stopped = true; await loop; reader.disconnect(); } };
-    },
     close: async () => { await redis.quit(); },
-  };
+  });
 }
 
 function toRecord(fields: readonly string[]): TestRecord {
@@ -133,12 +160,12 @@ async function startKafka(): Promise<TestBroker> {
       createInterface({ input: stdout }).once('line', (line) => { clearTimeout(timer); resolve(line.trim()); });
     });
   }
-  const brokers = bootstrap.split(',');
+  // The mock answers a fetch only when its wait is over, never as soon as messages arrive: short waits.
+  const workerEnv = { MODELFLEET_STREAM_TRANSPORT: 'kafka', KAFKA_BOOTSTRAP: bootstrap, KAFKA_SESSION_TIMEOUT_MS: '6000', MODELFLEET_STREAM_READ_BLOCK_MS: '100' };
   return {
     transport: 'kafka',
-    // The mock answers a fetch only when its wait is over, never as soon as messages arrive: short waits.
-    workerEnv: { MODELFLEET_STREAM_TRANSPORT: 'kafka', KAFKA_BOOTSTRAP: bootstrap, KAFKA_SESSION_TIMEOUT_MS: '6000', MODELFLEET_STREAM_READ_BLOCK_MS: '100' },
-    client: () => kafkaTestClient(brokers),
+    workerEnv,
+    client: () => kafkaTestClient(bootstrap, workerEnv),
     async stop() {
       if (!holder || holder.exitCode !== null) return;
       const exited = new Promise((resolve) => holder?.once('exit', resolve));
@@ -149,57 +176,20 @@ async function startKafka(): Promise<TestBroker> {
   };
 }
 
-async function kafkaTestClient(brokers: string[]): Promise<TestClient> {
-  const kafka = new Kafka({ clientId: 'modelfleet-test', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 5_000 });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+async function kafkaTestClient(bootstrap: string, env: Readonly<Record<string, string>>): Promise<TestClient> {
+  const kafka = new Kafka({ clientId: 'modelfleet-test', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 5_000 });
   const admin = kafka.admin();
-  await Promise.all([producer.connect(), admin.connect()]);
-  const count = async (topic: string): Promise<number> => {
-    try {
-      return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-    } catch {
-      return 0;
-    }
-  };
-  const follow = async (topic: string) => {
-    const records: TestRecord[] = [];
-    const consumer = kafka.consumer({ groupId: `reader-${randomBytes(4).toString('hex')}`, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
-          records.push({ key: m.key ? m.key.toString() : null, value: m.value ? m.value.toString() : '', headers });
-        }
-        return Promise.resolve();
-      },
-    });
-    return { records, stop: () => consumer.disconnect() };
-  };
-  return {
-    async send(topic, records) {
-      for (let i = 0; i < records.length; i += 5_000) {
-        await producer.send({ topic, acks: -1, messages: records.slice(i, i + 5_000).map((r) => ({ key: r.key, value: r.value })) });
+  await admin.connect();
+  return testClient({ transport: 'kafka', kafka: kafkaSettingsFrom(env) }, {
+    async count(topic) {
+      try {
+        return (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+      } catch {
+        return 0;
       }
     },
-    count,
-    async readAll(topic) {
-      const total = await count(topic);
-      if (total === 0) return [];
-      const reader = await follow(topic);
-      const deadline = Date.now() + 60_000;
-      while (reader.records.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      await reader.stop();
-      if (reader.records.length < total) throw new Error(`read ${reader.records.length} of the ${total} records of ${topic} in 60 s`);
-      return [...reader.records];
-    },
-    follow,
-    async close() {
-      await Promise.all([producer.disconnect(), admin.disconnect()]);
-    },
-  };
+    close: () => admin.disconnect(),
+  });
 }
 
 /** Deterministic rows of the example model's five double columns, as the JSON objects a message holds and as CSV. */
