@@ -52,7 +52,7 @@ export function register(program: Command): void {
         running = await startWorker(readWorkerConfig(process.env, { ...serve, redis: opts.redis }));
       }
       const how = await running.stopped;
-      if (how === 'timeout') process.exit(1);
+      if (how !== 'clean') process.exit(1);
       process.exitCode = 0;
     });
 }

@@ -11,8 +11,11 @@ import type { WorkerMetrics } from './worker-metrics.js';
 export interface RunningWorker {
   /** Where /healthz, /readyz and /metrics answer. */
   readonly url: string;
-  /** 'clean' once every unit in hand was answered (or released); 'timeout' when that outlived SHUTDOWN_TIMEOUT_MS. */
-  readonly stopped: Promise<'clean' | 'timeout'>;
+  /**
+   * 'clean' once every unit in hand was answered (or released); 'timeout' when that outlived
+   * SHUTDOWN_TIMEOUT_MS; 'failed' when the worker loop itself failed (the broker refused it for good).
+   */
+  readonly stopped: Promise<'clean' | 'timeout' | 'failed'>;
   stop(reason?: string): Promise<void>;
 }
 
@@ -22,6 +25,8 @@ export interface HostedSource<D extends Delivery> extends WorkSource<D> {
   readonly connected: boolean;
   /** Ends a read still waiting (the stop has begun). */
   interruptReads(): void;
+  /** Why the transport cannot go on (a client that gave up for good): /healthz fails, so the pod is restarted. */
+  readonly fatal?: string | undefined;
 }
 
 export interface HostOptions<D extends Delivery> {
@@ -55,7 +60,7 @@ export async function hostQueueWorker<D extends Delivery>(options: HostOptions<D
   const isReady = () => session !== undefined && source.connected && !stopping;
 
   const app: FastifyInstance = Fastify({ logger: false, logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
-  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+  app.get('/healthz', (_request, reply) => (source.fatal === undefined ? reply.send({ status: 'ok' }) : reply.code(503).send({ status: 'failed', reason: source.fatal })));
   app.get('/readyz', (_request, reply) => {
     const ready = isReady();
     metrics.ready.set(ready ? 1 : 0);
@@ -79,8 +84,9 @@ export async function hostQueueWorker<D extends Delivery>(options: HostOptions<D
   const running = worker.run();
   logger.info({ source: source.description, ...queueSettings(options) }, `ready: reading ${options.unit}`);
 
-  let markStopped: (how: 'clean' | 'timeout') => void = () => {};
-  const stopped = new Promise<'clean' | 'timeout'>((resolve) => { markStopped = resolve; });
+  let markStopped: (how: 'clean' | 'timeout' | 'failed') => void = () => {};
+  const stopped = new Promise<'clean' | 'timeout' | 'failed'>((resolve) => { markStopped = resolve; });
+  let loopFailed = false;
   let stopPromise: Promise<void> | undefined;
   const stop = (reason = 'stop requested'): Promise<void> => {
     stopPromise ??= (async () => {
@@ -102,12 +108,17 @@ export async function hostQueueWorker<D extends Delivery>(options: HostOptions<D
       await source.close();
       await session?.close();
       await app.close();
+      if (loopFailed) {
+        markStopped('failed');
+        return;
+      }
       logger.info('stopped cleanly');
       markStopped('clean');
     })();
     return stopPromise;
   };
   running.catch((err: unknown) => {
+    loopFailed = true;
     logger.error({ err }, 'the worker loop failed; stopping');
     void stop('the worker loop failed');
   });

@@ -53,4 +53,12 @@ describe('modelfleet stream send / tail', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/error\[STREAM_NOT_ENABLED\]: model match-7-moto-baseline has no `stream:` block/);
   }, 30_000);
+
+  it('exits 1, naming the broker, when Kafka never answers (the pod is restarted, not left idle)', async () => {
+    const result = await runCli(['worker', '--stream', '--transport', 'kafka', '--bootstrap', '127.0.0.1:1', '--model-dir', fleet.modelDir, '--port', '0'], { env: { MODEL_NAME: MODEL } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/"msg":"the worker loop failed; stopping"/);
+    expect(result.stdout).toMatch(/ECONNREFUSED 127\.0\.0\.1:1/);
+    expect(result.stdout).not.toMatch(/stopped cleanly/);
+  }, 60_000);
 });

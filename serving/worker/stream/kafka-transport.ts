@@ -70,6 +70,7 @@ export class KafkaTransport implements StreamTransport<KafkaBatch> {
   #connected = false;
   #adminConnected: Promise<void> | undefined;
   #closing = false;
+  #fatal: string | undefined;
 
   constructor(options: KafkaStreamOptions, log: Logger) {
     this.#options = options;
@@ -92,12 +93,22 @@ export class KafkaTransport implements StreamTransport<KafkaBatch> {
     this.#consumer.on(this.#consumer.events.DISCONNECT, () => { this.#connected = false; });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => {
       this.#connected = false;
-      this.#log.warn({ err: event.payload.error.message, restart: event.payload.restart }, 'the Kafka consumer crashed; kafkajs restarts it');
+      if (event.payload.restart) {
+        this.#log.warn({ err: event.payload.error.message }, 'the Kafka consumer crashed; kafkajs restarts it');
+        return;
+      }
+      // kafkajs gave up (an error it does not retry): /healthz fails so that the pod is restarted.
+      this.#fatal = `the Kafka consumer stopped: ${event.payload.error.message}`;
+      this.#log.error({ err: event.payload.error.message }, 'the Kafka consumer stopped for good; /healthz now fails');
     });
   }
 
   get connected(): boolean {
     return this.#connected;
+  }
+
+  get fatal(): string | undefined {
+    return this.#fatal;
   }
 
   async start(): Promise<void> {

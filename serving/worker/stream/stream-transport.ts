@@ -33,6 +33,8 @@ export interface StreamTransport<B extends StreamBatch = StreamBatch> {
   readonly description: string;
   /** True while the broker connection is up (/readyz). */
   readonly connected: boolean;
+  /** Why the client cannot go on, once it gave up for good (/healthz fails); undefined while it can. */
+  readonly fatal?: string | undefined;
   /** Connects, creates what is missing (the Redis group) and starts consuming. */
   start(): Promise<void>;
   /** Up to `max` batches of new messages; waits up to `waitMs` when there are none. */

@@ -51,6 +51,10 @@ export class StreamWorkSource<B extends StreamBatch> implements WorkSource<B> {
     return this.#transport.connected;
   }
 
+  get fatal(): string | undefined {
+    return this.#transport.fatal;
+  }
+
   start(): Promise<void> {
     return this.#transport.start();
   }
