@@ -2,10 +2,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { BATCH_ROWS_BUCKETS, INFERENCE_SECONDS_BUCKETS } from '../model-server/server-metrics.js';
 
 /**
- * Prometheus metrics of one queue worker, in their own registry. The batch and inference
- * histograms carry the model server's names, so one dashboard reads both.
- */
-/**
  * The names a queue worker's own metrics take: bulk workers count chunks of rows; stream workers
  * count batches of messages (a message is one row), under `modelfleet_stream_*`.
  */
@@ -30,6 +26,10 @@ const NAMES = {
   },
 } as const;
 
+/**
+ * Prometheus metrics of one queue worker, in their own registry. The batch and inference
+ * histograms carry the model server's names, so one dashboard reads both.
+ */
 export function createWorkerMetrics(labels: { model: string; version: string }, unit: keyof typeof NAMES = 'chunks') {
   const names = NAMES[unit];
   const registry = new Registry();
