@@ -18,6 +18,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/status.js'),
   () => import('./commands/bulk.js'),
   () => import('./commands/worker.js'),
+  () => import('./commands/stream.js'),
   () => import('./commands/init.js'),
 ];
 

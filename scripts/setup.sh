@@ -14,6 +14,7 @@ npm ci --prefix tools/node22 --no-audit --no-fund </dev/null
 # What crosses jobs travels through the registry; the second engine proves a job needs nothing else.
 bash scripts/setup-registry.sh
 bash scripts/setup-redis.sh
+bash scripts/setup-kafka-mock.sh
 bash scripts/setup-nginx.sh
 bash scripts/start-second-engine.sh
 echo "setup: done (Docker engine answers, base image modelfleet/base:local, Node 22 for gitlab-ci-local," \

@@ -145,6 +145,23 @@ export const bulkSchema = z.strictObject({
   redisSecret: secretName.optional(),
 });
 
+/** A Kafka topic or Redis stream name: Kafka's own rule (letters, digits and "._-", at most 249). */
+export const TOPIC_PATTERN = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,249}$/;
+const topic = z.string().regex(TOPIC_PATTERN, 'must be a topic name: letters, digits and "._-", at most 249 characters, not "." or ".."');
+
+/** `stream:`: the model consumes a topic and publishes predictions to another (docs/streaming.md); resolve-stream.ts fills the defaults. */
+export const streamSchema = z.strictObject({
+  transport: z.enum(['redis', 'kafka']).optional(),
+  input: topic.optional(),
+  output: topic.optional(),
+  deadLetter: topic.optional(),
+  group: topic.optional(),
+  batchSize: whole(1, 10_000).optional(),
+  maxReplicas: whole(1, 1000).optional(),
+  lagPerReplica: whole(1, 1_000_000).optional(),
+  connectionSecret: secretName.optional(),
+});
+
 /** `scaleToZero:`: how a model with `scaling.minReplicas: 0` sleeps and wakes; resolve-scale-to-zero.ts fills the defaults. */
 export const scaleToZeroSchema = z.strictObject({
   idleSeconds: whole(10, 86_400).optional(),
@@ -235,6 +252,7 @@ export const modelSchema = z.strictObject({
   secretEnv: settingsShape.secretEnv.optional(),
   envFrom: settingsShape.envFrom.optional(),
   bulk: bulkSchema.optional(),
+  stream: streamSchema.optional(),
   scaleToZero: scaleToZeroSchema.optional(),
   /** This model's own settings per environment, merged over the environment's (docs/generator.md, "Environments"). */
   environments: z.record(z.string(), modelEnvironmentSchema).optional(),
@@ -250,6 +268,7 @@ export const defaultsSchema = z.strictObject({
   secretEnv: settingsShape.secretEnv.optional(),
   envFrom: settingsShape.envFrom.optional(),
   bulk: bulkSchema.optional(),
+  stream: streamSchema.optional(),
   scaleToZero: scaleToZeroSchema.optional(),
 });
 
@@ -354,6 +373,7 @@ export type RawCi = z.infer<typeof ciSchema>;
 export type RawCiJob = z.infer<typeof ciJobSchema>;
 export type RawSecretEnv = z.infer<typeof secretEnvSchema>;
 export type RawBulk = z.infer<typeof bulkSchema>;
+export type RawStream = z.infer<typeof streamSchema>;
 export type RawScaleToZero = z.infer<typeof scaleToZeroSchema>;
 export type RawEnvironment = z.infer<typeof environmentSchema>;
 export type RawModelEnvironment = z.infer<typeof modelEnvironmentSchema>;

@@ -14,6 +14,7 @@ import {
 } from './fleet-schema.js';
 import { resolveBulk } from './resolve-bulk.js';
 import { DEFAULT_ENVIRONMENTS, resolveEnvironments, resolveModelEnvironments } from './resolve-environments.js';
+import { resolveStream } from './resolve-stream.js';
 import { resolveScaleToZero } from './resolve-scale-to-zero.js';
 import { DEFAULT_CI_SETTINGS, resolveCi } from './resolve-ci.js';
 import { DEFAULT_KUBERNETES_SETTINGS, resolveKubernetes, secretEnvProblems } from './resolve-kubernetes.js';
@@ -212,13 +213,17 @@ function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boole
 
   const stickyHeader = raw.ab?.stickyHeader ?? defaults.ab?.stickyHeader ?? BUILTIN_SETTINGS.ab.stickyHeader;
   const bulk = resolveBulk(raw.bulk, defaults.bulk, { base, variants, secretEnv }, problems);
+  const stream = resolveStream(raw.stream, defaults.stream, { base, modelName: raw.name, variants, secretEnv }, problems);
   const scaleToZero = resolveScaleToZero(scaling.minReplicas, raw.scaleToZero, defaults.scaleToZero, base, problems);
   const environments = resolveModelEnvironments(raw.environments, { name: raw.name, scaling, source: modelSource, hasAbTest: raw.ab !== undefined }, place.environments, base, problems);
   if (problems.length > 0 || endpoint === undefined) return { problems };
   const location = locate(base) ?? { line: 1, column: 1 };
   return {
     problems,
-    model: { name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, ...(bulk ? { bulk } : {}), ...(scaleToZero ? { scaleToZero } : {}), ...(environments ? { environments } : {}), location },
+    model: {
+      name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets,
+      ...(bulk ? { bulk } : {}), ...(stream ? { stream } : {}), ...(scaleToZero ? { scaleToZero } : {}), ...(environments ? { environments } : {}), location,
+    },
   };
 }
 

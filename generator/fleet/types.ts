@@ -105,6 +105,8 @@ export interface ModelSpec {
   readonly envFromSecrets: readonly string[];
   /** Present only when models.yaml gives the model a `bulk:` block (its own or from `defaults:`). */
   readonly bulk?: BulkSettings;
+  /** Present only when models.yaml gives the model a `stream:` block (its own or from `defaults:`). */
+  readonly stream?: StreamSettings;
   /** Present only when `scaling.minReplicas` is 0: the model sleeps when idle and wakes on its first request. */
   readonly scaleToZero?: ScaleToZeroSettings;
   /** Present only when models.yaml gives the model settings of its own per environment (`environments:` on the model). */
@@ -171,6 +173,27 @@ export interface BulkSettings {
   readonly lagPerWorker: number;
   /** Kubernetes Secret with the keys `address` (host:port) and `password` of the Redis to use. */
   readonly redisSecret: string;
+}
+
+/**
+ * models.yaml `stream:` with its defaults filled in: `modelfleet worker --stream` pods consume
+ * `input` in the consumer group `group` and publish predictions to `output`, bad messages to
+ * `deadLetter`; KEDA scales them on the group's lag (docs/streaming.md).
+ */
+export interface StreamSettings {
+  readonly transport: 'redis' | 'kafka';
+  readonly input: string;
+  readonly output: string;
+  readonly deadLetter: string;
+  readonly group: string;
+  /** Most messages scored in one inference batch. */
+  readonly batchSize: number;
+  /** Most worker replicas (KEDA's maxReplicaCount); the least is 0. */
+  readonly maxReplicas: number;
+  /** Messages of lag per replica (KEDA's lagThreshold / lagCount). */
+  readonly lagPerReplica: number;
+  /** Kubernetes Secret with the connection: Kafka `bootstrap` (+ `username`, `password`), or Redis `address` (+ `password`). */
+  readonly connectionSecret: string;
 }
 
 /** models.yaml `scaleToZero:` with its defaults filled in (docs/gateway.md, "Scale to zero"). */

@@ -22,6 +22,7 @@ export interface DeployableBuildConfig {
   readonly envFromSecrets?: Deployable['model']['envFromSecrets'];
   readonly bulk?: Deployable['model']['bulk'];
   readonly environments?: Deployable['model']['environments'];
+  readonly stream?: Deployable['model']['stream'];
 }
 
 export function toBuildConfig({ model, variant }: Deployable): DeployableBuildConfig {
@@ -37,8 +38,9 @@ export function toBuildConfig({ model, variant }: Deployable): DeployableBuildCo
     // The Deployment names these Secrets (never their values), so a change redeploys the model.
     ...(model.secretEnv.length > 0 ? { secretEnv: model.secretEnv } : {}),
     ...(model.envFromSecrets.length > 0 ? { envFromSecrets: model.envFromSecrets } : {}),
-    // The worker Deployment and its ScaledObject come from these settings.
+    // The worker Deployments and their ScaledObjects come from these settings.
     ...(model.bulk ? { bulk: model.bulk } : {}),
+    ...(model.stream ? { stream: model.stream } : {}),
     // Per-environment scaling and pins change what that environment's deploy applies.
     ...(model.environments ? { environments: model.environments } : {}),
   };

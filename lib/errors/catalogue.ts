@@ -6,6 +6,7 @@ import { loadtestErrors } from './codes-loadtest.js';
 import { gatewayErrors } from './codes-gateway.js';
 import { buildErrors } from './codes-build.js';
 import { bulkErrors } from './codes-bulk.js';
+import { streamErrors } from './codes-stream.js';
 import type { ErrorCodeInfo } from './error-code-info.js';
 
 /**
@@ -21,6 +22,7 @@ export const errorCatalogue = {
   ...gatewayErrors,
   ...buildErrors,
   ...bulkErrors,
+  ...streamErrors,
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -60,7 +60,8 @@ export async function stopLocalBulk(print: (line: string) => void): Promise<void
   if (state.redis || state.supervisor) await writeLocalBulkState({});
 }
 
-async function stopProcess(pid: number, graceMs: number): Promise<void> {
+/** SIGTERM, then SIGKILL once `graceMs` has passed. */
+export async function stopProcess(pid: number, graceMs: number): Promise<void> {
   try {
     process.kill(pid, 'SIGTERM');
   } catch {

@@ -13,6 +13,7 @@ import { describeHeldBackRoutes, mergeRouteTables, type DeployedVariant, type Mo
 import { GATEWAY_NAME, renderGatewayManifests } from './gateway/render-gateway-manifests.js';
 import { DEPLOYABLE_LABEL, GATEWAY_DEPLOYABLE, MANAGED_BY, MANAGED_BY_LABEL } from './kube/deploy-labels.js';
 import { fleetHasScaledObjects } from './fleet-has-scaled-objects.js';
+import { STREAM_COMPONENT, STREAM_SUFFIX } from '../stream/render-stream-manifests.js';
 import { WORKER_SUFFIX } from '../bulk/render-bulk-manifests.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, pruneRemovedDeployables } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting } from './kube/namespace-for-env.js';
@@ -98,8 +99,10 @@ async function readDeployedVariants(kube: KubeClient, namespace: string, fleet: 
   for (const deployment of deployments) {
     const name = deployment.metadata.labels?.[DEPLOYABLE_LABEL];
     if (name === undefined || name === GATEWAY_DEPLOYABLE) continue;
-    // A bulk model's worker Deployment serves no route; the model server's Deployment decides.
-    if (deployment.metadata.name.endsWith(WORKER_SUFFIX) && deployment.metadata.labels?.['app.kubernetes.io/component'] === 'bulk-worker') continue;
+    // A bulk or stream worker's Deployment serves no route; the model server's Deployment decides.
+    const component = deployment.metadata.labels?.['app.kubernetes.io/component'];
+    if (deployment.metadata.name.endsWith(WORKER_SUFFIX) && component === 'bulk-worker') continue;
+    if (deployment.metadata.name.endsWith(STREAM_SUFFIX) && component === STREAM_COMPONENT) continue;
     found.set(name, deployedVariant(deployment, expected.get(name)));
   }
   return found;

@@ -14,6 +14,7 @@ import type { Deployable, EnvironmentSpec, FleetSpec } from '../../generator/fle
 import { batchingEnv, renderModelManifests } from '../manifests/render-model-manifests.js';
 import { fleetHasScaledObjects } from './fleet-has-scaled-objects.js';
 import { renderBulkManifests } from '../bulk/render-bulk-manifests.js';
+import { renderStreamManifests } from '../stream/render-stream-manifests.js';
 import { writeManifestFiles } from '../manifests/write-manifest-files.js';
 import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
@@ -133,8 +134,12 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       const docker = await openDocker();
       const sizing = await ensureSizing(fleet, inEnvironment, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
       const manifestOptions = { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets };
-      // A bulk model's worker Deployment and KEDA ScaledObject deploy (and roll back) with it.
-      const manifests = [...renderModelManifests(inEnvironment, sizing.sizing, manifestOptions), ...renderBulkManifests(inEnvironment, sizing.sizing, manifestOptions)];
+      // A bulk or streaming model's worker Deployments and KEDA ScaledObjects deploy (and roll back) with it.
+      const manifests = [
+        ...renderModelManifests(inEnvironment, sizing.sizing, manifestOptions),
+        ...renderBulkManifests(inEnvironment, sizing.sizing, manifestOptions),
+        ...renderStreamManifests(inEnvironment, sizing.sizing, manifestOptions),
+      ];
       // For people reading the job's artifacts: exactly what was applied.
       await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
       // The mark tells a later gateway deploy that this variant runs this commit's version.

@@ -18,6 +18,7 @@ import { isInstanceAlive, stopInstance } from '../instance-runtime/recorded-inst
 import { NOT_DEPLOYED_UPSTREAM, routesFile } from '../local-target/local-gateway.js';
 import { environmentStateRoots, readLocalState, updateLocalState, EMPTY_STATE, type LocalModelInstance } from '../local-target/local-state.js';
 import { startLocalBulk, stopLocalBulk } from '../bulk/local-bulk.js';
+import { startLocalStreams, stopLocalStreams } from '../stream/local-stream.js';
 
 
 export interface UpOptions {
@@ -99,6 +100,8 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
 
   // Models with `bulk:`: a local Redis and the supervisor that scales their workers from zero.
   await startLocalBulk(fleet, { file: options.file, out: options.out, print });
+  // Models with `stream:`: one stream worker each (Redis streams on that same local Redis).
+  await startLocalStreams(fleet, { out: options.out, print });
   const state = await readLocalState();
   const gatewayUrl = `http://127.0.0.1:${state.gateway?.port ?? 0}`;
   await printRoutesAndCurl(gatewayUrl, new Set(Object.keys(state.models)), print);
@@ -114,6 +117,7 @@ export async function runUp(options: UpOptions): Promise<UpResult> {
 
 /** `modelfleet down`: stops every model instance and the gateway the local target started, in every environment. */
 export async function runDown(print: (line: string) => void): Promise<number> {
+  await stopLocalStreams(print);
   await stopLocalBulk(print);
   const docker = await openDocker();
   let stopped = 0;

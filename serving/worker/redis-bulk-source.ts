@@ -212,7 +212,7 @@ export class RedisBulkSource implements WorkSource<ChunkDelivery> {
 }
 
 /** The consumer group's lag (entries not yet delivered) and pending entries (delivered, unacknowledged). */
-export async function readBacklog(redis: Redis, stream: string): Promise<Backlog> {
+export async function readBacklog(redis: Redis, stream: string, groupName: string = WORKER_GROUP): Promise<Backlog> {
   let groups: unknown[][];
   try {
     groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
@@ -220,7 +220,7 @@ export async function readBacklog(redis: Redis, stream: string): Promise<Backlog
     if (err instanceof Error && /no such key/i.test(err.message)) return { waiting: 0, inProgress: 0 };
     throw err;
   }
-  const group = groups.map(pairs).find((g) => g.name === WORKER_GROUP);
+  const group = groups.map(pairs).find((g) => g.name === groupName);
   if (!group) {
     // No worker ever started: everything on the stream waits.
     return { waiting: Number(await redis.xlen(stream)), inProgress: 0 };

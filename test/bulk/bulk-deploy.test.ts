@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBulkManifests } from '../../pipeline/bulk/render-bulk-manifests.js';
 import { BULK_MANAGED_KINDS, deployToKube, removeFromKube } from '../../pipeline/deploy/kube/deploy-to-kube.js';
 import { renderModelManifests } from '../../pipeline/manifests/render-model-manifests.js';
+import { renderStreamManifests } from '../../pipeline/stream/render-stream-manifests.js';
 import { openKube, type KubeClient, type KubeObject } from '../../pipeline/seams/kube.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { deployable, fixedSizing, modelSpec } from '../manifests/fixtures.js';
@@ -27,10 +28,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function manifests(bulk: boolean, image: string): KubeObject[] {
-  const target = deployable(modelSpec({ name: 'match-7-moto', ...(bulk ? { bulk: BULK } : {}) }));
+const STREAM = { transport: 'kafka', input: 'trips', output: 'trip-scores', deadLetter: 'trips.dead-letter', group: 'match-7-moto', batchSize: 256, maxReplicas: 3, lagPerReplica: 1000, connectionSecret: 'modelfleet-kafka' } as const;
+
+function manifests(bulk: boolean, image: string, stream = false): KubeObject[] {
+  const target = deployable(modelSpec({ name: 'match-7-moto', ...(bulk ? { bulk: BULK } : {}), ...(stream ? { stream: STREAM } : {}) }));
   const options = { namespace: NAMESPACE, image };
-  return [...renderModelManifests(target, fixedSizing(), options), ...renderBulkManifests(target, fixedSizing(), options)].map((m) => m.object as KubeObject);
+  return [...renderModelManifests(target, fixedSizing(), options), ...renderBulkManifests(target, fixedSizing(), options), ...renderStreamManifests(target, fixedSizing(), options)]
+    .map((m) => m.object as KubeObject);
 }
 
 const names = (kind: string) => fake.objects(kind, NAMESPACE).map((o) => (o.metadata as { name: string }).name).sort();
@@ -52,6 +56,16 @@ describe('deploying a bulk model', () => {
 
     expect(names('Deployment')).toEqual(['match-7-moto']);
     expect(names('ScaledObject')).toEqual([]);
+  });
+
+  it('applies a stream worker beside the bulk worker, each with its ScaledObject, and removes it when stream: goes', async () => {
+    await deployToKube({ kube, deployName: 'match-7-moto', environment: 'bulk', namespace: NAMESPACE, manifests: manifests(true, 'modelfleet/match-7-moto:444444444444', true), ...fast });
+    expect(names('Deployment')).toEqual(['match-7-moto', 'match-7-moto-stream', 'match-7-moto-worker']);
+    expect(names('ScaledObject')).toEqual(['match-7-moto-stream', 'match-7-moto-worker']);
+
+    await deployToKube({ kube, deployName: 'match-7-moto', environment: 'bulk', namespace: NAMESPACE, manifests: manifests(true, 'modelfleet/match-7-moto:555555555555'), ...fast });
+    expect(names('Deployment')).toEqual(['match-7-moto', 'match-7-moto-worker']);
+    expect(names('ScaledObject')).toEqual(['match-7-moto-worker']);
   });
 
   it('removes every object of a bulk model with --remove', async () => {
