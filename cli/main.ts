@@ -16,6 +16,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/loadtest.js'),
   () => import('./commands/rbac.js'),
   () => import('./commands/status.js'),
+  () => import('./commands/promote.js'),
   () => import('./commands/bulk.js'),
   () => import('./commands/worker.js'),
   () => import('./commands/stream.js'),

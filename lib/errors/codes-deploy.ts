@@ -30,6 +30,18 @@ export const deployErrors = {
     summary: 'The model deployed, but its version could not be marked in the MLflow model registry (the environment\'s `registryAlias`), so the registry does not show what serves.',
     fix: 'Check MLFLOW_TRACKING_URI and MLFLOW_TRACKING_TOKEN for the deploy job and that the token may edit the registered model, then re-run `<model>:deploy:<env>` (an unchanged model is not deployed again; the alias is set). `registryAlias: false` on the environment turns it off.',
   },
+  PROMOTE_INVALID: {
+    summary: '`modelfleet promote` was asked for something it cannot do: the same environment twice, or a model with no recorded deployment in the source environment; nothing was changed.',
+    fix: 'Promote from one environment to another (`--from staging --to production`), after the model was deployed to the source environment (`<model>:deploy:<env>`).',
+  },
+  ROLLBACK_NO_REVISION: {
+    summary: '`modelfleet rollback` found no recorded revision to go back to (none earlier with another image, or none matching `--to`), or the revision recorded no measured limits; nothing was changed.',
+    fix: 'List the recorded revisions with `modelfleet history --model <model> --env <env>` and pass one with `--to REVISION` or `--to VERSION`.',
+  },
+  ROLLBACK_IMAGE_GONE: {
+    summary: 'The image (or model folder) a recorded revision ran is no longer where the record says: gone from the registry, this Docker engine, or changed on disk; nothing was changed.',
+    fix: 'Rebuild it by re-running the `<model>:build` job of the pipeline that deployed it (the record names its commit), or pick another revision.',
+  },
   DEPLOY_STILL_ROUTED: {
     summary: '`deploy --remove` was asked to remove a model that the live gateway still routes to (its model kept its previous route after a failed deploy); nothing was removed.',
     fix: 'Fix and re-run the failed `<variant>:deploy:<env>` job, then `gateway:deploy:<env>`, then the `<model>:remove:<env>` job again.',

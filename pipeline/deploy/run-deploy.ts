@@ -24,7 +24,7 @@ import { environmentGatewayPort } from '../local-target/gateway-port.js';
 import { deployLocal, removeLocal, type LocalRuntimeChoice } from '../local-target/deploy-local.js';
 import { environmentStateRoot, readLocalState, stateRoot } from '../local-target/local-state.js';
 import { deployGatewayToKube, readLiveRouteTable } from './deploy-gateway-to-kube.js';
-import { markDeployedConfig } from './deployed-config.js';
+import { markDeployedConfig, readDeployedConfig } from './deployed-config.js';
 import { setRegistryAlias } from './set-registry-alias.js';
 import type { RecordFields } from '../history/deployment-record.js';
 import { recordKubeDeploy } from '../history/kube-history.js';
@@ -145,7 +145,9 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       // The mark tells a later gateway deploy that this variant runs this commit's version.
       const marked = await markDeployedConfig(fleet, deployable, manifests.map((m) => m.object as KubeObject));
       const deployed = await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasScaledObjects(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}) });
-      const record = await recordKubeDeploy(kube, namespace, recordFields(inEnvironment, environment, image.reference, image, sizing.sizing, deployed.outcome), env).catch((err: unknown) => {
+      const mark = readDeployedConfig(marked.find((o) => o.kind === 'Deployment') ?? marked[0] as KubeObject);
+      const fields = { ...recordFields(inEnvironment, environment, image.reference, image, sizing.sizing, deployed.outcome), ...(mark ? { deployedConfig: mark } : {}) };
+      const record = await recordKubeDeploy(kube, namespace, fields, env).catch((err: unknown) => {
         throw new UserError('DEPLOY_API_ERROR', `${paths.deployName}: deployed to ${namespace}, but its history record could not be written: ${(err as Error).message}`, deployErrors.DEPLOY_API_ERROR.fix, { cause: err });
       });
       print(`${paths.deployName}: revision ${record.revision} in ${environment} (modelfleet history --model ${paths.deployName} --env ${environment})`);

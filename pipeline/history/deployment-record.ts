@@ -24,6 +24,10 @@ export interface DeploymentRecord {
   readonly maxReplicas?: number;
   /** `deployed`: something changed; `unchanged`: the same manifests were already running. */
   readonly outcome: 'deployed' | 'unchanged';
+  /** The deploy-inputs mark its Deployment carried (Kubernetes; deployed-config.ts), restored with it by a rollback. */
+  readonly deployedConfig?: string;
+  /** How it got there when not by its own deploy job: `promoted from staging revision 4`, `rolled back to revision 2`. */
+  readonly via?: string;
   /** From GitLab's predefined variables when the deploy ran in a job. */
   readonly commit?: string;
   readonly jobUrl?: string;

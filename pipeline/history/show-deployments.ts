@@ -85,7 +85,7 @@ export function formatHistory(records: readonly DeploymentRecord[]): string {
     r.content.replace(/^sha256:/, '').slice(0, 12),
     r.memoryLimitBytes !== undefined ? mebibytes(r.memoryLimitBytes) : '-',
     r.minReplicas !== undefined ? `${r.minReplicas}-${r.maxReplicas ?? r.minReplicas}` : '-',
-    r.outcome,
+    r.via ? `${r.outcome}, ${r.via}` : r.outcome,
     r.commit?.slice(0, 8) ?? '-',
     by(r),
   ]));

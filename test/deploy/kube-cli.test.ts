@@ -13,6 +13,7 @@ import { sizingInputsFor } from '../../pipeline/loadtest/run-loadtest.js';
 import { publishSizingRecord } from '../../pipeline/model-folder/sizing-in-registry.js';
 import { sizingKeyOf, toSizingRecord } from '../../pipeline/model-folder/sizing-record.js';
 import { openRegistry, parseImageReference } from '../../pipeline/registry/registry-client.js';
+import { recordKubeDeploy } from '../../pipeline/history/kube-history.js';
 import { openKube } from '../../pipeline/seams/kube.js';
 import { computeSizing, MiB } from '../../pipeline/sizing/sizing-policy.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
@@ -144,6 +145,30 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.output).toMatch(/error\[UNKNOWN_ENVIRONMENT\]: --env prodution: fleet-environments\.yaml has no environment "prodution" \(its environments: staging, production, elsewhere\)/);
     expect(unknown.output).toMatch(/Did you mean "production"\?/);
+  }, 60_000);
+
+  it('promotes staging\'s deployment to production and refuses a rollback to a revision whose image left the registry', async () => {
+    const files = ['--file', 'fleet-environments.yaml', '--target', 'kube'];
+    const promoted = await cli(['promote', '--model', NAME, '--from', 'staging', '--to', 'production', ...files]);
+    expect(promoted.code, promoted.output).toBe(0);
+    expect(promoted.output).toMatch(new RegExp(`${NAME}: promoting staging revision 2 \\(${imageReference.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, `));
+    expect(promoted.output).not.toMatch(/re-measuring|modelfleet (build|loadtest)/);
+    expect(fake.servedImages(PRODUCTION_NAMESPACE, NAME)).toEqual([imageReference]);
+    expect((await cli(['history', '--model', NAME, '--env', 'production', ...files])).output).toMatch(/^2\s.*, promoted from staging revision 2\s/m);
+
+    const nothingEarlier = await cli(['rollback', '--model', NAME, '--env', 'production', ...files]);
+    expect(nothingEarlier.code).not.toBe(0);
+    expect(nothingEarlier.output).toMatch(/error\[ROLLBACK_NO_REVISION\]: .*no earlier revision runs another image than revision 2/);
+
+    // A revision whose image is no longer in the registry: nothing changes, and the command says which.
+    const kube = await openKube({ kubeconfig: env.KUBECONFIG as string });
+    const gone = `${env.MODELFLEET_REGISTRY_IMAGE ?? ''}/${NAME}:0000deadbeef`;
+    await recordKubeDeploy(kube, PRODUCTION_NAMESPACE, { deployName: NAME, environment: 'production', image: gone, content: 'sha256:gone', version: 'old', memoryLimitBytes: 2 ** 27, memoryRequestBytes: 2 ** 26, cpuRequest: '100m', outcome: 'deployed' }, {});
+    const refused = await cli(['rollback', '--model', NAME, '--env', 'production', '--to', 'old', ...files]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toMatch(new RegExp(`error\\[ROLLBACK_IMAGE_GONE\\]: ${NAME}: revision 3's image .*:0000deadbeef is gone from the registry`));
+    expect(refused.output).not.toMatch(/\n\s+at /);
+    expect(fake.servedImages(PRODUCTION_NAMESPACE, NAME)).toEqual([imageReference]);
   }, 60_000);
 
   it('deploys the gateway with a route to every model Service, and prunes models no longer in models.yaml', async () => {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,13 @@ async function predict(port: number | undefined): Promise<{ status: number; depl
   const response = await fetch(`http://127.0.0.1:${port ?? 0}${ROUTE}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, signal: AbortSignal.timeout(10_000) });
   await response.arrayBuffer();
   return { status: response.status, deployName: response.headers.get('x-modelfleet-deploy-name') };
+}
+
+/** The prediction the gateway answers on the model's route. */
+async function predictBody(port: number | undefined): Promise<unknown> {
+  const response = await fetch(`http://127.0.0.1:${port ?? 0}${ROUTE}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, signal: AbortSignal.timeout(10_000) });
+  expect(response.status).toBe(200);
+  return response.json();
 }
 
 beforeAll(async () => {
@@ -116,6 +123,38 @@ describe('the local target with the default environments (staging, then producti
     const unknown = await cli(['history', '--model', NAME, '--env', 'prodution']);
     expect(unknown.output).toMatch(/error\[UNKNOWN_ENVIRONMENT\]/);
   }, 60_000);
+
+  it('promotes staging\'s deployment to production and rolls production back, building and measuring nothing', async () => {
+    const promoted = await cli(['promote', '--model', NAME, '--from', 'staging', '--to', 'production', '--target', 'local']);
+    expect(promoted.code, promoted.output).toBe(0);
+    expect(promoted.output).toMatch(new RegExp(`${NAME}: promoting staging revision 2 .*; nothing is built or measured`));
+    expect(promoted.output).not.toMatch(/modelfleet (build|loadtest)|re-measuring/);
+    // Production already ran the same model folder, so nothing had to change; the record says how it got there.
+    const history = (await cli(['history', '--model', NAME, '--env', 'production'])).output;
+    expect(history).toMatch(/^2\s.*\sunchanged, promoted from staging revision 2\s/m);
+
+    // A new version in production (another model folder), then back to the one before it.
+    const yaml = await readFile(join(dir, 'models.yaml'), 'utf8');
+    const motoEntry = yaml.indexOf('parameters: [7, MOTO, baseline]');
+    const switched = yaml.slice(0, motoEntry) + yaml.slice(motoEntry).replace('examples/models/match-logreg-v1', 'examples/models/match-logreg-v2');
+    await writeFile(join(dir, 'models.yaml'), switched);
+    const v2 = await cli(['deploy', '--model', NAME, '--env', 'production', '--target', 'local', '--runtime', 'process']);
+    expect(v2.code, v2.output).toBe(0);
+    const port = (await stateOf('production')).gateway?.port;
+    const answerV2 = await predictBody(port);
+
+    const rolledBack = await cli(['rollback', '--model', NAME, '--env', 'production', '--target', 'local']);
+    expect(rolledBack.code, rolledBack.output).toBe(0);
+    expect(rolledBack.output).toMatch(new RegExp(`${NAME}: rolling production back to revision 2 `));
+    const answerV1 = await predictBody(port);
+    expect(answerV1).not.toEqual(answerV2);
+    expect((await cli(['history', '--model', NAME, '--env', 'production'])).output).toMatch(/^4\s.*\sdeployed, rolled back to revision 2\s/m);
+
+    const unknown = await cli(['rollback', '--model', NAME, '--env', 'production', '--to', '99', '--target', 'local']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.output).toMatch(/error\[ROLLBACK_NO_REVISION\]: .*no revision or version "99" is recorded \(recorded: 1 \(version local-[0-9a-f]{12}\)/);
+    await writeFile(join(dir, 'models.yaml'), yaml);
+  }, 120_000);
 
   it('removes a model from one environment only, and `down` stops every environment', async () => {
     const removed = await cli(['deploy', '--remove', NAME, '--env', 'production', '--target', 'local']);

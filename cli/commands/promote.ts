@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+
+interface RedeployFlags {
+  model: string;
+  file: string;
+  target: string;
+  timeout?: string;
+}
+
+const TARGET_HELP = 'kube, local or auto (default: $MODELFLEET_DEPLOY_TARGET, else auto: Kubernetes when a cluster is configured, else this machine)';
+
+/**
+ * `modelfleet promote` and `modelfleet rollback`: deploy what a recorded deployment ran again,
+ * never building or measuring (docs/deploy.md, "Promote and roll back").
+ */
+export function register(program: Command): void {
+  program
+    .command('promote')
+    .description('Deploy the image and measured limits the source environment runs (its newest record) to the target environment; nothing is built or measured.')
+    .requiredOption('--model <name>', 'the model (or A/B variant) deploy name')
+    .requiredOption('--from <env>', 'the environment whose deployment is promoted, e.g. staging')
+    .requiredOption('--to <env>', 'the environment it goes to, e.g. production')
+    .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
+    .option('--target <target>', TARGET_HELP, process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
+    .option('--timeout <seconds>', 'how long the rollout may take', '300')
+    .action(async (flags: RedeployFlags & { from: string; to: string }) => {
+      const { promote, options } = await load(flags);
+      await promote({ ...options, model: flags.model, from: flags.from, to: flags.to });
+    });
+
+  program
+    .command('rollback')
+    .description('Deploy an earlier recorded revision of a model in one environment again (default: the newest one that ran another image); nothing is built or measured.')
+    .requiredOption('--model <name>', 'the model (or A/B variant) deploy name')
+    .option('--env <env>', 'an environment of models.yaml (default: $MODELFLEET_ENV, else the first)')
+    .option('--to <revision|version>', 'a revision number or a model version from `modelfleet history`')
+    .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
+    .option('--target <target>', TARGET_HELP, process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
+    .option('--timeout <seconds>', 'how long the rollout may take', '300')
+    .action(async (flags: RedeployFlags & { env?: string; to?: string }) => {
+      const { rollback, options } = await load(flags);
+      await rollback({ ...options, model: flags.model, environment: flags.env, to: flags.to });
+    });
+}
+
+async function load(flags: RedeployFlags) {
+  const [{ promote, rollback }, { chooseTarget }, { UserError }] = await Promise.all([
+    import('../../pipeline/history/redeploy.js'),
+    import('../../pipeline/deploy/run-deploy.js'),
+    import('../../lib/errors/user-error.js'),
+  ]);
+  if (!['kube', 'local', 'auto'].includes(flags.target)) throw new UserError('USAGE', `--target ${flags.target} is not one of kube, local, auto`, 'Use --target kube, --target local or --target auto.');
+  const timeoutSeconds = Number(flags.timeout ?? '300');
+  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) throw new UserError('USAGE', `--timeout ${flags.timeout ?? ''} must be a whole number of seconds`, 'Pass e.g. --timeout 300.');
+  const options = {
+    file: flags.file,
+    target: chooseTarget(flags.target as 'kube' | 'local' | 'auto'),
+    timeoutSeconds,
+    env: process.env,
+    print: (line: string) => console.log(line),
+  };
+  return { promote, rollback, options };
+}
