@@ -37,10 +37,12 @@ export const WORKER_DEFAULTS = {
   MAX_DELIVERIES: 5,
 } as const;
 
-export function readWorkerConfig(env: Readonly<Record<string, string | undefined>>, flags: WorkerFlags = {}): WorkerConfig {
-  const server = readServerConfig(env, flags);
-  const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number, max: number): number => {
+/**
+ * Reads whole-number settings from the environment: the fallback when unset, else the value if it is
+ * a whole number within [min, max]; otherwise the fallback, with the problem pushed to `problems`.
+ */
+export function wholeNumberReader(env: Readonly<Record<string, string | undefined>>, problems: string[]): (name: string, fallback: number, min: number, max: number) => number {
+  return (name, fallback, min, max) => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === '') return fallback;
     const value = Number(raw.trim());
@@ -50,6 +52,12 @@ export function readWorkerConfig(env: Readonly<Record<string, string | undefined
     }
     return value;
   };
+}
+
+export function readWorkerConfig(env: Readonly<Record<string, string | undefined>>, flags: WorkerFlags = {}): WorkerConfig {
+  const server = readServerConfig(env, flags);
+  const problems: string[] = [];
+  const int = wholeNumberReader(env, problems);
   const config: WorkerConfig = {
     server,
     redis: redisSettingsFrom(env, flags.redis),

@@ -4,7 +4,7 @@ import { TOPIC_PATTERN } from '../../../generator/fleet/fleet-schema.js';
 import { defaultTopics, STREAM_DEFAULTS } from '../../../generator/fleet/resolve-stream.js';
 import { readServerConfig, type ServeFlags, type ServerConfig } from '../../model-server/server-config.js';
 import { redisSettingsFrom, type RedisSettings } from '../redis-connection.js';
-import { WORKER_DEFAULTS } from '../worker-config.js';
+import { WORKER_DEFAULTS, wholeNumberReader } from '../worker-config.js';
 import { kafkaSettingsFrom, type KafkaSettings } from './kafka-connection.js';
 
 export type StreamConnection = { readonly transport: 'redis'; readonly redis: RedisSettings } | { readonly transport: 'kafka'; readonly kafka: KafkaSettings };
@@ -51,16 +51,7 @@ export interface StreamWorkerFlags extends ServeFlags {
 export function readStreamWorkerConfig(env: Readonly<Record<string, string | undefined>>, flags: StreamWorkerFlags = {}): StreamWorkerConfig {
   const server = readServerConfig(env, flags);
   const problems: string[] = [];
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const value = Number(raw.trim());
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  };
+  const int = wholeNumberReader(env, problems);
   const defaults = defaultTopics(server.modelName);
   const topic = (flag: string, name: string, given: string | undefined, fallback: string): string => {
     const value = given?.trim() || env[name]?.trim() || fallback;
