@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { findPackageRoot } from '../../lib/package-root.js';
@@ -208,11 +208,15 @@ function isProcessAlive(pid: number): boolean {
 /** The commands the local target runs as instances (bulk workers are the bulk supervisor's). */
 const INSTANCE_COMMANDS: readonly string[] = ['serve', 'gateway', 'local-gateway'];
 
+const HAS_PROC = existsSync('/proc/self/cmdline');
+
 async function isModelfleetProcess(pid: number, port: number): Promise<boolean> {
   if (!isProcessAlive(pid)) return false;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
   // Without /proc (macOS) the pid check alone has to do.
-  if (cmdline === undefined) return true;
+  if (!HAS_PROC) return true;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  // Gone between the two checks (reaped right after the pid check): not running.
+  if (cmdline === undefined) return false;
   // A zombie has an empty command line: it is gone for our purposes.
   const args = cmdline.split('\0');
   const bin = args.findIndex((arg) => arg.endsWith('bin/modelfleet.js'));

@@ -50,9 +50,8 @@ async function putToSleep(deployName: string): Promise<void> {
   const record = (await readLocalState(root)).models[deployName];
   if (!record) throw new Error(`${deployName} is not deployed`);
   await stopInstance(record, undefined, 2);
-  // A SIGKILL after the grace period takes effect a moment later; on two cores busy with the rest
-  // of the suite that moment has been seen to pass 5 s.
-  const deadline = Date.now() + 20_000;
+  // A SIGKILL after the grace period takes effect a moment later.
+  const deadline = Date.now() + 10_000;
   while ((await isInstanceAlive(record, undefined)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   expect(await isInstanceAlive(record, undefined)).toBe(false);
 }
