@@ -93,7 +93,7 @@ export function formatHistory(records: readonly DeploymentRecord[]): string {
 
 function by(record: DeploymentRecord): string {
   if (record.jobUrl) return record.jobUrl;
-  return record.user ?? 'modelfleet deploy (no CI job)';
+  return record.user ?? 'outside CI';
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
