@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { UserError } from '../../lib/errors/user-error.js';
+import { parseSeconds, requireDeployTarget } from '../deploy-options.js';
 
 interface DeployFlags {
   model?: string;
@@ -13,12 +13,6 @@ interface DeployFlags {
   target: string;
   runtime: string;
   timeout?: number;
-}
-
-function parseSeconds(value: string): number {
-  const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a whole number of seconds');
-  return n;
 }
 
 /**
@@ -45,14 +39,14 @@ export function register(program: Command): void {
       if (chosen !== 1) {
         throw new UserError('USAGE', 'modelfleet deploy needs exactly one of --model <deployName>, --gateway, --remove <deployName>', '`modelfleet deploy --help` lists the options.');
       }
-      if (!['kube', 'local', 'auto'].includes(flags.target)) throw new UserError('USAGE', `--target must be kube, local or auto, not "${flags.target}"`);
+      const target = requireDeployTarget(flags.target);
       if (!['docker', 'process', 'auto'].includes(flags.runtime)) throw new UserError('USAGE', `--runtime must be docker, process or auto, not "${flags.runtime}"`);
       const { runDeploy } = await import('../../pipeline/deploy/run-deploy.js');
       await runDeploy({
         action: flags.model !== undefined ? { kind: 'model', name: flags.model } : flags.remove !== undefined ? { kind: 'remove', name: flags.remove } : { kind: 'gateway' },
         file: flags.file,
         out: flags.out,
-        target: flags.target as 'kube' | 'local' | 'auto',
+        target,
         runtime: flags.runtime as 'docker' | 'process' | 'auto',
         ...(flags.env ? { environment: flags.env } : {}),
         ...(flags.namespace ? { namespace: flags.namespace } : {}),

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import { parseSeconds, requireDeployTarget } from '../deploy-options.js';
 
 interface RedeployFlags {
   model: string;
   file: string;
   target: string;
-  timeout?: string;
+  timeout: number;
 }
 
 const TARGET_HELP = 'kube, local or auto (default: $MODELFLEET_DEPLOY_TARGET, else auto: Kubernetes when a cluster is configured, else this machine)';
@@ -22,7 +23,7 @@ export function register(program: Command): void {
     .requiredOption('--to <env>', 'the environment it goes to, e.g. production')
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
     .option('--target <target>', TARGET_HELP, process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
-    .option('--timeout <seconds>', 'how long the rollout may take', '300')
+    .option('--timeout <seconds>', 'how long the rollout may take', parseSeconds, 300)
     .action(async (flags: RedeployFlags & { from: string; to: string }) => {
       const { promote, options } = await load(flags);
       await promote({ ...options, model: flags.model, from: flags.from, to: flags.to });
@@ -36,7 +37,7 @@ export function register(program: Command): void {
     .option('--to <revision|version>', 'a revision number or a model version from `modelfleet history`')
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
     .option('--target <target>', TARGET_HELP, process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
-    .option('--timeout <seconds>', 'how long the rollout may take', '300')
+    .option('--timeout <seconds>', 'how long the rollout may take', parseSeconds, 300)
     .action(async (flags: RedeployFlags & { env?: string; to?: string }) => {
       const { rollback, options } = await load(flags);
       await rollback({ ...options, model: flags.model, environment: flags.env, to: flags.to });
@@ -44,18 +45,15 @@ export function register(program: Command): void {
 }
 
 async function load(flags: RedeployFlags) {
-  const [{ promote, rollback }, { chooseTarget }, { UserError }] = await Promise.all([
+  const target = requireDeployTarget(flags.target);
+  const [{ promote, rollback }, { chooseTarget }] = await Promise.all([
     import('../../pipeline/history/redeploy.js'),
     import('../../pipeline/deploy/run-deploy.js'),
-    import('../../lib/errors/user-error.js'),
   ]);
-  if (!['kube', 'local', 'auto'].includes(flags.target)) throw new UserError('USAGE', `--target ${flags.target} is not one of kube, local, auto`, 'Use --target kube, --target local or --target auto.');
-  const timeoutSeconds = Number(flags.timeout ?? '300');
-  if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) throw new UserError('USAGE', `--timeout ${flags.timeout ?? ''} must be a whole number of seconds`, 'Pass e.g. --timeout 300.');
   const options = {
     file: flags.file,
-    target: chooseTarget(flags.target as 'kube' | 'local' | 'auto'),
-    timeoutSeconds,
+    target: chooseTarget(target),
+    timeoutSeconds: flags.timeout,
     env: process.env,
     print: (line: string) => console.log(line),
   };

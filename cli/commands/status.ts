@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { requireDeployTarget } from '../deploy-options.js';
 
 interface StatusFlags {
   file: string;
@@ -45,7 +46,7 @@ export function register(program: Command): void {
 }
 
 async function loaders() {
-  const [{ loadFleet }, { findDeployable }, { findEnvironment }, show, { chooseTarget }, { openKube }, { environmentStateRoot, readLocalState }, { readKubeRecords }, { localRecords }, { UserError }] = await Promise.all([
+  const [{ loadFleet }, { findDeployable }, { findEnvironment }, show, { chooseTarget }, { openKube }, { environmentStateRoot, readLocalState }, { readKubeRecords }, { localRecords }] = await Promise.all([
     import('../../generator/fleet/load-fleet.js'),
     import('../../generator/fleet/find-deployable.js'),
     import('../../generator/fleet/find-environment.js'),
@@ -55,13 +56,9 @@ async function loaders() {
     import('../../pipeline/local-target/local-state.js'),
     import('../../pipeline/history/kube-history.js'),
     import('../../pipeline/history/local-history.js'),
-    import('../../lib/errors/user-error.js'),
   ]);
   type Fleet = ReturnType<typeof loadFleet>;
-  const targetOf = (flag: string) => {
-    if (!['kube', 'local', 'auto'].includes(flag)) throw new UserError('USAGE', `--target ${flag} is not one of kube, local, auto`, 'Use --target kube, --target local or --target auto.');
-    return chooseTarget(flag as Parameters<typeof chooseTarget>[0]);
-  };
+  const targetOf = (flag: string) => chooseTarget(requireDeployTarget(flag));
   const kubeFor = (context: string | undefined) => openKube(context !== undefined ? { context } : {});
   return {
     loadFleet,

@@ -11,10 +11,8 @@ import { findDeployable, listDeployables } from '../../generator/fleet/find-depl
 import { deployableInEnvironment, findEnvironment } from '../../generator/fleet/find-environment.js';
 import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import type { Deployable, EnvironmentSpec, FleetSpec } from '../../generator/fleet/types.js';
-import { batchingEnv, renderModelManifests } from '../manifests/render-model-manifests.js';
+import { localServerEnv, renderDeployableManifests } from '../manifests/render-deployable-manifests.js';
 import { fleetHasScaledObjects } from './fleet-has-scaled-objects.js';
-import { renderBulkManifests } from '../bulk/render-bulk-manifests.js';
-import { renderStreamManifests } from '../stream/render-stream-manifests.js';
 import { writeManifestFiles } from '../manifests/write-manifest-files.js';
 import { modelFolderPaths } from '../model-folder/model-folder-paths.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
@@ -134,12 +132,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       const docker = await openDocker();
       const sizing = await ensureSizing(fleet, inEnvironment, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
       const manifestOptions = { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets };
-      // A bulk or streaming model's worker Deployments and KEDA ScaledObjects deploy (and roll back) with it.
-      const manifests = [
-        ...renderModelManifests(inEnvironment, sizing.sizing, manifestOptions),
-        ...renderBulkManifests(inEnvironment, sizing.sizing, manifestOptions),
-        ...renderStreamManifests(inEnvironment, sizing.sizing, manifestOptions),
-      ];
+      const manifests = renderDeployableManifests(inEnvironment, sizing.sizing, manifestOptions);
       // For people reading the job's artifacts: exactly what was applied.
       await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
       // The mark tells a later gateway deploy that this variant runs this commit's version.
@@ -222,7 +215,7 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
         ? { kind: 'docker', image: runtime.image.tag, memoryLimitBytes: (await ensureSizing(fleet, deployable, runtime.image, paths, { canMeasure: true, loadtestArgs: ['--mode', 'docker'], env, print })).sizing.memoryLimitBytes }
         : runtime;
       if (runtime.kind === 'process') print(`${paths.deployName}: process mode: no memory cap (Docker enforces the measured limit; a plain process cannot be capped)`);
-      const serverEnv = Object.fromEntries([{ name: 'MODEL_NAME', value: paths.deployName }, ...batchingEnv(deployable)].map((e) => [e.name, e.value]));
+      const serverEnv = localServerEnv(deployable);
       const deployed = await deployLocal({
         fleet,
         deployName: paths.deployName,

@@ -6,19 +6,17 @@ import { digestDirectory } from '../../lib/file-digest.js';
 import { UserError } from '../../lib/errors/user-error.js';
 import { registryHas } from '../build/open-registry-for.js';
 import { registryTargetFor } from '../build/registry-target.js';
-import { renderBulkManifests } from '../bulk/render-bulk-manifests.js';
 import { withDeployedConfig } from '../deploy/deployed-config.js';
 import { fleetHasScaledObjects } from '../deploy/fleet-has-scaled-objects.js';
 import { BULK_MANAGED_KINDS, deployToKube } from '../deploy/kube/deploy-to-kube.js';
 import { createNamespaceSetting } from '../deploy/kube/namespace-for-env.js';
 import { deployLocal } from '../local-target/deploy-local.js';
 import { environmentStateRoot, readLocalState } from '../local-target/local-state.js';
-import { batchingEnv, renderModelManifests } from '../manifests/render-model-manifests.js';
+import { localServerEnv, renderDeployableManifests } from '../manifests/render-deployable-manifests.js';
 import { parseImageReference } from '../registry/registry-client.js';
 import { openDocker } from '../seams/docker.js';
 import { openKube, type KubeObject } from '../seams/kube.js';
 import { formatMemoryQuantity } from '../sizing/sizing-policy.js';
-import { renderStreamManifests } from '../stream/render-stream-manifests.js';
 import type { DeploymentRecord, RecordFields } from './deployment-record.js';
 import { readKubeRecords, recordKubeDeploy } from './kube-history.js';
 import { localRecords, recordLocalDeploy } from './local-history.js';
@@ -117,11 +115,7 @@ async function redeployToKube(fleet: FleetSpec, environment: EnvironmentSpec, de
     limits: { memory: formatMemoryQuantity(record.memoryLimitBytes) },
   };
   const manifestOptions = { namespace: environment.namespace, image: record.image, imagePullSecrets: fleet.kubernetes.imagePullSecrets };
-  const objects = [
-    ...renderModelManifests(deployable, { resources }, manifestOptions),
-    ...renderBulkManifests(deployable, { resources }, manifestOptions),
-    ...renderStreamManifests(deployable, { resources }, manifestOptions),
-  ].map((m) => m.object as KubeObject);
+  const objects = renderDeployableManifests(deployable, { resources }, manifestOptions).map((m) => m.object as KubeObject);
   // The recorded mark comes back with the version: the gateway then sees what really runs.
   const marked = record.deployedConfig !== undefined ? withDeployedConfig(objects, record.deployedConfig) : objects;
   const kube = await openKube(environment.context !== undefined ? { context: environment.context } : {});
@@ -150,7 +144,7 @@ async function redeployLocally(fleet: FleetSpec, environment: EnvironmentSpec, d
   const deployed = await deployLocal({
     fleet, deployName: name, docker, root, report: options.print,
     runtime: isFolder ? { kind: 'process', modelDir: record.image } : { kind: 'docker', image: record.image, ...(record.memoryLimitBytes !== undefined ? { memoryLimitBytes: record.memoryLimitBytes } : {}) },
-    env: Object.fromEntries([{ name: 'MODEL_NAME', value: name }, ...batchingEnv(deployable)].map((e) => [e.name, e.value])),
+    env: localServerEnv(deployable),
     ...(options.timeoutSeconds ? { readyTimeoutMs: options.timeoutSeconds * 1000 } : {}),
   });
   return recordLocalDeploy(root, { ...fields, outcome: deployed.outcome }, options.env);

@@ -37,8 +37,8 @@ export async function localStatus(fleet: FleetSpec, environments: readonly Envir
       const instance = state.models[variant.deployName];
       const last = localRecords(state, variant.deployName).at(-1);
       const address = instance ? `${instance.host ?? '127.0.0.1'}:${instance.port}` : undefined;
-      const state_ = address ? ((await answersReady(address)) ? `ready on ${address}` : `not answering on ${address}`) : 'not deployed';
-      rows.push({ environment: environment.name, deployName: variant.deployName, state: state_, last, memoryLimitBytes: instance?.memoryLimitBytes });
+      const serving = address ? ((await answersReady(address)) ? `ready on ${address}` : `not answering on ${address}`) : 'not deployed';
+      rows.push({ environment: environment.name, deployName: variant.deployName, state: serving, last, memoryLimitBytes: instance?.memoryLimitBytes });
     }
   }
   return rows;

@@ -78,8 +78,13 @@ export interface WorkerProcess {
 
 /** `modelfleet worker` as a real process (the compiled CLI), on a free port for /healthz and /metrics. */
 export async function startWorkerProcess(modelDir: string, redisUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+  return spawnWorker(['--model-dir', modelDir, '--redis', redisUrl], env, 'the worker');
+}
+
+/** `modelfleet worker <args>` (bulk or `--stream`), waited for until /readyz answers 200; `label` names it in failures. */
+export async function spawnWorker(args: readonly string[], env: Readonly<Record<string, string>>, label: string): Promise<WorkerProcess> {
   const port = await findFreePort();
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'modelfleet.js'), 'worker', '--model-dir', modelDir, '--redis', redisUrl, '--port', String(port)], {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'modelfleet.js'), 'worker', ...args, '--port', String(port)], {
     env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', MODEL_NAME: MODEL, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -90,10 +95,10 @@ export async function startWorkerProcess(modelDir: string, redisUrl: string, env
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}: ${output}`);
+    if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}: ${output}`);
     const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
     if (ready) break;
-    if (Date.now() > deadline) throw new Error(`the worker did not get ready in 30 s: ${output}`);
+    if (Date.now() > deadline) throw new Error(`${label} did not get ready in 30 s: ${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, url, output: () => output, exited };

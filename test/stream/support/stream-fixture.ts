@@ -5,13 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
-import { findFreePort } from '../../../lib/free-port.js';
 import { createRandom } from '../../../lib/seeded-random.js';
 import { LocalRedisServer } from '../../../pipeline/bulk/local-redis.js';
 import { openStreamClient, type ClientConnection } from '../../../pipeline/stream/stream-client.js';
 import { redisSettingsFrom } from '../../../serving/worker/redis-connection.js';
 import { kafkaSettingsFrom } from '../../../serving/worker/stream/kafka-connection.js';
-import { COLUMNS, EXAMPLE, MODEL, redisClient, ROOT } from '../../bulk/support/bulk-fixture.js';
+import { COLUMNS, EXAMPLE, MODEL, redisClient, ROOT, spawnWorker, type WorkerProcess } from '../../bulk/support/bulk-fixture.js';
 
 export type Transport = 'redis' | 'kafka';
 
@@ -201,34 +200,11 @@ export function rows(count: number, seed = 11): Array<{ json: string; csv: strin
   });
 }
 
-export interface StreamWorkerProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-}
+export type StreamWorkerProcess = WorkerProcess;
 
 /** `modelfleet worker --stream` as a real process (the compiled CLI), on a free port for /healthz and /metrics. */
 export async function startStreamWorkerProcess(modelDir: string, env: Readonly<Record<string, string>>): Promise<StreamWorkerProcess> {
-  const port = await findFreePort();
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'modelfleet.js'), 'worker', '--stream', '--model-dir', modelDir, '--port', String(port)], {
-    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', MODEL_NAME: MODEL, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the stream worker exited with ${child.exitCode}: ${output}`);
-    const ready = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`the stream worker did not get ready in 30 s: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, url, output: () => output, exited };
+  return spawnWorker(['--stream', '--model-dir', modelDir], env, 'the stream worker');
 }
 
 /** A temp folder with the example logistic regression and a models.yaml whose model has this `stream:` block. */
