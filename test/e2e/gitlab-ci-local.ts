@@ -79,10 +79,18 @@ export async function initTeamRepository(dir: string, bin: string, models: { yam
   const local = ci.replace(/^(\s*)- component: \S+@\S+$/m, `$1- local: ${LOCAL_COMPONENT}`);
   if (local === ci) throw new Error(`the .gitlab-ci.yml modelfleet init wrote has no component include:\n${ci}`);
   await writeFile(join(dir, '.gitlab-ci.yml'), local);
-  const git = (...args: string[]) => check(run('git', [...GIT_IDENTITY, ...args], { cwd: dir, timeoutMs: 60_000 }), `git ${args[0]}`);
-  await git('init', '-q', '-b', 'main');
-  await git('add', '-A');
-  await git('commit', '-q', '-m', 'modelfleet init, then the end-to-end fleet');
+  await check(run('git', ['init', '-q', '-b', 'main'], { cwd: dir, timeoutMs: 60_000 }), 'git init');
+  await commitAll(dir, 'modelfleet init, then the end-to-end fleet');
+}
+
+/** Commits every change in the repository at `dir`, as a team member's push would; returns the commit's sha. */
+export async function commitAll(dir: string, message: string): Promise<string> {
+  const git = (...args: string[]) => run('git', [...GIT_IDENTITY, ...args], { cwd: dir, timeoutMs: 60_000 });
+  await check(git('add', '-A'), 'git add');
+  await check(git('commit', '-q', '-m', message), 'git commit');
+  const head = await git('rev-parse', 'HEAD');
+  if (head.code !== 0) throw new Error(`git rev-parse failed: ${head.output}`);
+  return head.output.trim();
 }
 
 async function check(result: Promise<{ code: number; output: string }>, what: string): Promise<void> {
