@@ -1,24 +1,17 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findDeployable } from '../../generator/fleet/find-deployable.js';
-import { loadFleet } from '../../generator/fleet/load-fleet.js';
 import { deployToKube } from '../../pipeline/deploy/kube/deploy-to-kube.js';
 import { prepareGatewayImageInputs } from '../../pipeline/build/prepare-gateway-image-inputs.js';
-import { resolveDeployImage } from '../../pipeline/deploy/resolve-deploy-inputs.js';
-import { sizingInputsFor } from '../../pipeline/loadtest/run-loadtest.js';
-import { publishSizingRecord } from '../../pipeline/model-folder/sizing-in-registry.js';
-import { sizingKeyOf, toSizingRecord } from '../../pipeline/model-folder/sizing-record.js';
-import { openRegistry, parseImageReference } from '../../pipeline/registry/registry-client.js';
 import { recordKubeDeploy } from '../../pipeline/history/kube-history.js';
 import { openKube } from '../../pipeline/seams/kube.js';
-import { computeSizing, MiB } from '../../pipeline/sizing/sizing-policy.js';
 import { startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
-import { registryAddress, requireRegistry, uniqueRepository } from '../support/registry.js';
+import { requireRegistry, uniqueRepository } from '../support/registry.js';
+import { runModelfleet } from '../support/run-cli.js';
 import { modelManifests } from './kube-fixtures.js';
+import { publishStandInModel, standInImage } from './registry-stand-ins.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const NAME = 'match-7-moto-baseline';
@@ -32,13 +25,7 @@ let imageReference: string;
 let measuredLimit: string;
 
 function cli(args: readonly string[]): Promise<{ code: number; output: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [join(repo, 'bin', 'modelfleet.js'), ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.once('close', (code) => done({ code: code ?? 1, output }));
-  });
+  return runModelfleet(args, { cwd: dir, env });
 }
 
 function names(kind: string): string[] {
@@ -68,29 +55,11 @@ beforeAll(async () => {
   // stands in for the pushed image; the sizing record is the real one, stored as the test job does.
   const registryImage = `${await requireRegistry()}/${uniqueRepository('kube-cli')}`;
   env.MODELFLEET_REGISTRY_IMAGE = registryImage;
-  const fleet = loadFleet(join(dir, 'models.yaml'));
-  const deployable = findDeployable(fleet, NAME);
-  const image = await resolveDeployImage(fleet, deployable, { file: 'models.yaml', out: join(dir, 'build'), deployName: NAME }, env);
-  imageReference = image.reference;
-  const registry = openRegistry({ host: registryAddress });
-  const standIn = async (reference: string): Promise<void> => {
-    const { repository, tag } = parseImageReference(reference);
-    await registry.putJsonRecord(repository, tag, 'application/vnd.modelfleet.test-image.v1+json', { standsFor: reference });
-  };
-  await standIn(image.reference);
+  const published = await publishStandInModel(dir, 'models.yaml', NAME, env);
+  imageReference = published.reference;
+  measuredLimit = published.memoryLimit;
   const gatewayTag = (await prepareGatewayImageInputs({ env })).tag;
-  await standIn(`${registryImage}/gateway:${gatewayTag.split(':').at(-1) ?? ''}`);
-  const sizing = computeSizing([0, 1, 2, 3].map((i) => ({ atMs: i * 1000, workingSetBytes: (90 + i) * MiB, cpuCores: 0.3 })));
-  measuredLimit = sizing.resources.limits.memory;
-  await publishSizingRecord(toSizingRecord({
-    deployName: NAME,
-    key: sizingKeyOf(sizingInputsFor(deployable, image.content, deployable.model.loadtest)),
-    image: image.tag,
-    mode: 'docker',
-    measuredAt: '2026-11-02T10:00:00.000Z',
-    summary: { requestsPerSecond: 900, p99Ms: 4, errors: 0, memoryPeakBytes: 93 * MiB },
-    sizing,
-  }), env, () => undefined);
+  await standInImage(`${registryImage}/gateway:${gatewayTag.split(':').at(-1) ?? ''}`);
 }, 60_000);
 
 afterAll(async () => {

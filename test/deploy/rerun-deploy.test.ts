@@ -1,24 +1,17 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runModelfleet } from '../support/run-cli.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-const bin = join(repo, 'bin', 'modelfleet.js');
 const NAME = 'match-7-moto-baseline';
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
 function cli(args: readonly string[]): Promise<{ code: number; output: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.once('close', (code) => done({ code: code ?? 1, output }));
-  });
+  return runModelfleet(args, { cwd: dir, env });
 }
 
 beforeAll(async () => {

@@ -26,6 +26,7 @@ export const DOCKER_TESTS: readonly string[] = [
   'test/registry/**/*.test.ts',
   // Deploys to the fake cluster with its images and sizing found in the real registry.
   'test/deploy/kube-cli.test.ts',
+  'test/deploy/kube-promotion.test.ts',
 ];
 
 export const PROCESS_TESTS: readonly string[] = [
