@@ -17,6 +17,7 @@ const commandModules: ReadonlyArray<() => Promise<{ register(program: Command): 
   () => import('./commands/rbac.js'),
   () => import('./commands/status.js'),
   () => import('./commands/promote.js'),
+  () => import('./commands/canary.js'),
   () => import('./commands/bulk.js'),
   () => import('./commands/worker.js'),
   () => import('./commands/stream.js'),

@@ -190,13 +190,23 @@ const ENVIRONMENT_URL = /^https?:\/\/[A-Za-z0-9._~:/?#[\]@!$&*+,;=%-]+$/;
 /** The longest environment name: the namespace `modelfleet-<name>` and the job names stay well inside GitLab's and Kubernetes' limits. */
 export const ENVIRONMENT_NAME_MAX = 40;
 
+/** The check `gate: canary` makes on the environment before this one (Flagger's defaults: success ≥ 99%, p99 ≤ 500 ms). */
+export const canarySchema = z.strictObject({
+  windowSeconds: whole(10, 3600).optional(),
+  minSuccessRate: z.number().min(50, 'must be at least 50 (percent)').max(100, 'must be at most 100 (percent)').optional(),
+  maxP99Ms: z.number().gt(0, 'must be more than 0').max(60_000, 'must be at most 60000').optional(),
+  minRequests: whole(1, 1_000_000).optional(),
+  metricsUrl: z.string().max(255).regex(ENVIRONMENT_URL, 'must be an http:// or https:// URL of the gateway\'s /metrics, like https://staging.ml.example.com/metrics').optional(),
+});
+
 export const environmentSchema = z.strictObject({
   name: z.string().max(ENVIRONMENT_NAME_MAX, `must be at most ${ENVIRONMENT_NAME_MAX} characters`).regex(NAME_PATTERN, NAME_RULE),
   tier: z.enum(ENVIRONMENT_TIERS).optional(),
   namespace: z.string().max(63, 'must be at most 63 characters').regex(NAME_PATTERN, `${NAME_RULE.replace('must be', 'must be a namespace name:')}`).optional(),
   context: z.string().max(253).regex(KUBE_CONTEXT, 'must be a kubeconfig context name (letters, digits and "_.:@/+-", no spaces)').optional(),
   url: z.string().max(255).regex(ENVIRONMENT_URL, 'must be an http:// or https:// URL without spaces or quotes, like https://ml.example.com').optional(),
-  gate: z.enum(['manual', 'auto']).optional(),
+  gate: z.enum(['manual', 'auto', 'canary']).optional(),
+  canary: canarySchema.optional(),
   autoStopIn: z.string().max(64).optional(),
   scaling: scalingSchema.optional(),
   registryAlias: z.union([z.literal(false), z.string().max(256).regex(MLFLOW_ALIAS, 'must be an MLflow alias (letters, digits, "_" and "-"), or false')]).optional(),

@@ -3,7 +3,7 @@ import { toDnsLabel } from '../../lib/names.js';
 import { suggestClosest } from './did-you-mean.js';
 import type { FleetProblem } from './fleet-problem.js';
 import { environmentSchema, type RawEnvironment, type RawModelEnvironment } from './fleet-schema.js';
-import type { EnvironmentSpec, EnvironmentTier, ModelEnvironmentSettings, ModelSource, Scaling } from './types.js';
+import type { CanarySettings, EnvironmentSpec, EnvironmentTier, ModelEnvironmentSettings, ModelSource, Scaling } from './types.js';
 import { formatKeyPath, type KeyPath } from './yaml-positions.js';
 import { problemsFromZod } from './zod-problems.js';
 
@@ -40,6 +40,7 @@ function toEnvironment(raw: RawEnvironment): EnvironmentSpec {
     ...(raw.url !== undefined ? { url: raw.url } : {}),
     // A production change waits for a person unless models.yaml says otherwise.
     gate: raw.gate ?? (tier === 'production' ? 'manual' : 'auto'),
+    ...(raw.gate === 'canary' ? { canary: { ...CANARY_DEFAULTS, ...raw.canary } } : {}),
     ...(raw.autoStopIn !== undefined ? { autoStopIn: raw.autoStopIn.trim().replace(/\s+/g, ' ') } : {}),
     ...(raw.scaling !== undefined ? { scaling: { ...raw.scaling } } : {}),
     ...registryAliasOf(raw.registryAlias, tier),
@@ -52,6 +53,9 @@ function registryAliasOf(raw: string | false | undefined, tier: EnvironmentTier)
   const alias = raw ?? (tier === 'production' ? 'production' : undefined);
   return alias === undefined ? {} : { registryAlias: alias };
 }
+
+/** Flagger's analysis defaults (success rate ≥ 99%, p99 ≤ 500 ms) over one minute of traffic. */
+export const CANARY_DEFAULTS: CanarySettings = { windowSeconds: 60, minSuccessRate: 99, maxP99Ms: 500, minRequests: 20 };
 
 export const DEFAULT_ENVIRONMENTS: readonly EnvironmentSpec[] = DEFAULT_ENVIRONMENT_NAMES.map((name) => toEnvironment({ name }));
 
@@ -105,6 +109,9 @@ export function resolveEnvironments(raw: unknown): ResolvedEnvironments {
   const parsed: { readonly env: EnvironmentSpec; readonly index: number }[] = [];
   raw.forEach((entry: unknown, index) => {
     const result = environmentSchema.safeParse(entry);
+    if (result.success && result.data.canary !== undefined && result.data.gate !== 'canary') {
+      problems.push({ path: [...base, index, 'canary'], message: `environment "${result.data.name}" has canary settings but its gate is ${result.data.gate ?? 'the default'}`, hint: 'add `gate: canary` to use them, or remove `canary:`' });
+    }
     if (result.success) parsed.push({ env: toEnvironment(result.data), index });
     else problems.push(...problemsFromZod(result.error, environmentSchema as z.ZodType, entry, [...base, index]));
   });
@@ -118,8 +125,9 @@ function orderProblems(parsed: readonly { readonly env: EnvironmentSpec; readonl
   const names = new Map<string, number>();
   const places = new Map<string, { readonly name: string; readonly index: number }>();
   let production: { readonly name: string; readonly index: number } | undefined;
-  for (const { env, index } of parsed) {
+  for (const [position, { env, index }] of parsed.entries()) {
     const at = (...rest: string[]): KeyPath => ['environments', index, ...rest];
+    problems.push(...canaryProblems(env, position === 0, at));
     const first = names.get(env.name);
     if (first !== undefined) {
       problems.push({ path: at('name'), message: `environment "${env.name}" is listed twice (first at ${formatKeyPath(['environments', first])})`, hint: 'list each environment once, in promotion order' });
@@ -155,6 +163,15 @@ function orderProblems(parsed: readonly { readonly env: EnvironmentSpec; readonl
     }
   }
   return problems;
+}
+
+/** A canary gate checks the environment before it, so the first has none; `canary:` settings need the gate. */
+function canaryProblems(env: EnvironmentSpec, first: boolean, at: (...rest: string[]) => KeyPath): FleetProblem[] {
+  if (env.gate !== 'canary') return [];
+  if (first) {
+    return [{ path: at('gate'), message: `environment "${env.name}" is the first one: a canary gate checks the environment before it, and there is none`, hint: 'use `gate: auto` or `gate: manual` here, and `gate: canary` on a later environment (e.g. production after staging)' }];
+  }
+  return [];
 }
 
 /** What a model's environment settings are checked against: its resolved scaling and source. */

@@ -128,8 +128,13 @@ export interface EnvironmentSpec {
   readonly context?: string;
   /** GitLab environment URL, linked from the environment page. */
   readonly url?: string;
-  /** `manual`: the deploy job waits for someone to start it; `auto`: it runs once the previous environment deployed. */
-  readonly gate: 'manual' | 'auto';
+  /**
+   * `manual`: the deploy job waits for someone to start it; `auto`: it runs once the previous
+   * environment deployed; `canary`: it runs once the previous environment passed `canary`.
+   */
+  readonly gate: 'manual' | 'auto' | 'canary';
+  /** Present when `gate` is `canary`: what the previous environment's traffic must show. */
+  readonly canary?: CanarySettings;
   /** GitLab's `auto_stop_in` (e.g. `1 week`), for review environments. */
   readonly autoStopIn?: string;
   /** Scaling every model gets in this environment, over its own `scaling:` (a model's `environments.<name>.scaling` wins). */
@@ -140,6 +145,20 @@ export interface EnvironmentSpec {
    * environment unless models.yaml says otherwise (`registryAlias: false` sets none).
    */
   readonly registryAlias?: string;
+}
+
+/**
+ * The canary check of a `gate: canary` environment: over `windowSeconds`, the model's requests
+ * through the previous environment's gateway must number at least `minRequests`, succeed (no 5xx)
+ * at `minSuccessRate` percent or more, and answer within `maxP99Ms` at the 99th percentile.
+ */
+export interface CanarySettings {
+  readonly windowSeconds: number;
+  readonly minSuccessRate: number;
+  readonly maxP99Ms: number;
+  readonly minRequests: number;
+  /** The previous environment's gateway /metrics; its `url` + `/metrics` when absent (Kubernetes), its local gateway locally. */
+  readonly metricsUrl?: string;
 }
 
 /** A model's own settings in one environment (`models[].environments.<name>`). */

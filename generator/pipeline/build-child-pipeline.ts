@@ -76,9 +76,14 @@ export function removeJob(deployName: string, environment: string): string {
   return `${deployName}:remove:${environment}`;
 }
 
-/** Build and test, then one deploy per environment. */
+/** `<model>:canary:<env>`: whether the previous environment's traffic lets `deployName` into `environment` (its `gate: canary`). */
+export function canaryJob(deployName: string, environment: string): string {
+  return `${deployName}:canary:${environment}`;
+}
+
+/** Build and test, then one deploy per environment and one canary check per canary gate. */
 function jobsPerDeployable(options: PipelineOptions): number {
-  return 2 + options.environments.length;
+  return 2 + options.environments.length + options.environments.filter((env) => env.gate === 'canary').length;
 }
 
 /** Stable YAML: insertion order is decided by the builder, no anchors, no folding. */
@@ -250,6 +255,10 @@ function environmentJob(env: EnvironmentSpec, deployName: string, options: Pipel
   };
 }
 
+function canaryStage(env: EnvironmentSpec): string {
+  return `canary-${env.name}`;
+}
+
 function deployStage(env: EnvironmentSpec): string {
   return `deploy-${env.name}`;
 }
@@ -307,22 +316,48 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
       },
     ],
     // Promotion order: each environment's deploy waits for the one before it (the first for the load test).
-    ...options.environments.map((env, i): [string, CiObject] => {
+    ...options.environments.flatMap((env, i): [string, CiObject][] => {
       const previous = options.environments[i - 1];
       const { head, tail } = environmentJob(env, deployName, options, { gated: true });
+      const before = previous ? deployJob(deployName, previous.name) : `${deployName}:test`;
+      const canary = env.gate === 'canary' && previous ? canaryCheckJob(deployName, env, before, options) : undefined;
       return [
-        deployJob(deployName, env.name),
-        {
-          stage: deployStage(env),
-          needs: [need(previous ? deployJob(deployName, previous.name) : `${deployName}:test`)],
-          ...head,
-          script: [regenerate(deployName, options), shellCommand([...CLI, 'deploy', '--model', deployName, ...environmentArgs(env), ...fleetArgs(options), ...TARGET_ARGS])],
-          ...tail,
-          // For people: the manifests as applied.
-          artifacts: { when: 'always', paths: [`${folder}k8s/`], expire_in: '30 days' },
-        },
+        ...(canary ? [canary] : []),
+        [
+          deployJob(deployName, env.name),
+          {
+            stage: deployStage(env),
+            needs: [need(canary ? canary[0] : before)],
+            ...head,
+            script: [regenerate(deployName, options), shellCommand([...CLI, 'deploy', '--model', deployName, ...environmentArgs(env), ...fleetArgs(options), ...TARGET_ARGS])],
+            ...tail,
+            // For people: the manifests as applied.
+            artifacts: { when: 'always', paths: [`${folder}k8s/`], expire_in: '30 days' },
+          },
+        ],
       ];
     }),
+  ];
+}
+
+/**
+ * The canary gate of `env`: reads the previous environment's gateway metrics for the model over
+ * the configured window, after the model's deploy there, and fails when they miss the targets,
+ * so `env`'s deploy runs only on a pass. Read-only: no environment, no lock, and a re-run of the
+ * deploy job (GitLab's Rollback) does not repeat it.
+ */
+function canaryCheckJob(deployName: string, env: EnvironmentSpec, after: string, options: PipelineOptions): [string, CiObject] {
+  const runner = runnerKeys(options.ci, 'deploy');
+  return [
+    canaryJob(deployName, env.name),
+    {
+      stage: canaryStage(env),
+      needs: [need(after)],
+      ...runner,
+      variables: { ...(runner.variables as Record<string, string> | undefined), MODELFLEET_ENV: env.name },
+      rules: deployRules(options.ci, undefined),
+      script: [shellCommand([...CLI, 'canary', '--model', deployName, ...environmentArgs(env), ...fleetArgs(options), ...TARGET_ARGS])],
+    },
   ];
 }
 
@@ -401,6 +436,7 @@ function modelPipeline(
   const hasModels = deployNames.length > 0;
   const stages = ['build', ...(hasModels ? ['test'] : [])];
   for (const env of options.environments) {
+    if (hasModels && env.gate === 'canary' && env !== options.environments[0]) stages.push(canaryStage(env));
     if (hasModels) stages.push(deployStage(env));
     if (extra.gateway) stages.push(gatewayStage(env));
   }

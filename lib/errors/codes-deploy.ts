@@ -42,6 +42,14 @@ export const deployErrors = {
     summary: 'The image (or model folder) a recorded revision ran is no longer where the record says: gone from the registry, this Docker engine, or changed on disk; nothing was changed.',
     fix: 'Rebuild it by re-running the `<model>:build` job of the pipeline that deployed it (the record names its commit), or pick another revision.',
   },
+  CANARY_FAILED: {
+    summary: 'A canary gate (`gate: canary` on an environment) read the previous environment\'s gateway metrics for the model over its window, and they missed a target: too few requests, a success rate below `minSuccessRate`, or a p99 above `maxP99Ms`. The next environment\'s deploy did not run.',
+    fix: 'Find the cause in the previous environment (its gateway\'s /metrics, the model\'s logs, `modelfleet status`), then re-run `<model>:canary:<env>`; when the traffic there was not representative, promote by hand with `modelfleet promote --model <model> --from <previous> --to <env>`.',
+  },
+  CANARY_NO_METRICS: {
+    summary: 'A canary check could not read the previous environment\'s gateway metrics: no URL is known for them, or the gateway did not answer.',
+    fix: 'On Kubernetes, give the previous environment a `url:` (its gateway) or the gated one `canary.metricsUrl:`; locally, deploy the previous environment\'s gateway (`modelfleet deploy --gateway --env <previous>`). Then re-run `<model>:canary:<env>`.',
+  },
   DEPLOY_STILL_ROUTED: {
     summary: '`deploy --remove` was asked to remove a model that the live gateway still routes to (its model kept its previous route after a failed deploy); nothing was removed.',
     fix: 'Fix and re-run the failed `<variant>:deploy:<env>` job, then `gateway:deploy:<env>`, then the `<model>:remove:<env>` job again.',
