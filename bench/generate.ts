@@ -36,14 +36,14 @@ try {
   let last;
   for (let run = 0; run < 3; run++) {
     const start = performance.now();
-    last = runGenerate({ file: 'models.yaml', out: `cold-${run}`, all: true, cwd: dir, env: {} });
+    last = await runGenerate({ file: 'models.yaml', out: `cold-${run}`, all: true, cwd: dir, env: {} });
     cold.push(performance.now() - start);
   }
   // Same folder again: unchanged files are not rewritten (a local re-run).
   const warm: number[] = [];
   for (let run = 0; run < 3; run++) {
     const start = performance.now();
-    runGenerate({ file: 'models.yaml', out: 'cold-0', all: true, cwd: dir, env: {} });
+    await runGenerate({ file: 'models.yaml', out: 'cold-0', all: true, cwd: dir, env: {} });
     warm.push(performance.now() - start);
   }
   // The floor this machine sets: plain writes of as many small files into fresh folders.

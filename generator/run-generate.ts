@@ -1,11 +1,14 @@
 import path from 'node:path';
 import { UserError } from '../lib/errors/user-error.js';
 import { detectChanges } from './detect-changes.js';
-import { findDeployable } from './fleet/find-deployable.js';
+import { findDeployable, listDeployables } from './fleet/find-deployable.js';
 import { loadFleet } from './fleet/load-fleet.js';
 import { openGit, type GitSeam } from './git/git-seam.js';
 import { DEFAULT_MAX_JOBS, MIN_MAX_JOBS } from './pipeline/gitlab-limits.js';
+import { aliasUsesOf } from './plan/alias-uses.js';
 import { planGeneration, type GenerationPlan } from './plan/plan-generation.js';
+import { resolveAliasVersions } from './resolve-alias-versions.js';
+import { PINNED_VERSIONS_VARIABLE, parsePinnedVersions, toPinnedVersions, type AliasPin } from '../pipeline/mlflow-registry/pinned-aliases.js';
 import { selectOne } from './plan/select-changes.js';
 import { readModelTemplates, type ModelTemplate } from './render/model-templates.js';
 import { writePlan, type WriteResult } from './write/write-plan.js';
@@ -20,6 +23,10 @@ export interface GenerateOptions {
   readonly maxJobs?: number;
   /** Tags for every job whose `ci:` settings name none. */
   readonly runnerTags?: readonly string[];
+  /** `--mlflow-versions`: alias versions resolved by an earlier `generate` (a dispatcher passes them); `name@alias=version ...`. */
+  readonly mlflowVersions?: string;
+  /** For the MLflow registry requests that resolve aliases; tests pass their own. */
+  readonly fetchImpl?: typeof fetch;
   /** Defaults to the process's; tests pass their own. */
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -31,6 +38,8 @@ export interface GenerateResult {
   readonly plan: GenerationPlan;
   /** Undefined for --dry-run. */
   readonly written?: WriteResult;
+  /** The MLflow aliases the jobs read, with the registry version each is pinned to. */
+  readonly aliasPins: readonly AliasPin[];
   readonly outDir: string;
 }
 
@@ -42,8 +51,11 @@ export function toJobPath(target: string, cwd: string): string {
   return relative.startsWith('..') || path.isAbsolute(relative) ? absolute : relative.split(path.sep).join('/');
 }
 
-/** `modelfleet generate`: load, detect changes, plan (pure), then write once. */
-export function runGenerate(options: GenerateOptions): GenerateResult {
+/**
+ * `modelfleet generate`: load, detect changes, resolve the MLflow aliases the jobs read (the
+ * only I/O besides git, and none without an alias), plan (pure), then write once.
+ */
+export async function runGenerate(options: GenerateOptions): Promise<GenerateResult> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const maxJobs = options.maxJobs ?? DEFAULT_MAX_JOBS;
@@ -51,8 +63,8 @@ export function runGenerate(options: GenerateOptions): GenerateResult {
     throw new UserError('USAGE', `--max-jobs must be a whole number of at least ${MIN_MAX_JOBS}`, `GitLab.com Free allows ${DEFAULT_MAX_JOBS} jobs per pipeline`);
   }
   if (options.all && options.since !== undefined) throw new UserError('USAGE', '--all and --since exclude each other', 'pass one of them');
-  if (options.model !== undefined && (options.all || options.since !== undefined)) {
-    throw new UserError('USAGE', '--model regenerates one folder; it takes neither --all nor --since', 'drop --all / --since');
+  if (options.model !== undefined && (options.all || options.since !== undefined || options.mlflowVersions !== undefined)) {
+    throw new UserError('USAGE', '--model regenerates one folder; it takes neither --all, --since nor --mlflow-versions', 'drop --all / --since / --mlflow-versions');
   }
 
   const fleet = loadFleet(path.resolve(cwd, options.file));
@@ -62,17 +74,41 @@ export function runGenerate(options: GenerateOptions): GenerateResult {
   const common = { fleet, fleetFile, outDir: toJobPath(options.out, cwd), templates, maxJobs, ...(options.runnerTags ? { runnerTags: options.runnerTags } : {}) };
 
   let plan: GenerationPlan;
+  let aliasPins: AliasPin[] = [];
   if (options.model !== undefined) {
+    // A child job's own folder: its job variables already hold the pinned versions, so nothing is resolved or rewritten here.
     const only = findDeployable(fleet, options.model);
     plan = planGeneration({ ...common, changes: selectOne(only.variant.deployName), only });
   } else {
+    refusePresetPins(env);
     const changes = detectChanges(
       fleet,
       { all: options.all ?? false, since: options.since, ciBeforeSha: env.CI_COMMIT_BEFORE_SHA },
       () => (options.openGit ?? openGit)(cwd),
     );
-    plan = planGeneration({ ...common, changes });
+    const withJobs = listDeployables(fleet).filter((d) => changes.changed.has(d.variant.deployName));
+    aliasPins = await resolveAliasVersions({
+      fleet,
+      uses: aliasUsesOf(fleet, withJobs),
+      given: parsePinnedVersions(options.mlflowVersions ?? ''),
+      env,
+      ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+    });
+    plan = planGeneration({ ...common, changes, aliasVersions: toPinnedVersions(aliasPins) });
   }
-  if (options.dryRun) return { plan, outDir };
-  return { plan, written: writePlan(plan, outDir), outDir };
+  if (options.dryRun) return { plan, outDir, aliasPins };
+  return { plan, written: writePlan(plan, outDir), outDir, aliasPins };
+}
+
+/**
+ * A project or pipeline variable outranks the job variable `generate` writes
+ * (https://docs.gitlab.com/ci/variables/#cicd-variable-precedence), and the parent's trigger job
+ * forwards pipeline variables to the child: set there, it would replace every job's pins.
+ */
+function refusePresetPins(env: NodeJS.ProcessEnv): void {
+  const preset = env[PINNED_VERSIONS_VARIABLE];
+  if (preset === undefined || preset.trim() === '') return;
+  throw new UserError('GENERATE_PINS_PRESET',
+    `${PINNED_VERSIONS_VARIABLE} is set for \`generate\` (${JSON.stringify(preset.slice(0, 120))}); as a project or pipeline variable it would replace the versions generate pins on each job`,
+    `Remove ${PINNED_VERSIONS_VARIABLE} from the project's CI/CD variables and from the pipeline run; to serve a particular version, name it in models.yaml (\`mlflow: { name, version }\`).`);
 }

@@ -10,6 +10,7 @@ interface GenerateFlags {
   dryRun?: boolean;
   maxJobs: number;
   runnerTags?: string[];
+  mlflowVersions?: string;
 }
 
 function parseMaxJobs(value: string): number {
@@ -49,9 +50,10 @@ export function register(program: Command): void {
     .option('--dry-run', 'print the plan, write nothing')
     .option('--max-jobs <n>', 'split into several child pipelines above this many jobs (GitLab.com Free: 500)', parseMaxJobs, 500)
     .option('--runner-tags <tags>', 'runner tags for every job models.yaml `ci:` gives none (JSON array or comma-separated)', parseRunnerTags)
+    .option('--mlflow-versions <pins>', 'alias versions an earlier generate resolved ("name@alias=version ..."); a dispatcher job passes them, people leave it out')
     .action(async (flags: GenerateFlags) => {
       const { runGenerate } = await import('../../generator/run-generate.js');
-      const result = runGenerate({
+      const result = await runGenerate({
         file: flags.file,
         out: flags.out,
         since: flags.since,
@@ -60,9 +62,11 @@ export function register(program: Command): void {
         dryRun: flags.dryRun,
         maxJobs: flags.maxJobs,
         ...(flags.runnerTags ? { runnerTags: flags.runnerTags } : {}),
+        ...(flags.mlflowVersions !== undefined ? { mlflowVersions: flags.mlflowVersions } : {}),
       });
       const { plan } = result;
       console.log(`modelfleet generate: ${plan.changes.summary}`);
+      for (const pin of result.aliasPins) console.log(`  mlflow: ${pin.name}@${pin.alias} pinned to version ${pin.version} for this pipeline's jobs`);
       if (plan.changes.mode === 'incremental') for (const [name, reason] of plan.changes.changed) console.log(`  ${name}: ${reason}`);
       for (const name of plan.changes.removed) console.log(`  ${name}: removed from the fleet`);
       for (const p of plan.pipelines) {

@@ -24,8 +24,10 @@ const ENDPOINT_PATTERN = /^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*(\/[A-Za-z0-9_~-][A-Za-
 export const RELATIVE_PATH_PATTERN = /^(?![/-])(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_.@+-]+(\/[A-Za-z0-9_.@+-]+)*\/?$/;
 const PATH_RULE = 'must be a relative path inside the repository (letters, digits, "_.@+-" and "/"; no "..", no leading "/" or "-")';
 
-const MLFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const MLFLOW_ALIAS = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+export const MLFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const MLFLOW_ALIAS = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** A registry version number as MLflow counts them (1, 2, ...). */
+export const MLFLOW_VERSION = /^[1-9][0-9]{0,9}$/;
 /** Image references: https://github.com/distribution/reference/blob/main/reference.go (simplified, no spaces or shell characters). */
 const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const HTTP_PATH = /^\/[A-Za-z0-9_.~/-]*$/;
@@ -39,7 +41,7 @@ const relativePath = z.string().max(255, 'must be at most 255 characters').regex
 const whole = (min: number, max: number) =>
   z.number().int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 const positiveVersion = z.custom<string | number>(
-  (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0) || (typeof v === 'string' && /^[1-9][0-9]{0,9}$/.test(v)),
+  (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0) || (typeof v === 'string' && MLFLOW_VERSION.test(v)),
   { message: 'must be a registry version number, like 3' },
 );
 const segment = z.custom<string | number>(

@@ -7,6 +7,8 @@ import { defaultCiImage } from '../../lib/ci-image.js';
 import { MAX_CHILD_YAML_BYTES, MAX_EXPOSED_ARTIFACTS, MAX_NEEDS, RETRY_ON_INFRASTRUCTURE } from './gitlab-limits.js';
 import { namesDefaultImageVariable, runnerDefaults, runnerKeys, usesDefaultImageVariable } from './runner-settings.js';
 import { shellCommand, shellVariable, type ShellWord } from './shell-quote.js';
+import { PINNED_VERSIONS_VARIABLE, formatPinnedVersions, type AliasPin } from '../../pipeline/mlflow-registry/pinned-aliases.js';
+import type { DeployableAliasPins } from '../plan/alias-uses.js';
 
 export type { CiObject } from './ci-object.js';
 
@@ -38,6 +40,8 @@ export interface PipelineRequest {
    * image and sizing in the registry.
    */
   readonly pinnedEnvironments?: ReadonlyMap<string, readonly string[]>;
+  /** Per deploy name whose jobs read MLflow aliases, the versions `generate` resolved for them. */
+  readonly aliasPins?: ReadonlyMap<string, DeployableAliasPins>;
 }
 
 export interface ChildPipelineFile {
@@ -104,7 +108,7 @@ export function buildChildPipelines(request: PipelineRequest, options: PipelineO
   const envs = options.environments.length;
   const total = deployNames.length * jobsPerDeployable(options) + removed.length * envs + 1 + envs;
   if (total <= options.maxJobs) {
-    return [toFile(CHILD_PIPELINE_FILE, modelPipeline(deployNames, { removed, gateway: true, pinned: request.pinnedEnvironments }, options))];
+    return [toFile(CHILD_PIPELINE_FILE, modelPipeline(deployNames, { removed, gateway: true, pinned: request.pinnedEnvironments, aliasPins: request.aliasPins }, options))];
   }
   return splitPipelines(request, options);
 }
@@ -123,7 +127,7 @@ function splitPipelines(request: PipelineRequest, options: PipelineOptions): Chi
         'raise --max-jobs (GitLab.com Free allows 500 jobs per pipeline), or remove fewer models per push',
       );
     }
-    const files = parts.map((names, i) => toFile(partFile(i + 1), modelPipeline(names, { removed: [], gateway: false, pinned: request.pinnedEnvironments }, options)));
+    const files = parts.map((names, i) => toFile(partFile(i + 1), modelPipeline(names, { removed: [], gateway: false, pinned: request.pinnedEnvironments, aliasPins: request.aliasPins }, options)));
     if (files.every((f) => Buffer.byteLength(f.yaml) <= MAX_CHILD_YAML_BYTES) || perPart === 1) {
       return [toFile(CHILD_PIPELINE_FILE, dispatcherPipeline(parts.length, request.removed, options)), ...files];
     }
@@ -281,7 +285,17 @@ function regenerate(deployName: string, options: PipelineOptions): string {
 /** A path GitLab can link in a merge request: `expose_as` takes no globs and no variables. */
 const EXPOSABLE_PATH = /^[A-Za-z0-9_./@+-]+$/;
 
-function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean, pinned: readonly string[]): [string, CiObject][] {
+/**
+ * A job's keys with MODELFLEET_MLFLOW_VERSIONS among its variables when it reads MLflow aliases:
+ * the versions `generate` resolved, which the job (and any re-run of it) serves instead of
+ * asking where the alias points now. Shown on the job in GitLab's UI.
+ */
+function withAliasPins(keys: CiObject, pins: readonly AliasPin[] | undefined): CiObject {
+  if (!pins || pins.length === 0) return keys;
+  return { ...keys, variables: { ...(keys.variables as Record<string, string> | undefined), [PINNED_VERSIONS_VARIABLE]: formatPinnedVersions(pins) } };
+}
+
+function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean, pinned: readonly string[], aliasPins: DeployableAliasPins | undefined): [string, CiObject][] {
   const folder = `${options.outDir}/models/${deployName}/`;
   // Pinned versions first: the model's own version runs last, so its report and sizing are the job's artifacts.
   const forPins = (command: string) => pinned.map((env) => shellCommand([...CLI, command, '--model', deployName, '--env', env, ...fleetArgs(options)]));
@@ -291,7 +305,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
       {
         stage: 'build',
         needs: [],
-        ...runnerKeys(options.ci, 'build'),
+        ...withAliasPins(runnerKeys(options.ci, 'build'), aliasPins?.buildAndTest),
         // The image goes to the registry under its content tag; nothing here is kept for later jobs.
         script: [regenerate(deployName, options), ...forPins('build'), shellCommand([...CLI, 'build', '--model', deployName, ...fleetArgs(options)])],
       },
@@ -301,7 +315,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
       {
         stage: 'test',
         needs: [need(`${deployName}:build`)],
-        ...runnerKeys(options.ci, 'test'),
+        ...withAliasPins(runnerKeys(options.ci, 'test'), aliasPins?.buildAndTest),
         script: [regenerate(deployName, options), ...forPins('loadtest'), shellCommand([...CLI, 'loadtest', '--model', deployName, ...fleetArgs(options)])],
         // For people: the report folder (report.html, report.json, junit.xml; linked from the
         // merge request while few models change), the measured sizing, and JUnit for the
@@ -328,7 +342,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
           {
             stage: deployStage(env),
             needs: [need(canary ? canary[0] : before)],
-            ...head,
+            ...withAliasPins(head, aliasPins?.deploys.get(env.name)),
             script: [regenerate(deployName, options), shellCommand([...CLI, 'deploy', '--model', deployName, ...environmentArgs(env), ...fleetArgs(options), ...TARGET_ARGS])],
             ...tail,
             // For people: the manifests as applied.
@@ -430,7 +444,7 @@ function removalJobs(removed: readonly string[], afterGateway: boolean, options:
 
 function modelPipeline(
   deployNames: readonly string[],
-  extra: { removed: readonly string[]; gateway: boolean; pinned: ReadonlyMap<string, readonly string[]> | undefined },
+  extra: { removed: readonly string[]; gateway: boolean; pinned: ReadonlyMap<string, readonly string[]> | undefined; aliasPins: ReadonlyMap<string, DeployableAliasPins> | undefined },
   options: PipelineOptions,
 ): CiObject {
   const hasModels = deployNames.length > 0;
@@ -445,7 +459,7 @@ function modelPipeline(
   // GitLab links at most 10 exposed artifacts per merge request, so reports are linked only
   // when this pipeline has at most that many test jobs (https://docs.gitlab.com/ci/yaml/#artifactsexpose_as).
   const exposeReports = deployNames.length <= MAX_EXPOSED_ARTIFACTS;
-  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports, extra.pinned?.get(name) ?? [])) pipeline[job] = body;
+  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports, extra.pinned?.get(name) ?? [], extra.aliasPins?.get(name))) pipeline[job] = body;
   if (extra.gateway) {
     for (const [job, body] of gatewayJobs((env) => deployNames.map((n) => need(deployJob(n, env.name), true)), options)) pipeline[job] = body;
   }

@@ -4,6 +4,8 @@ import { buildChildPipelines, type ChildPipelineFile } from '../pipeline/build-c
 import { withDefaultRunnerTags } from '../pipeline/runner-settings.js';
 import type { ModelTemplate } from '../render/model-templates.js';
 import { compileModelFolder, type PlannedFile } from '../render/render-model-folder.js';
+import { formatPinnedVersions, type PinnedVersions } from '../../pipeline/mlflow-registry/pinned-aliases.js';
+import { aliasUsesOf, pinAliasUses } from './alias-uses.js';
 import type { ChangeSet } from './select-changes.js';
 
 export interface PlanInput {
@@ -22,6 +24,11 @@ export interface PlanInput {
   readonly runnerTags?: readonly string[];
   /** For `--model`: only this deployable's folder, no pipeline. */
   readonly only?: Deployable;
+  /**
+   * The registry version of every MLflow alias the jobs read (`name@alias` → version), resolved
+   * by `runGenerate` before planning; each job carries the ones it reads.
+   */
+  readonly aliasVersions?: PinnedVersions;
 }
 
 export interface GenerationPlan {
@@ -49,9 +56,15 @@ export function planGeneration(input: PlanInput): GenerationPlan {
   }
   const deployables = listDeployables(input.fleet);
   const files: PlannedFile[] = deployables.flatMap(renderFolder);
-  const deployNames = deployables.map((d) => d.variant.deployName).filter((name) => input.changes.changed.has(name));
+  const withJobs = deployables.filter((d) => input.changes.changed.has(d.variant.deployName));
+  const deployNames = withJobs.map((d) => d.variant.deployName);
+  const aliasPins = pinAliasUses(aliasUsesOf(input.fleet, withJobs), input.aliasVersions ?? new Map());
+  const allAliasPins = formatPinnedVersions([...aliasPins.values()].flatMap((pins) => pins.buildAndTest));
   const pipelines = buildChildPipelines(
-    { deployNames, removed: input.changes.removed, gatewayChanged: input.changes.gatewayChanged, summary: input.changes.summary, pinnedEnvironments: pinnedEnvironments(deployables, input.fleet) },
+    {
+      deployNames, removed: input.changes.removed, gatewayChanged: input.changes.gatewayChanged, summary: input.changes.summary,
+      pinnedEnvironments: pinnedEnvironments(deployables, input.fleet), aliasPins,
+    },
     {
       fleetFile: input.fleetFile,
       outDir: input.outDir,
@@ -59,6 +72,8 @@ export function planGeneration(input: PlanInput): GenerationPlan {
       regenerateArgs: [
         ...(input.changes.mode === 'incremental' && input.changes.since ? ['--since', input.changes.since] : ['--all']),
         ...(input.runnerTags && input.runnerTags.length > 0 ? ['--runner-tags', JSON.stringify(input.runnerTags)] : []),
+        // A dispatcher recreates the part files with the versions resolved here, not with where the aliases point by then.
+        ...(allAliasPins !== '' ? ['--mlflow-versions', allAliasPins] : []),
       ],
       ci: withDefaultRunnerTags(input.fleet.ci, input.runnerTags ?? []),
       environments: input.fleet.environments,

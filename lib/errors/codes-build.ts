@@ -42,6 +42,10 @@ export const buildErrors = {
     summary: 'The registered model has no such version, or no version carries that alias.',
     fix: 'Check `mlflow.version` / `mlflow.alias` of the models.yaml entry against the model\'s versions and aliases in the MLflow UI.',
   },
+  MLFLOW_PINNED_VERSIONS_INVALID: {
+    summary: 'MODELFLEET_MLFLOW_VERSIONS, the registry versions a pipeline pinned for MLflow aliases, is not a list of `name@alias=version` entries.',
+    fix: 'Leave the variable to `modelfleet generate`, which writes it on every job that reads an alias. Set by hand, it takes space-separated entries such as `match_taxi@champion=4`, one version per alias.',
+  },
   MLFLOW_NOT_ONNX: {
     summary: 'The registered model version has no `onnx` flavor in its MLmodel file; the model server runs ONNX models only.',
     fix: 'Log the model with `mlflow.onnx.log_model` (convert it first, e.g. with skl2onnx), register the new version and point models.yaml at it.',

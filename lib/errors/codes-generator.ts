@@ -33,6 +33,10 @@ export const generatorErrors = {
     summary: '`modelfleet init` found files (models.yaml, .gitlab-ci.yml, the example model) that exist with other content; it wrote nothing.',
     fix: 'Run `modelfleet init --force` to replace them, or `modelfleet init --dir <empty folder>` and merge the files by hand.',
   },
+  GENERATE_PINS_PRESET: {
+    summary: 'MODELFLEET_MLFLOW_VERSIONS is set where `generate` runs (a project or pipeline variable); it would replace the alias versions `generate` pins on each job.',
+    fix: 'Remove MODELFLEET_MLFLOW_VERSIONS from the project\'s CI/CD variables and from the pipeline run; to serve a particular version, name it in models.yaml (`mlflow: { name, version }`).',
+  },
   TEMPLATE_FAILED: {
     summary: 'A template under image-templates/model/ could not be read or rendered.',
     fix: 'Fix the Handlebars syntax in the named template (values only: `{{name}}`, no helpers that emit structure).',

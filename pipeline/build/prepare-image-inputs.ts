@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { describeEntry } from '../../generator/fleet/describe-entry.js';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
 import { compileModelFolder } from '../../generator/render/render-model-folder.js';
 import { baseImageFrom } from '../../lib/base-image.js';
@@ -10,11 +11,14 @@ import { userErrorWithFix } from './user-error-with-fix.js';
 import { readMlflowModel } from '../../serving/mlflow/read-mlflow-model.js';
 import { downloadRegisteredModel } from '../mlflow-registry/download-registered-model.js';
 import { readMlflowConnection } from '../mlflow-registry/mlflow-connection.js';
+import { pinnedAliasNotice, readPinnedVersions } from '../mlflow-registry/pinned-aliases.js';
 import { findPackageRoot } from '../../lib/package-root.js';
 import type { ImageBuildInputs } from './ensure-image.js';
 import { gitCommit } from './git-commit.js';
 import { computeContentDigest, resolveImageTag, type ImageContent } from './image-tag.js';
 import { prepareServingLayers } from './prepare-serving-layers.js';
+
+export { describeEntry };
 
 /** Label keys on every model image. */
 export const IMAGE_LABELS = {
@@ -48,6 +52,8 @@ export interface PrepareImageInputsOptions {
   readonly cacheDir?: string;
   readonly fetchImpl?: typeof fetch;
   readonly log?: (line: string) => void;
+  /** Lines every command prints, also one that keeps `log` quiet: that a pinned version stands in for an alias. Default: `log`. */
+  readonly report?: (line: string) => void;
 }
 
 /**
@@ -79,11 +85,15 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
     if (!connection) {
       throw userErrorWithFix('MLFLOW_NOT_CONFIGURED', `${entryLabel} reads registered model "${source.name}" from MLflow, but MLFLOW_TRACKING_URI is not set (or is not an http(s) URL)`);
     }
+    const report = options.report ?? log;
     const downloaded = await downloadRegisteredModel({
       source,
       connection,
       targetDir: join(folder, 'model'),
       entryLabel,
+      // The version the pipeline's `generate` resolved, so build, test and every deploy (and a re-run of one) serve the same one.
+      pinnedVersions: readPinnedVersions(env),
+      onPinned: (alias, pinned) => report(pinnedAliasNotice(variant.deployName, alias, pinned)),
       ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
       onProgress: (text) => log(`mlflow: ${text}`),
     });
@@ -162,13 +172,6 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
 /** The tag `modelfleet build` gives (or gave) this deployable's image, computed without building. */
 export async function resolveImageTagFor(options: PrepareImageInputsOptions): Promise<string> {
   return (await prepareImageInputs(options)).tag;
-}
-
-/** `models.yaml:14:5 (model "match-2-taxi", variant "v2")`: where to look when something is wrong. */
-export function describeEntry(fleet: FleetSpec, { model, variant }: Deployable): string {
-  const where = `${basename(fleet.file)}:${model.location.line}:${model.location.column}`;
-  const variantText = model.variants.length > 1 || variant.id !== 'main' ? `, variant "${variant.id}"` : '';
-  return `${where} (model "${model.name}"${variantText})`;
 }
 
 async function readOrRenderDockerfile(folder: string, fleet: FleetSpec, deployable: Deployable): Promise<string> {

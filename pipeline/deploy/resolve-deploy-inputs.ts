@@ -66,12 +66,12 @@ export interface DeployImage {
 }
 
 /** Recomputes the content tag from the commit; never reads an earlier job's image.json. */
-export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployable, paths: DeployPaths, env: NodeJS.ProcessEnv): Promise<DeployImage> {
+export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployable, paths: DeployPaths, env: NodeJS.ProcessEnv, print: Print = () => undefined): Promise<DeployImage> {
   const source = deployable.variant.source;
   if (source.kind === 'image') return { tag: source.image, reference: source.image, registry: undefined, content: source.image };
   let inputs;
   try {
-    inputs = await prepareImageInputs({ fleet, deployable, outDir: resolve(paths.out), env });
+    inputs = await prepareImageInputs({ fleet, deployable, outDir: resolve(paths.out), env, report: print });
   } catch (err) {
     throw new UserError('DEPLOY_MISSING_INPUT', `model ${paths.deployName}: its image tag could not be computed: ${(err as Error).message.split('\n')[0] ?? ''}`,
       `Fix the cause, then re-run \`${paths.deployName}:build\` and \`${deployJobOf(paths)}\`.`, { cause: err });

@@ -127,7 +127,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       const { fleet, deployable, paths } = await prepareModel(command, command.action.name);
       // This environment's scaling and pin; the mark below stays the model's own (what the gateway compares).
       const inEnvironment = spec ? deployableInEnvironment(deployable, spec) : deployable;
-      const image = await resolveDeployImage(fleet, inEnvironment, paths, env);
+      const image = await resolveDeployImage(fleet, inEnvironment, paths, env, print);
       await requireImageInRegistry(image.registry, { build: `${paths.deployName}:build`, deploy: deployJobOf(paths) });
       const docker = await openDocker();
       const sizing = await ensureSizing(fleet, inEnvironment, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
@@ -248,7 +248,7 @@ async function chooseLocalRuntime(command: DeployCommand, fleet: FleetSpec, depl
     return { kind: 'docker', image: await resolveDeployImage(fleet, deployable, paths, process.env) };
   }
   if (docker && command.runtime !== 'process') {
-    const image = await resolveDeployImage(fleet, deployable, paths, process.env);
+    const image = await resolveDeployImage(fleet, deployable, paths, process.env, command.print);
     const local = await ensureLocalImage(docker, image, paths, process.env, command.print);
     if (local.ok) return { kind: 'docker', image };
     if (command.runtime === 'docker' || !modelDir) {

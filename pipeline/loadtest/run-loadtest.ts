@@ -287,7 +287,7 @@ export async function findModelImage(job: LoadtestJob, docker: DockerSeam, log: 
   const rerun = `Re-run the \`${name}:build\` job (locally: \`modelfleet build --model ${name}\`), then \`${name}:test\`${job.mode === 'auto' ? ', or use `--mode process`' : ''}.`;
   let inputs: { tag: string; contentDigest: string };
   try {
-    inputs = await prepareImageInputs({ fleet: job.fleet, deployable: job.deployable, outDir: resolve(job.outDir), ...(job.env ? { env: job.env } : {}) });
+    inputs = await prepareImageInputs({ fleet: job.fleet, deployable: job.deployable, outDir: resolve(job.outDir), ...(job.env ? { env: job.env } : {}), report: log });
   } catch (err) {
     throw new UserError('LOADTEST_IMAGE_MISSING', `model ${name}: the image tag could not be computed (${(err as Error).message.split('\n')[0] ?? ''})`, rerun, { cause: err });
   }

@@ -5,6 +5,7 @@ import type { UserError } from '../../lib/errors/user-error.js';
 import { userErrorWithFix } from '../build/user-error-with-fix.js';
 import type { MlflowSource } from '../../generator/fleet/types.js';
 import type { MlflowConnection } from './mlflow-connection.js';
+import { PINNED_VERSIONS_VARIABLE, pinnedVersionOf, type PinnedVersions } from './pinned-aliases.js';
 import {
   MlflowRequestError,
   artifactProxyPath,
@@ -29,6 +30,13 @@ export interface DownloadRegisteredModelOptions {
   readonly targetDir: string;
   /** Names the models.yaml entry in every error, e.g. `models.yaml:14:5 (match-taxi, variant main)`. */
   readonly entryLabel: string;
+  /**
+   * The versions the pipeline pinned for aliases (MODELFLEET_MLFLOW_VERSIONS): an alias listed
+   * there is read as its pinned version, and the registry is not asked where the alias points now.
+   */
+  readonly pinnedVersions?: PinnedVersions;
+  /** Told when a pinned version stands in for the alias. */
+  readonly onPinned?: (alias: string, version: string) => void;
   readonly fetchImpl?: typeof fetch;
   readonly onProgress?: (text: string) => void;
 }
@@ -64,8 +72,15 @@ export async function downloadRegisteredModel(options: DownloadRegisteredModelOp
   );
 
   let version: ModelVersionInfo;
-  if (source.alias !== undefined) {
-    const alias = source.alias;
+  const alias = source.alias;
+  const pinned = alias !== undefined ? pinnedVersionOf(options.pinnedVersions ?? new Map(), source.name, alias) : undefined;
+  if (alias !== undefined && pinned !== undefined) {
+    options.onPinned?.(alias, pinned);
+    version = await client.getModelVersion(source.name, pinned).catch((err: unknown) =>
+      explain(err, () => userErrorWithFix('MLFLOW_VERSION_NOT_FOUND',
+        `${entryLabel}: ${what} has no version ${pinned}, which ${PINNED_VERSIONS_VARIABLE} pins for the alias "${alias}" (deleted from the registry since the pipeline was generated?)`)),
+    );
+  } else if (alias !== undefined) {
     version = await client.getModelVersionByAlias(source.name, alias).catch((err: unknown) =>
       explain(err, () => userErrorWithFix('MLFLOW_VERSION_NOT_FOUND', `${entryLabel}: no version of ${what} carries the alias "${alias}"`)),
     );

@@ -79,7 +79,7 @@ describe('secret values never leave the cluster (fake API server)', () => {
   it('generates, renders and deploys a fleet with secretEnv, envFrom and imagePullSecrets without writing a Secret value anywhere', async () => {
     const file = join(dir, 'models.yaml');
     const out = join(dir, 'build');
-    runGenerate({ file, out, all: true, cwd: dir, env: {} });
+    await runGenerate({ file, out, all: true, cwd: dir, env: {} });
 
     const fleet = loadFleet(file);
     for (const name of ['match-1-taxi', 'match-2-moto']) {

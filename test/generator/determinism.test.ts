@@ -28,38 +28,38 @@ describe('generation', () => {
     expect(b.files).toEqual(a.files);
   });
 
-  it('writes the same bytes twice, and the folder holds exactly the planned files', () => {
+  it('writes the same bytes twice, and the folder holds exactly the planned files', async () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'models.yaml'), scenario);
-    const first = runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
+    const first = await runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
     const once = snapshot(path.join(dir, 'build'));
-    runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
+    await runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
     expect(snapshot(path.join(dir, 'build'))).toEqual(once);
     expect(Object.keys(once).sort()).toEqual([...first.plan.files.map((f) => f.path), GENERATED_LIST_FILE].sort());
   });
 
-  it('leaves the previous output untouched when a run fails', () => {
+  it('leaves the previous output untouched when a run fails', async () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'models.yaml'), scenario);
-    runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
+    await runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
     const before = snapshot(path.join(dir, 'build'));
     writeFileSync(path.join(dir, 'models.yaml'), scenario.replace('weight: 20', 'weight: 25'));
-    expect(() => runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} })).toThrow(UserError);
+    await expect(runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} })).rejects.toThrow(UserError);
     const brokenTemplate = [{ name: 'broken.txt.hbs', source: '{{#if}}' }];
     writeFileSync(path.join(dir, 'models.yaml'), scenario.replace('durationSeconds: 5', 'durationSeconds: 6'));
-    expect(() => runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {}, templates: brokenTemplate })).toThrow(
+    await expect(runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {}, templates: brokenTemplate })).rejects.toThrow(
       expect.objectContaining({ code: 'TEMPLATE_FAILED' }),
     );
     expect(snapshot(path.join(dir, 'build'))).toEqual(before);
   });
 
-  it('reports an unwritable output folder as a user error and leaves it as it was', () => {
+  it('reports an unwritable output folder as a user error and leaves it as it was', async () => {
     if (process.getuid?.() === 0) {
       // root writes through permissions; a file in the way of a folder fails for everyone.
       const dir = tempDir();
       writeFileSync(path.join(dir, 'models.yaml'), scenario);
       writeFileSync(path.join(dir, 'build'), 'not a folder');
-      expect(() => runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} })).toThrow(expect.objectContaining({ code: 'OUTPUT_FAILED' }));
+      await expect(runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} })).rejects.toThrow(expect.objectContaining({ code: 'OUTPUT_FAILED' }));
       expect(readFileSync(path.join(dir, 'build'), 'utf8')).toBe('not a folder');
       return;
     }
@@ -67,41 +67,41 @@ describe('generation', () => {
     writeFileSync(path.join(dir, 'models.yaml'), scenario);
     mkdirSync(path.join(dir, 'build'));
     chmodSync(path.join(dir, 'build'), 0o500);
-    expect(() => runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} })).toThrow(expect.objectContaining({ code: 'OUTPUT_FAILED' }));
+    await expect(runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} })).rejects.toThrow(expect.objectContaining({ code: 'OUTPUT_FAILED' }));
     chmodSync(path.join(dir, 'build'), 0o700);
   });
 
-  it('keeps files later jobs added, and removes folders of models that left the fleet', () => {
+  it('keeps files later jobs added, and removes folders of models that left the fleet', async () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'models.yaml'), scenario);
-    runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
+    await runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
     writeFileSync(path.join(dir, 'build', 'models', 'match-7-moto', 'image.json'), '{"tag":"x"}\n');
     const withoutVan = scenario.slice(0, scenario.indexOf('  - name: match-9-van'));
     writeFileSync(path.join(dir, 'models.yaml'), withoutVan);
-    const result = runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
+    const result = await runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env: {} });
     expect(result.written?.removed).toBeGreaterThan(0);
     expect(existsSync(path.join(dir, 'build', 'models', 'match-9-van'))).toBe(false);
     expect(readFileSync(path.join(dir, 'build', 'models', 'match-7-moto', 'image.json'), 'utf8')).toBe('{"tag":"x"}\n');
   });
 
-  it('regenerates one model folder with --model, byte-identical to the full run, touching nothing else', () => {
+  it('regenerates one model folder with --model, byte-identical to the full run, touching nothing else', async () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'models.yaml'), scenario);
-    runGenerate({ file: 'models.yaml', out: 'full', all: true, cwd: dir, env: {} });
-    const result = runGenerate({ file: 'models.yaml', out: 'one', model: 'match-2-taxi-v2', cwd: dir, env: {} });
+    await runGenerate({ file: 'models.yaml', out: 'full', all: true, cwd: dir, env: {} });
+    const result = await runGenerate({ file: 'models.yaml', out: 'one', model: 'match-2-taxi-v2', cwd: dir, env: {} });
     expect(result.plan.pipelines).toEqual([]);
     const one = snapshot(path.join(dir, 'one', 'models'));
     const full = snapshot(path.join(dir, 'full', 'models', 'match-2-taxi-v2'), 'match-2-taxi-v2');
     expect(one).toEqual(full);
-    expect(() => runGenerate({ file: 'models.yaml', out: 'one', model: 'match-2-taxi', cwd: dir, env: {} })).toThrow(
+    await expect(runGenerate({ file: 'models.yaml', out: 'one', model: 'match-2-taxi', cwd: dir, env: {} })).rejects.toThrow(
       expect.objectContaining({ code: 'UNKNOWN_MODEL' }),
     );
   });
 
-  it('writes nothing on --dry-run', () => {
+  it('writes nothing on --dry-run', async () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'models.yaml'), scenario);
-    const result = runGenerate({ file: 'models.yaml', out: 'build', all: true, dryRun: true, cwd: dir, env: {} });
+    const result = await runGenerate({ file: 'models.yaml', out: 'build', all: true, dryRun: true, cwd: dir, env: {} });
     expect(result.plan.files.length).toBeGreaterThan(0);
     expect(existsSync(path.join(dir, 'build'))).toBe(false);
   });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { load } from 'js-yaml';
 import type { PlannedFile } from '../../generator/render/render-model-folder.js';
 import { gitlabCiSchemaErrors } from '../support/gitlab-ci-schema.js';
+import { parsePinnedVersions } from '../../pipeline/mlflow-registry/pinned-aliases.js';
 import { CASES_DIR, planAll } from './support/generator-fixtures.js';
 
 function listFiles(dir: string, prefix = ''): string[] {
@@ -69,6 +70,17 @@ describe('golden child pipeline for two environments with a manual production ga
   const plan = planAll(readCase('two-environments'));
   const pipelineFiles = plan.files.filter((f) => !f.path.startsWith('models/'));
   checkGolden('two-environments', pipelineFiles);
+
+  it('passes GitLab\'s CI schema', () => {
+    const child = load(pipelineFiles.find((f) => f.path === 'child-pipeline.yml')?.content ?? '');
+    expect(gitlabCiSchemaErrors(child)).toEqual([]);
+  });
+});
+
+describe('golden child pipeline for models read by MLflow alias', () => {
+  const plan = planAll(readCase('alias-pins'), { aliasVersions: parsePinnedVersions('match_probability_2_taxi@champion=12 match_probability_7_moto@champion=5') });
+  const pipelineFiles = plan.files.filter((f) => !f.path.startsWith('models/'));
+  checkGolden('alias-pins', pipelineFiles);
 
   it('passes GitLab\'s CI schema', () => {
     const child = load(pipelineFiles.find((f) => f.path === 'child-pipeline.yml')?.content ?? '');

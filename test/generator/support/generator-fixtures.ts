@@ -9,6 +9,7 @@ import { UserError } from '../../../lib/errors/user-error.js';
 import { planGeneration, type GenerationPlan } from '../../../generator/plan/plan-generation.js';
 import { selectAll, type ChangeSet } from '../../../generator/plan/select-changes.js';
 import { readModelTemplates } from '../../../generator/render/model-templates.js';
+import type { PinnedVersions } from '../../../pipeline/mlflow-registry/pinned-aliases.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CASES_DIR = path.join(REPO_ROOT, 'test', 'cases');
@@ -30,8 +31,11 @@ export function fleetFromText(text: string, file = '/repo/models.yaml'): FleetSp
   return parseFleet(text, file, 'models.yaml');
 }
 
-/** The plan `generate --all` makes for a fleet text, with the real templates. */
-export function planAll(text: string, options: { maxJobs?: number; changes?: (fleet: FleetSpec) => ChangeSet; runnerTags?: readonly string[] } = {}): GenerationPlan {
+/** The plan `generate --all` makes for a fleet text, with the real templates (and, for aliases, the versions generate would resolve). */
+export function planAll(
+  text: string,
+  options: { maxJobs?: number; changes?: (fleet: FleetSpec) => ChangeSet; runnerTags?: readonly string[]; aliasVersions?: PinnedVersions } = {},
+): GenerationPlan {
   const fleet = fleetFromText(text);
   return planGeneration({
     fleet,
@@ -41,6 +45,7 @@ export function planAll(text: string, options: { maxJobs?: number; changes?: (fl
     changes: options.changes ? options.changes(fleet) : selectAll(fleet, 'forced with --all'),
     maxJobs: options.maxJobs ?? 500,
     ...(options.runnerTags ? { runnerTags: options.runnerTags } : {}),
+    ...(options.aliasVersions ? { aliasVersions: options.aliasVersions } : {}),
   });
 }
 
