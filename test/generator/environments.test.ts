@@ -37,6 +37,21 @@ ${MODELS}`);
     expect(tierFromName('eu-west')).toBe('other');
   });
 
+  it('fills a canary gate in with Flagger\'s defaults, over what the file gives', () => {
+    const fleet = fleetFromText(`environments:\n  - name: staging\n  - { name: production, gate: canary, canary: { windowSeconds: 120, maxP99Ms: 250 } }\n${MODELS}`);
+    expect(fleet.environments[1]).toMatchObject({ gate: 'canary', canary: { windowSeconds: 120, minSuccessRate: 99, maxP99Ms: 250, minRequests: 20 } });
+  });
+
+  it('refuses a canary gate on the first environment, and canary settings without the gate', () => {
+    const first = fleetErrorOf(`environments:\n  - { name: staging, gate: canary }\n  - name: production\n${MODELS}`);
+    expect(first.message).toContain('environments[0].gate: environment "staging" is the first one: a canary gate checks the environment before it, and there is none');
+    const loose = fleetErrorOf(`environments:\n  - name: staging\n  - { name: production, canary: { minRequests: 5 } }\n${MODELS}`);
+    expect(loose.message).toContain('environments[1].canary: environment "production" has canary settings but its gate is the default');
+    const bad = fleetErrorOf(`environments:\n  - name: staging\n  - { name: production, gate: canary, canary: { minSuccessRate: 101, windowSeconds: 5 } }\n${MODELS}`);
+    expect(bad.message).toMatch(/canary\.minSuccessRate: must be at most 100 \(percent\)/);
+    expect(bad.message).toMatch(/canary\.windowSeconds: must be at least 10/);
+  });
+
   it('names an unknown environment a model refers to, with a did-you-mean', () => {
     const err = fleetErrorOf(`${MODELS}    environments:\n      prodution: { scaling: { minReplicas: 2 } }\n`);
     expect(err.message).toContain('models.yaml:6:7 models[0].environments.prodution: unknown environment "prodution"\n    hint: did you mean "production"? the fleet\'s environments are staging, production');

@@ -77,6 +77,17 @@ describe('golden child pipeline for two environments with a manual production ga
   });
 });
 
+describe('golden child pipeline for a production gate that opens on a canary check of staging', () => {
+  const plan = planAll(readCase('canary-gate'));
+  const pipelineFiles = plan.files.filter((f) => !f.path.startsWith('models/'));
+  checkGolden('canary-gate', pipelineFiles);
+
+  it('passes GitLab\'s CI schema', () => {
+    const child = load(pipelineFiles.find((f) => f.path === 'child-pipeline.yml')?.content ?? '');
+    expect(gitlabCiSchemaErrors(child)).toEqual([]);
+  });
+});
+
 describe('golden child pipeline for models read by MLflow alias', () => {
   const plan = planAll(readCase('alias-pins'), { aliasVersions: parsePinnedVersions('match_probability_2_taxi@champion=12 match_probability_7_moto@champion=5') });
   const pipelineFiles = plan.files.filter((f) => !f.path.startsWith('models/'));
