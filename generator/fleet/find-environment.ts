@@ -28,7 +28,7 @@ export function environmentIndex(fleet: FleetSpec, environment: EnvironmentSpec)
 
 /**
  * A deployable as one environment runs it: the environment's scaling (and the model's own for
- * that environment) over the model's, and the model's version or alias pin for it. Everything
+ * that environment) over the model's, the model's version or alias pin and keepVersions for it. Everything
  * else (image content, load test, batching) is the model's own, so promotion deploys the same
  * image with the same measured sizing.
  */
@@ -37,7 +37,7 @@ export function deployableInEnvironment(deployable: Deployable, environment: Env
   const scaling = scalingInEnvironment(deployable.model.scaling, environment, own);
   const source = pinnedSource(deployable.variant.source, own?.pin);
   return {
-    model: { ...deployable.model, scaling },
+    model: { ...deployable.model, scaling, keepVersions: own?.keepVersions ?? deployable.model.keepVersions },
     variant: source === deployable.variant.source ? deployable.variant : { ...deployable.variant, source },
   };
 }

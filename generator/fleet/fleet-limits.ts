@@ -17,6 +17,12 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set(['gateway', 'modelfle
 /** The variant id of a model without an A/B test. */
 export const MAIN_VARIANT = 'main';
 
+/** Earlier versions a model keeps deployed when models.yaml does not say (`keepVersions:`). */
+export const DEFAULT_KEEP_VERSIONS = 1;
+
+/** The path segment under a model's route that addresses one version (`<route>/versions/<version>`). */
+export const VERSIONS_SEGMENT = 'versions';
+
 /** Built-in values under `defaults:` and each model; the file's `defaults:` override them. */
 export const BUILTIN_SETTINGS = {
   batching: { enabled: true, maxBatchSize: 32, maxLatencyMs: 5 },

@@ -214,11 +214,16 @@ export const environmentSchema = z.strictObject({
   registryAlias: z.union([z.literal(false), z.string().max(256).regex(MLFLOW_ALIAS, 'must be an MLflow alias (letters, digits, "_" and "-"), or false')]).optional(),
 });
 
+/** `keepVersions:`: how many earlier versions of a model stay deployed beside the serving one (local target; docs/deploy.md, "Kept versions"). */
+export const MAX_KEEP_VERSIONS = 10;
+const keepVersionsSchema = whole(0, MAX_KEEP_VERSIONS);
+
 /** A model's own settings in one environment, under `models[].environments.<name>`. */
 export const modelEnvironmentSchema = z.strictObject({
   scaling: scalingSchema.optional(),
   version: positiveVersion.optional(),
   alias: z.string().max(256).regex(MLFLOW_ALIAS, 'must be an MLflow alias (letters, digits, "_" and "-")').optional(),
+  keepVersions: keepVersionsSchema.optional(),
 });
 
 /** What `defaults:` and each model share; objects merge deeply, lists and values replace. */
@@ -266,6 +271,7 @@ export const modelSchema = z.strictObject({
   bulk: bulkSchema.optional(),
   stream: streamSchema.optional(),
   scaleToZero: scaleToZeroSchema.optional(),
+  keepVersions: keepVersionsSchema.optional(),
   /** This model's own settings per environment, merged over the environment's (docs/generator.md, "Environments"). */
   environments: z.record(z.string(), modelEnvironmentSchema).optional(),
 });
@@ -282,6 +288,7 @@ export const defaultsSchema = z.strictObject({
   bulk: bulkSchema.optional(),
   stream: streamSchema.optional(),
   scaleToZero: scaleToZeroSchema.optional(),
+  keepVersions: keepVersionsSchema.optional(),
 });
 
 /*

@@ -209,7 +209,7 @@ export function resolveModelEnvironments(
       continue;
     }
     const pin = resolvePin(own, model, at, problems);
-    settings[name] = { ...(own.scaling !== undefined ? { scaling: { ...own.scaling } } : {}), ...(pin ? { pin } : {}) };
+    settings[name] = { ...(own.scaling !== undefined ? { scaling: { ...own.scaling } } : {}), ...(pin ? { pin } : {}), ...(own.keepVersions !== undefined ? { keepVersions: own.keepVersions } : {}) };
   }
   for (const [index, env] of environments.entries()) scalingProblems(model, env, index, settings[env.name], base, problems);
   return raw === undefined ? undefined : settings;

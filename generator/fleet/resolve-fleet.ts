@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { suggestClosest } from './did-you-mean.js';
 import { isPlainObject, mergeDeep, type PlainObject } from './deep-merge.js';
-import { BUILTIN_SETTINGS, DEPLOY_NAME_MAX, IMAGE_DEFAULTS, MAIN_VARIANT, RESERVED_NAMES } from './fleet-limits.js';
+import { BUILTIN_SETTINGS, DEFAULT_KEEP_VERSIONS, DEPLOY_NAME_MAX, IMAGE_DEFAULTS, MAIN_VARIANT, RESERVED_NAMES, VERSIONS_SEGMENT } from './fleet-limits.js';
 import type { FleetProblem } from './fleet-problem.js';
 import {
   defaultsSchema,
@@ -215,13 +215,14 @@ function resolveModel(raw: RawModel, defaults: RawDefaults, defaultsValid: boole
   const bulk = resolveBulk(raw.bulk, defaults.bulk, { base, variants, secretEnv }, problems);
   const stream = resolveStream(raw.stream, defaults.stream, { base, modelName: raw.name, variants, secretEnv }, problems);
   const scaleToZero = resolveScaleToZero(scaling.minReplicas, raw.scaleToZero, defaults.scaleToZero, base, problems);
+  const keepVersions = raw.keepVersions ?? defaults.keepVersions ?? DEFAULT_KEEP_VERSIONS;
   const environments = resolveModelEnvironments(raw.environments, { name: raw.name, scaling, source: modelSource, hasAbTest: raw.ab !== undefined }, place.environments, base, problems);
   if (problems.length > 0 || endpoint === undefined) return { problems };
   const location = locate(base) ?? { line: 1, column: 1 };
   return {
     problems,
     model: {
-      name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets,
+      name: raw.name, endpoint, parameters, route, variants, stickyHeader, batching, scaling, loadtest, scheduling, secretEnv, envFromSecrets, keepVersions,
       ...(bulk ? { bulk } : {}), ...(stream ? { stream } : {}), ...(scaleToZero ? { scaleToZero } : {}), ...(environments ? { environments } : {}), location,
     },
   };
@@ -434,6 +435,24 @@ function findCollisions(models: readonly ModelIdentity[], locate: Locate): Fleet
         hint: 'each route belongs to one model; to split its traffic between versions, use ab.variants on that one model',
       });
     } else routes.set(model.route, { path: base, name: model.name });
+  }
+  problems.push(...findVersionPathShadows(routes, lineOf));
+  return problems;
+}
+
+/** A route under another model's `<route>/versions/` would take that model's version paths (docs/gateway.md, "Kept versions"). */
+function findVersionPathShadows(routes: ReadonlyMap<string, { path: KeyPath; name: string }>, lineOf: (path: KeyPath) => string): FleetProblem[] {
+  const problems: FleetProblem[] = [];
+  for (const [route, { path }] of routes) {
+    for (const [other, owner] of routes) {
+      if (!route.startsWith(`${other}/${VERSIONS_SEGMENT}/`)) continue;
+      problems.push({
+        path: [...path, 'parameters'],
+        locateAt: [[...path, 'parameters'], [...path, 'endpoint']],
+        message: `route ${route} lies under ${other}/${VERSIONS_SEGMENT}/, where the gateway answers the kept versions of model "${owner.name}" (${formatKeyPath(owner.path)}${lineOf(owner.path)})`,
+        hint: `pick another endpoint or parameters for this model: no parameter may be "${VERSIONS_SEGMENT}" right after another model's route`,
+      });
+    }
   }
   return problems;
 }

@@ -109,6 +109,8 @@ export interface ModelSpec {
   readonly stream?: StreamSettings;
   /** Present only when `scaling.minReplicas` is 0: the model sleeps when idle and wakes on its first request. */
   readonly scaleToZero?: ScaleToZeroSettings;
+  /** Earlier versions that stay deployed beside the serving one, reachable at `<route>/versions/<version>` (local target only; default 1). */
+  readonly keepVersions: number;
   /** Present only when models.yaml gives the model settings of its own per environment (`environments:` on the model). */
   readonly environments?: Readonly<Record<string, ModelEnvironmentSettings>>;
   readonly location: SourceLocation;
@@ -166,6 +168,8 @@ export interface ModelEnvironmentSettings {
   readonly scaling?: Partial<Scaling>;
   /** An MLflow registry version or alias this environment serves instead of the model's own. */
   readonly pin?: { readonly version: string } | { readonly alias: string };
+  /** keepVersions in this environment, over the model's own. */
+  readonly keepVersions?: number;
 }
 
 /**

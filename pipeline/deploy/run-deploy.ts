@@ -216,6 +216,9 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
         : runtime;
       if (runtime.kind === 'process') print(`${paths.deployName}: process mode: no memory cap (Docker enforces the measured limit; a plain process cannot be capped)`);
       const serverEnv = localServerEnv(deployable);
+      // A plain process serves the model folder: its files' digest stands for the image's content.
+      const served = runtime.kind === 'docker' ? runtime.image : await folderAsServed(runtime.modelDir);
+      const version = servedVersion(deployable, served);
       const deployed = await deployLocal({
         fleet,
         deployName: paths.deployName,
@@ -225,9 +228,9 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
         ...(command.timeoutSeconds ? { readyTimeoutMs: command.timeoutSeconds * 1000 } : {}),
         report: print,
         root,
+        ...(version !== undefined ? { version } : {}),
+        keepVersions: deployable.model.keepVersions,
       });
-      // A plain process serves the model folder: its files' digest stands for the image's content.
-      const served = runtime.kind === 'docker' ? runtime.image : await folderAsServed(runtime.modelDir);
       const record = await recordLocalDeploy(root, recordFields(deployable, environment, runtime.kind === 'docker' ? runtime.image.tag : runtime.modelDir, served, choice.kind === 'docker' ? choice.memoryLimitBytes : undefined, deployed.outcome), env);
       print(`${paths.deployName}: revision ${record.revision} in ${environment} (modelfleet history --model ${paths.deployName} --env ${environment})`);
       if (runtime.kind === 'docker') await setRegistryAlias({ deployable, environment: spec, version: served.modelVersion, env, print });
@@ -280,6 +283,12 @@ async function folderAsServed(modelDir: string): Promise<DeployImage> {
   return { tag: modelDir, reference: modelDir, registry: undefined, content, modelVersion: `local-${content.replace(/^sha256:/, '').slice(0, 12)}` };
 }
 
+/** The model version a deploy serves, as its record names it: the image's model version, else the registry version models.yaml pins. */
+function servedVersion(deployable: Deployable, served: DeployImage | undefined): string | undefined {
+  const source = deployable.variant.source;
+  return served?.modelVersion ?? (source.kind === 'mlflow' ? source.version : undefined);
+}
+
 /** What a deploy's history record says about it (pipeline/history/deployment-record.ts). */
 function recordFields(
   deployable: Deployable,
@@ -290,8 +299,7 @@ function recordFields(
   outcome: 'deployed' | 'unchanged',
 ): RecordFields {
   const { scaling } = deployable.model;
-  const source = deployable.variant.source;
-  const version = served?.modelVersion ?? (source.kind === 'mlflow' ? source.version : undefined);
+  const version = servedVersion(deployable, served);
   return {
     deployName: deployable.variant.deployName,
     environment,

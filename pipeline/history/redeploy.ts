@@ -146,6 +146,8 @@ async function redeployLocally(fleet: FleetSpec, environment: EnvironmentSpec, d
     runtime: isFolder ? { kind: 'process', modelDir: record.image } : { kind: 'docker', image: record.image, ...(record.memoryLimitBytes !== undefined ? { memoryLimitBytes: record.memoryLimitBytes } : {}) },
     env: localServerEnv(deployable),
     ...(options.timeoutSeconds ? { readyTimeoutMs: options.timeoutSeconds * 1000 } : {}),
+    ...(record.version !== undefined ? { version: record.version } : {}),
+    keepVersions: deployable.model.keepVersions,
   });
   return recordLocalDeploy(root, { ...fields, outcome: deployed.outcome }, options.env);
 }

@@ -1,7 +1,7 @@
 import { listDeployables } from '../../generator/fleet/find-deployable.js';
 import { findEnvironment } from '../../generator/fleet/find-environment.js';
 import type { EnvironmentSpec, FleetSpec } from '../../generator/fleet/types.js';
-import { environmentStateRoot, readLocalState } from '../local-target/local-state.js';
+import { environmentStateRoot, keptOf, readLocalState } from '../local-target/local-state.js';
 import type { KubeClient } from '../seams/kube.js';
 import type { DeploymentRecord } from './deployment-record.js';
 import { readKubeRecords } from './kube-history.js';
@@ -16,7 +16,7 @@ import { localRecords } from './local-history.js';
 export interface StatusRow {
   readonly environment: string;
   readonly deployName: string;
-  /** What serves now: `ready`, `2/3 ready`, `stopped` ...; `not deployed` when nothing runs. */
+  /** What serves now: `ready`, `2/3 ready`, `stopped` ...; `not deployed` when nothing runs. Locally it also names the kept versions. */
   readonly state: string;
   readonly last: DeploymentRecord | undefined;
   /** The memory limit the running instance has (cluster: its container's; local: Docker's cap). */
@@ -38,7 +38,8 @@ export async function localStatus(fleet: FleetSpec, environments: readonly Envir
       const last = localRecords(state, variant.deployName).at(-1);
       const address = instance ? `${instance.host ?? '127.0.0.1'}:${instance.port}` : undefined;
       const serving = address ? ((await answersReady(address)) ? `ready on ${address}` : `not answering on ${address}`) : 'not deployed';
-      rows.push({ environment: environment.name, deployName: variant.deployName, state: serving, last, memoryLimitBytes: instance?.memoryLimitBytes });
+      const kept = keptOf(state, variant.deployName).map((k) => `${k.version ?? '?'} on ${k.host ?? '127.0.0.1'}:${k.port}`);
+      rows.push({ environment: environment.name, deployName: variant.deployName, state: kept.length > 0 ? `${serving}; kept ${kept.join(', ')}` : serving, last, memoryLimitBytes: instance?.memoryLimitBytes });
     }
   }
   return rows;

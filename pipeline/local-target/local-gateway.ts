@@ -14,7 +14,7 @@ import { describeEnd, instanceUrl } from '../instance-runtime/server-instance.js
 import { waitForReady } from '../instance-runtime/wait-for-ready.js';
 import type { DockerSeam } from '../seams/docker.js';
 import { gatewayPortSetting } from './gateway-port.js';
-import { localDir, stateRoot, updateLocalState, type LocalGatewayInstance, type LocalState } from './local-state.js';
+import { keptOf, localDir, stateRoot, updateLocalState, type LocalGatewayInstance, type LocalState } from './local-state.js';
 
 export { DEFAULT_GATEWAY_PORT } from './gateway-port.js';
 /** Where a variant that is not deployed locally points: nothing listens there, so the gateway answers 503 for it. */
@@ -26,7 +26,7 @@ export function routesFile(root = stateRoot()): string {
 
 /**
  * Writes the route table for the fleet with every locally deployed variant's address (127.0.0.1,
- * or the Docker-in-Docker host). A model whose input schema cannot be read still gets its route;
+ * or the Docker-in-Docker host), the version it serves and its kept earlier versions. A model whose input schema cannot be read still gets its route;
  * `warn` says why its schema is missing from the OpenAPI document.
  */
 export async function writeLocalRoutes(fleet: FleetSpec, state: LocalState, file: string, warn: (line: string) => void = (line) => console.warn(line)): Promise<number> {
@@ -39,7 +39,14 @@ export async function writeLocalRoutes(fleet: FleetSpec, state: LocalState, file
   const table = buildRouteTable(fleet, (name) => {
     const instance = state.models[name];
     return instance ? instanceUrl(instance) : NOT_DEPLOYED_UPSTREAM;
-  }, { inputsFor: (name) => inputs.get(name) });
+  }, {
+    inputsFor: (name) => inputs.get(name),
+    versionsFor: (name) => {
+      const version = state.models[name]?.version;
+      const kept = keptOf(state, name).flatMap((k) => (k.version === undefined ? [] : [{ version: k.version, upstream: instanceUrl(k), source: `${k.runtime === 'docker' ? 'image' : 'path'}:${k.serves}` }]));
+      return { ...(version !== undefined ? { current: version } : {}), kept };
+    },
+  });
   await writeRouteTable(file, table);
   return table.routes.length;
 }

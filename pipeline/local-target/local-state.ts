@@ -1,6 +1,6 @@
 /**
  * What the local target runs right now: one instance per deployable (its port, container or
- * pid) and the gateway. Kept in `.modelfleet/local/state.json` (MODELFLEET_STATE_DIR moves the
+ * pid), the earlier versions each keeps running (models.yaml `keepVersions:`) and the gateway. Kept in `.modelfleet/local/state.json` (MODELFLEET_STATE_DIR moves the
  * `.modelfleet` folder), written atomically under a lock file because deploy jobs of one
  * pipeline run side by side.
  */
@@ -22,6 +22,8 @@ export interface LocalModelInstance extends InstanceRecord {
   readonly memoryLimitBytes?: number;
   /** How to start it again on the same port (a model that scales to zero is woken from this). */
   readonly start?: LocalStartSpec;
+  /** The model version it serves (MLflow registry version or `local-<digest>`), when the deploy knew it. */
+  readonly version?: string;
 }
 
 /** The runtime and server settings an instance was deployed with. */
@@ -37,6 +39,8 @@ export interface LocalGatewayInstance extends InstanceRecord {
 export interface LocalState {
   readonly format: typeof STATE_FORMAT;
   readonly models: Readonly<Record<string, LocalModelInstance>>;
+  /** Earlier versions of a deployable that still run beside its current instance, newest first. */
+  readonly kept?: Readonly<Record<string, readonly LocalModelInstance[]>>;
   readonly gateway?: LocalGatewayInstance;
   /** Every model's deployments here, oldest first (`modelfleet history`); kept when a model is removed. */
   readonly history?: Readonly<Record<string, readonly DeploymentRecord[]>>;
@@ -86,6 +90,7 @@ export async function readLocalState(root = stateRoot()): Promise<LocalState> {
     return {
       format: STATE_FORMAT,
       models: parsed.models,
+      ...(typeof parsed.kept === 'object' && parsed.kept !== null ? { kept: parsed.kept } : {}),
       ...(parsed.gateway ? { gateway: parsed.gateway } : {}),
       ...(typeof parsed.history === 'object' && parsed.history !== null ? { history: parsed.history } : {}),
     };
@@ -139,8 +144,31 @@ export function withModel(state: LocalState, instance: LocalModelInstance): Loca
   return { ...state, models: { ...state.models, [instance.deployName]: instance } };
 }
 
+/** A deployable's current instance and its kept versions (an empty list keeps none). */
+export function withVersions(state: LocalState, instance: LocalModelInstance, kept: readonly LocalModelInstance[]): LocalState {
+  const others = { ...state.kept };
+  delete others[instance.deployName];
+  const keptAll = kept.length > 0 ? { ...others, [instance.deployName]: kept } : others;
+  const { kept: _replaced, ...rest } = withModel(state, instance);
+  return { ...rest, ...(Object.keys(keptAll).length > 0 ? { kept: keptAll } : {}) };
+}
+
+/** The earlier versions of a deployable still running, newest first. */
+export function keptOf(state: LocalState, deployName: string): readonly LocalModelInstance[] {
+  return state.kept?.[deployName] ?? [];
+}
+
+/** Every instance the state records: current ones and kept ones. */
+export function allInstances(state: LocalState): LocalModelInstance[] {
+  return [...Object.values(state.models), ...Object.values(state.kept ?? {}).flat()];
+}
+
+/** Forgets a deployable: its current instance and its kept versions. */
 export function withoutModel(state: LocalState, deployName: string): LocalState {
   const models = { ...state.models };
   delete models[deployName];
-  return { ...state, models };
+  const kept = { ...state.kept };
+  delete kept[deployName];
+  const { kept: _dropped, ...rest } = state;
+  return { ...rest, models, ...(Object.keys(kept).length > 0 ? { kept } : {}) };
 }

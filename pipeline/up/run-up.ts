@@ -16,7 +16,7 @@ import { readSizingRecord } from '../model-folder/sizing-record.js';
 import { openDocker, type DockerSeam } from '../seams/docker.js';
 import { isInstanceAlive, stopInstance } from '../instance-runtime/recorded-instance.js';
 import { NOT_DEPLOYED_UPSTREAM, routesFile } from '../local-target/local-gateway.js';
-import { environmentStateRoots, readLocalState, updateLocalState, EMPTY_STATE, type LocalModelInstance } from '../local-target/local-state.js';
+import { allInstances, environmentStateRoots, readLocalState, updateLocalState, EMPTY_STATE, type LocalModelInstance } from '../local-target/local-state.js';
 import { startLocalBulk, stopLocalBulk } from '../bulk/local-bulk.js';
 import { startLocalStreams, stopLocalStreams } from '../stream/local-stream.js';
 
@@ -140,20 +140,25 @@ async function stopEnvironment(root: string, docker: DockerSeam | undefined, pri
     stopped += 1;
   }
   const kept: Record<string, LocalModelInstance> = {};
-  for (const instance of Object.values(state.models)) {
+  const keptVersions: Record<string, LocalModelInstance[]> = {};
+  const current = new Set(Object.values(state.models));
+  for (const instance of allInstances(state)) {
+    const what = current.has(instance) ? instance.deployName : `${instance.deployName} (kept version ${instance.version ?? '?'})`;
     if (instance.runtime === 'docker' && !docker) {
       // Without an engine the container cannot be stopped; keep it recorded for the next `down`.
-      print(`could not stop ${instance.deployName} (container ${instance.containerName ?? instance.containerId ?? '?'}): no Docker engine answers; run \`modelfleet down\` again once it does`);
-      kept[instance.deployName] = instance;
+      print(`could not stop ${what} (container ${instance.containerName ?? instance.containerId ?? '?'}): no Docker engine answers; run \`modelfleet down\` again once it does`);
+      if (current.has(instance)) kept[instance.deployName] = instance;
+      else (keptVersions[instance.deployName] ??= []).push(instance);
       continue;
     }
     const alive = await isInstanceAlive(instance, docker);
     await stopInstance(instance, docker);
-    print(`${alive ? 'stopped' : 'forgot (already stopped)'} ${instance.deployName} (127.0.0.1:${instance.port})`);
+    print(`${alive ? 'stopped' : 'forgot (already stopped)'} ${what} (127.0.0.1:${instance.port})`);
     stopped += 1;
   }
-  if (state.gateway || Object.keys(state.models).length > 0) await updateLocalState(() => ({ ...EMPTY_STATE, models: kept }), root);
-  return { stopped, kept: Object.keys(kept).length };
+  const left = Object.keys(kept).length + Object.values(keptVersions).flat().length;
+  if (state.gateway || allInstances(state).length > 0) await updateLocalState(() => ({ ...EMPTY_STATE, models: kept, ...(Object.keys(keptVersions).length > 0 ? { kept: keptVersions } : {}) }), root);
+  return { stopped, kept: left };
 }
 
 type Mode = { kind: 'docker'; baseImage: string; docker: DockerSeam } | { kind: 'process' };

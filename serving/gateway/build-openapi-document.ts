@@ -1,5 +1,5 @@
-import { DEPLOY_NAME_HEADER, MODEL_HEADER, VARIANT_HEADER } from './proxy-request.js';
-import type { JsonSchema, JsonValue, RouteEntry, RouteTable } from './route-table.js';
+import { DEPLOY_NAME_HEADER, MODEL_HEADER, VARIANT_HEADER, VERSION_HEADER } from './proxy-request.js';
+import { versionPath, type JsonSchema, type JsonValue, type RouteEntry, type RouteTable } from './route-table.js';
 
 const ERROR_SCHEMA: JsonSchema = {
   type: 'object',
@@ -18,6 +18,7 @@ const ANSWERED_BY: JsonSchema = {
   [MODEL_HEADER]: { description: 'The model that answered.', schema: { type: 'string' } },
   [VARIANT_HEADER]: { description: 'The A/B variant that answered.', schema: { type: 'string' } },
   [DEPLOY_NAME_HEADER]: { description: 'The deployment (Kubernetes name) that answered.', schema: { type: 'string' } },
+  [VERSION_HEADER]: { description: 'The model version that answered, when the gateway knows it.', schema: { type: 'string' } },
 };
 
 /**
@@ -27,7 +28,11 @@ const ANSWERED_BY: JsonSchema = {
  */
 export function buildOpenApiDocument(table: RouteTable, version: string): JsonSchema {
   const paths: Record<string, JsonValue> = {};
-  for (const entry of table.routes) paths[entry.route] = { post: operation(entry) };
+  for (const entry of table.routes) {
+    const main = operation(entry);
+    paths[entry.route] = { post: main };
+    for (const version of versionsOf(entry)) paths[versionPath(entry.route, version)] = { post: versionOperation(entry, main, version) };
+  }
   return {
     openapi: '3.0.3',
     info: {
@@ -72,6 +77,24 @@ function operation(entry: RouteEntry): JsonSchema {
       413: { description: 'The body is larger than the gateway accepts.', content: { 'application/json': { schema: { $ref: '#/components/schemas/GatewayError' } } } },
       503: { description: 'The variant\'s model server is down or did not answer in time.', headers: ANSWERED_BY, content: { 'application/json': { schema: { $ref: '#/components/schemas/GatewayError' } } } },
     },
+  };
+}
+
+/** The versions a route answers at `<route>/versions/<version>`: its variants' current ones, then the kept ones. */
+function versionsOf(entry: RouteEntry): string[] {
+  return [...new Set([...entry.variants.flatMap((v) => (v.version === undefined ? [] : [v.version])), ...(entry.kept ?? []).map((k) => k.version)])];
+}
+
+function versionOperation(entry: RouteEntry, main: JsonSchema, version: string): JsonSchema {
+  const current = entry.variants.find((v) => v.version === version);
+  const kept = entry.kept?.find((k) => k.version === version);
+  const who = current ? `variant ${current.id} (${current.deployName}), currently serving` : `variant ${kept?.id ?? ''} (${kept?.deployName ?? ''}), kept from an earlier deploy`;
+  return {
+    ...main,
+    operationId: `${operationId(entry.model)}_version_${version.replace(/[^A-Za-z0-9_]+/g, '_')}`,
+    summary: `Score with ${entry.model} version ${version}`,
+    description: `Exactly version ${version}: ${who}. No A/B split and no shadows.`,
+    parameters: [],
   };
 }
 

@@ -13,7 +13,7 @@ import { renderDocsPage } from './render-docs-page.js';
 import { renderGateStats } from './render-gate-stats.js';
 import { createReadyProbeWaker } from './ready-probe-waker.js';
 import { readRouteTable, validateRouteTable } from './route-table-file.js';
-import { ROUTE_TABLE_FORMAT, type RouteTable } from './route-table.js';
+import { ROUTE_TABLE_FORMAT, versionPath, type RouteTable } from './route-table.js';
 import { sendJson, sendText } from './send-json.js';
 import { UpstreamPools } from './upstream-pools.js';
 
@@ -68,6 +68,7 @@ export interface Gateway {
 
 /** GET /-/demand/<deployName>: what a scaler reads for a variant that scales to zero. */
 const DEMAND_PREFIX = '/-/demand/';
+const VERSIONS_INFIX = '/versions/';
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /**
@@ -237,6 +238,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       default:
         if (get && path.startsWith(DEMAND_PREFIX)) return sendDemand(ex, path.slice(DEMAND_PREFIX.length));
         metrics.unknownRoutes.inc();
+        if (sendUnknownVersion(ex, table, path)) return;
         return sendJson(ex, 404, {
           error: 'no route',
           path,
@@ -245,6 +247,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         });
     }
     sendJson(ex, 405, { error: 'method not allowed', path, reason: `${path} does not take ${ex.method}` });
+  };
+
+  /** `<known route>/versions/<unknown>`: a 404 that lists the versions the route has; false for any other path. */
+  const sendUnknownVersion = (ex: Exchange, table: LiveTable, path: string): boolean => {
+    const at = path.lastIndexOf(VERSIONS_INFIX);
+    if (at <= 0) return false;
+    const route = path.slice(0, at);
+    const versions = table.versions.get(route);
+    if (versions === undefined) return false;
+    const version = path.slice(at + VERSIONS_INFIX.length);
+    const model = table.routes.get(route)?.entry.model ?? '';
+    sendJson(ex, 404, {
+      error: 'no such version',
+      route,
+      version,
+      reason: versions.length === 0
+        ? `${route} (model ${model}) knows no versions of its instances, so none can be addressed`
+        : `${route} (model ${model}) has no running version "${version}"; the versions it has are listed in "versions"`,
+      versions,
+    });
+    return true;
   };
 
   /** One variant's demand, for KEDA's metrics-api trigger (k8s-templates/model/scaled-object.yaml.hbs). */
@@ -326,7 +349,8 @@ function summarize(table: RouteTable, file: string | undefined): unknown {
       route: r.route,
       model: r.model,
       stickyHeader: r.stickyHeader,
-      variants: r.variants.map((v) => ({ id: v.id, deployName: v.deployName, upstream: v.upstream, weight: v.weight, shadow: v.shadow, source: v.source })),
+      variants: r.variants.map((v) => ({ id: v.id, deployName: v.deployName, upstream: v.upstream, weight: v.weight, shadow: v.shadow, source: v.source, ...(v.version === undefined ? {} : { version: v.version, path: versionPath(r.route, v.version) }) })),
+      ...(r.kept === undefined ? {} : { kept: r.kept.map((k) => ({ id: k.id, deployName: k.deployName, version: k.version, path: versionPath(r.route, k.version), upstream: k.upstream, source: k.source })) }),
     })),
   };
 }

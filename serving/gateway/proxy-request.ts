@@ -7,7 +7,7 @@ import type { RawHeaders } from './http1/node-http-parser.js';
 import type { UpstreamConnection, UpstreamFailure, UpstreamHandler } from './http1/upstream-pool.js';
 import { pickVariant } from './pick-variant.js';
 
-export { DEPLOY_NAME_HEADER, MODEL_HEADER, VARIANT_HEADER } from './compile-route-table.js';
+export { DEPLOY_NAME_HEADER, MODEL_HEADER, VARIANT_HEADER, VERSION_HEADER } from './compile-route-table.js';
 
 export interface ProxySettings {
   readonly logger: Logger;

@@ -19,11 +19,16 @@ const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
 const VISIBLE = /^[!-~]+$/;
 const visibleName = z.string().min(1).regex(VISIBLE, 'must be visible ASCII characters (no spaces or control characters)');
 
+// A version becomes one path segment (`<route>/versions/<version>`) and an answer header value.
+const versionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a version like 3 or local-0123456789ab (letters, digits, ".", "_" and "-", at most 128)');
+const upstreamUrl = z.string().refine(isHttpUrl, 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8081');
+const predictPath = z.string().regex(/^\/[!-~]*$/, 'must be a path starting with "/" (visible ASCII characters)');
+
 const variantSchema = z.object({
   id: visibleName,
   deployName: visibleName,
-  upstream: z.string().refine(isHttpUrl, 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8081'),
-  predictPath: z.string().regex(/^\/[!-~]*$/, 'must be a path starting with "/" (visible ASCII characters)'),
+  upstream: upstreamUrl,
+  predictPath,
   weight: z.number().int().min(0).max(100),
   shadow: z.boolean(),
   source: z.string(),
@@ -34,8 +39,18 @@ const variantSchema = z.object({
     maxHoldMs: z.number().int().min(1),
     maxPending: z.number().int().min(1),
     concurrency: z.number().int().min(1),
-    readyPath: z.string().regex(/^\/[!-~]*$/, 'must be a path starting with "/" (visible ASCII characters)'),
+    readyPath: predictPath,
   }).optional(),
+  version: versionName.optional(),
+});
+
+const keptSchema = z.object({
+  id: visibleName,
+  deployName: visibleName,
+  version: versionName,
+  upstream: upstreamUrl,
+  predictPath,
+  source: z.string(),
 });
 
 const tableSchema = z.object({
@@ -46,6 +61,7 @@ const tableSchema = z.object({
       model: visibleName,
       stickyHeader: z.string().toLowerCase().regex(HEADER_NAME, 'must be an HTTP header name'),
       variants: z.array(variantSchema).min(1),
+      kept: z.array(keptSchema).optional(),
     }),
   ),
 });
@@ -82,7 +98,18 @@ export function validateRouteTable(json: unknown, where: string): RouteTable {
     const total = serving.reduce((sum, v) => sum + v.weight, 0);
     if (serving.length === 0) problems.push(`routes.${i} (${entry.route}): has only shadow variants; one variant must serve`);
     else if (total !== 100) problems.push(`routes.${i} (${entry.route}): serving weights must add up to 100 (they add up to ${total})`);
+    const keptVersions = new Set<string>();
+    (entry.kept ?? []).forEach((kept, k) => {
+      if (!entry.variants.some((v) => v.deployName === kept.deployName)) problems.push(`routes.${i}.kept.${k}.deployName: ${kept.deployName} is no variant of ${entry.route}`);
+      if (keptVersions.has(kept.version)) problems.push(`routes.${i}.kept.${k}.version: version ${kept.version} is kept twice for ${entry.route}`);
+      keptVersions.add(kept.version);
+    });
   });
+  // A route under another's /versions/ would be answered instead of that version (or the reverse).
+  for (const entry of table.routes) {
+    const owner = table.routes.find((other) => entry.route.startsWith(`${other.route}/versions/`));
+    if (owner) problems.push(`routes: ${entry.route} lies under ${owner.route}/versions/, where the gateway answers the versions of ${owner.model}`);
+  }
   if (problems.length > 0) throw invalid(where, problems);
   return {
     format: ROUTE_TABLE_FORMAT,
@@ -93,6 +120,7 @@ export function validateRouteTable(json: unknown, where: string): RouteTable {
         upstream: v.upstream.replace(/\/+$/, ''),
         ...(v.inputSchema === undefined ? {} : { inputSchema: v.inputSchema as JsonSchema }),
       })),
+      ...(r.kept === undefined ? {} : { kept: r.kept.map((k) => ({ ...k, upstream: k.upstream.replace(/\/+$/, '') })) }),
     })),
   };
 }

@@ -33,6 +33,23 @@ export interface RouteVariant {
   readonly inputExample?: JsonValue;
   /** Present when the model may sleep (`scaling.minReplicas: 0`): the gateway holds requests while it wakes. */
   readonly scaleToZero?: RouteScaleToZero;
+  /** The model version this instance serves (MLflow registry version or `local-<digest>`), when known: `<route>/versions/<version>` reaches it. */
+  readonly version?: string;
+}
+
+/**
+ * An earlier version of a variant that still runs beside the current one (models.yaml
+ * `keepVersions:`, local target): only `<route>/versions/<version>` reaches it, never the A/B split.
+ */
+export interface KeptVersion {
+  /** The variant it was deployed as. */
+  readonly id: string;
+  readonly deployName: string;
+  readonly version: string;
+  readonly upstream: string;
+  readonly predictPath: string;
+  /** What it serves (image or model folder). */
+  readonly source: string;
 }
 
 /** How the gateway holds requests for a sleeping variant (models.yaml `scaleToZero:`), and where it sees the variant ready. */
@@ -51,6 +68,13 @@ export interface RouteEntry {
   readonly stickyHeader: string;
   /** Serving variants first (in models.yaml order), then shadows. */
   readonly variants: readonly RouteVariant[];
+  /** Earlier versions still running, newest first; absent when none are (always on Kubernetes). */
+  readonly kept?: readonly KeptVersion[];
+}
+
+/** The path that reaches one version of a route. */
+export function versionPath(route: string, version: string): string {
+  return `${route}/versions/${version}`;
 }
 
 /** What the gateway serves: every route with its variants. Plain JSON (routes.json). */
@@ -66,9 +90,17 @@ export interface VariantInputs {
   readonly example?: JsonValue;
 }
 
+/** What runs of one variant, by version: the current instance's version and the kept earlier ones. */
+export interface VariantVersions {
+  readonly current?: string;
+  readonly kept: readonly { readonly version: string; readonly upstream: string; readonly source: string }[];
+}
+
 export interface BuildRouteTableOptions {
   /** Input schema and example of a variant, by deployName; undefined when unknown. */
   readonly inputsFor?: (deployName: string) => VariantInputs | undefined;
+  /** Versions of a variant, by deployName; undefined when unknown (Kubernetes keeps no earlier versions). */
+  readonly versionsFor?: (deployName: string) => VariantVersions | undefined;
 }
 
 /**
@@ -82,11 +114,25 @@ export function buildRouteTable(
 ): RouteTable {
   const routes = fleet.models.map((model): RouteEntry => {
     const ordered = [...model.variants.filter((v) => !v.shadow), ...model.variants.filter((v) => v.shadow)];
+    const versions = new Map(ordered.map((v) => [v.deployName, options.versionsFor?.(v.deployName)]));
+    const kept = ordered.flatMap((variant) => (versions.get(variant.deployName)?.kept ?? []).map((k): KeptVersion => ({
+      id: variant.id,
+      deployName: variant.deployName,
+      version: k.version,
+      upstream: k.upstream.replace(/\/+$/, ''),
+      predictPath: predictPathOf(variant),
+      source: k.source,
+    })));
     return {
       route: model.route,
       model: model.name,
       stickyHeader: model.stickyHeader.toLowerCase(),
-      variants: ordered.map((variant) => toRouteVariant(variant, upstreamFor(variant.deployName), options.inputsFor?.(variant.deployName), model.scaleToZero && { ...model.scaleToZero, concurrency: model.batching.enabled ? model.batching.maxBatchSize : 1 })),
+      variants: ordered.map((variant) => {
+        const built = toRouteVariant(variant, upstreamFor(variant.deployName), options.inputsFor?.(variant.deployName), model.scaleToZero && { ...model.scaleToZero, concurrency: model.batching.enabled ? model.batching.maxBatchSize : 1 });
+        const version = versions.get(variant.deployName)?.current;
+        return version === undefined ? built : { ...built, version };
+      }),
+      ...(kept.length > 0 ? { kept } : {}),
     };
   });
   routes.sort((a, b) => (a.route < b.route ? -1 : a.route > b.route ? 1 : 0));
@@ -98,7 +144,7 @@ function toRouteVariant(variant: Variant, upstream: string, inputs: VariantInput
     id: variant.id,
     deployName: variant.deployName,
     upstream: upstream.replace(/\/+$/, ''),
-    predictPath: variant.source.kind === 'image' ? variant.source.predictPath : DEFAULT_PREDICT_PATH,
+    predictPath: predictPathOf(variant),
     weight: variant.shadow ? 0 : variant.weight,
     shadow: variant.shadow,
     source: describeSource(variant.source),
@@ -106,6 +152,10 @@ function toRouteVariant(variant: Variant, upstream: string, inputs: VariantInput
     ...(inputs?.example === undefined ? {} : { inputExample: inputs.example }),
     ...(scaleToZero === undefined ? {} : { scaleToZero: { ...scaleToZero, readyPath: variant.source.kind === 'image' ? variant.source.readyPath : DEFAULT_READY_PATH } }),
   };
+}
+
+function predictPathOf(variant: Variant): string {
+  return variant.source.kind === 'image' ? variant.source.predictPath : DEFAULT_PREDICT_PATH;
 }
 
 /** A short, human-readable label of where a variant's model comes from (shown in /routes and the docs page). */

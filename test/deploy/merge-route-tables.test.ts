@@ -126,7 +126,7 @@ describe('the deployed-config mark', () => {
       name: 'm', endpoint: 'probability', parameters: ['1'], route: '/probability/1', stickyHeader: 'x-user-id',
       batching: { enabled: true, maxBatchSize: 32, maxLatencyMs: 5 }, scaling: { minReplicas: 1, maxReplicas: 3, targetCpuUtilization: 70 },
       loadtest: { durationSeconds: 5, connections: 4, rowsPerRequest: 1, p99BudgetMs: 250 }, scheduling: { nodeSelector: {}, tolerations: [] },
-      secretEnv: [], envFromSecrets: [], location: { line: 1, column: 1 }, variants: [],
+      secretEnv: [], envFromSecrets: [], keepVersions: 1, location: { line: 1, column: 1 }, variants: [],
     },
     variant: { id: 'main', deployName: 'm', source: { kind: 'path', path: 'models/m' }, weight: 100, shadow: false },
   } satisfies Deployable;

@@ -30,6 +30,7 @@ export function model(name: string, route: string, variants: readonly Variant[],
     scheduling: { nodeSelector: {}, tolerations: [] },
     secretEnv: [],
     envFromSecrets: [],
+    keepVersions: 1,
     location: { line: 1, column: 1 },
   };
 }

@@ -36,13 +36,15 @@ function recordStacks<T extends object>(target: T, method: keyof T & string): st
 describe('the gateway\'s per-request path', () => {
   it('creates no metric children and never decodes or parses a body, on every path a request can take', async () => {
     const ups: Record<string, FakeUpstream> = {};
-    for (const name of ['taxi-a', 'taxi-b', 'taxi-shadow', 'bike']) {
+    for (const name of ['taxi-a', 'taxi-b', 'taxi-shadow', 'taxi-a-kept', 'bike']) {
       ups[name] = await startFakeUpstream(name);
       cleanup.push(() => (ups[name] as FakeUpstream).kill());
     }
     const taxi = model('match-taxi', TAXI, [variant('taxi-a', 60, { id: 'a' }), variant('taxi-b', 40, { id: 'b' }), variant('taxi-shadow', 0, { id: 'candidate', shadow: true })], 'x-rider-id');
     const bike = model('match-bike', BIKE, [variant('bike', 100, { id: 'main' })]);
-    const table = buildRouteTable(fleet([taxi, bike]), (name) => (ups[name] as FakeUpstream).url);
+    const table = buildRouteTable(fleet([taxi, bike]), (name) => (ups[name] as FakeUpstream).url, {
+      versionsFor: (name) => (name === 'taxi-a' ? { current: '2', kept: [{ version: '1', upstream: (ups['taxi-a-kept'] as FakeUpstream).url, source: 'path:/m/1' }] } : undefined),
+    });
     const gateway: Gateway = await createGateway({ table, upstreamTimeoutMs: 300, logger: pino({ level: 'silent' }) });
     cleanup.push(() => gateway.close());
     const url = await gateway.listen(0);
@@ -64,10 +66,12 @@ describe('the gateway\'s per-request path', () => {
     const decodeStacks = recordStacks(Buffer.prototype, 'toString');
     const textStacks = recordStacks(TextDecoder.prototype, 'decode');
 
-    // Sticky, key-less, mirrored to a shadow, a single-variant route.
+    // Sticky, key-less, mirrored to a shadow, a single-variant route, a current and a kept version's path (never mirrored).
     for (let i = 0; i < 20; i++) expect(await post(TAXI, { 'x-rider-id': `rider-${i}` })).toBe(200);
     for (let i = 0; i < 10; i++) expect(await post(TAXI)).toBe(200);
     for (let i = 0; i < 10; i++) expect(await post(BIKE)).toBe(200);
+    for (let i = 0; i < 5; i++) expect(await post(`${TAXI}/versions/2`)).toBe(200);
+    for (let i = 0; i < 5; i++) expect(await post(`${TAXI}/versions/1`)).toBe(200);
     await vi.waitFor(() => expect((ups['taxi-shadow'] as FakeUpstream).seen.length).toBe(31));
     // A model server that does not answer in time, then one that is gone: clear 503s.
     const release = (ups.bike as FakeUpstream).hold();
@@ -92,5 +96,7 @@ describe('the gateway\'s per-request path', () => {
     expect(text).toMatch(/modelfleet_gateway_requests_total\{route="\/probability\/1\/BIKE\/basic",model="match-bike",variant="main",deploy_name="bike",code="503"\} 2/);
     expect(text).toMatch(/modelfleet_gateway_upstream_timeouts_total\{route="\/probability\/1\/BIKE\/basic",model="match-bike",variant="main",deploy_name="bike"\} 1/);
     expect(text).toMatch(/modelfleet_gateway_shadow_requests_total\{[^}]*variant="candidate"[^}]*outcome="ok"\} 31/);
+    expect((ups['taxi-a-kept'] as FakeUpstream).seen).toHaveLength(5);
+    expect(text).toMatch(/modelfleet_gateway_requests_total\{route="\/probability\/2\/TAXI\/trafficaware",model="match-taxi",variant="a@1",deploy_name="taxi-a",code="200"\} 5/);
   });
 });

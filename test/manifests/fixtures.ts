@@ -19,6 +19,7 @@ export function modelSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     },
     secretEnv: [],
     envFromSecrets: [],
+    keepVersions: 1,
     location: { line: 3, column: 5 },
     ...overrides,
   };
