@@ -258,9 +258,29 @@ describe('v1 then v2 through staging and a manual production gate, then rollback
     expect(staging?.versions).toEqual([v1, v2]);
   });
 
+  it('switched between the running versions for rollback, promote and GitLab Rollback, starting no new instance (keepVersions: 1)', () => {
+    expect(steps.get('rollback')?.output).toMatch(new RegExp(`${MODEL}: switched to the kept version ${v1} .*\\(no new instance started\\)`));
+    expect(steps.get('promote')?.output).toMatch(new RegExp(`${MODEL}: switched to the kept version ${v2} `));
+    expect(jobOutput(steps.get('gitlab rollback')?.output ?? '', PRODUCTION_JOB)).toMatch(new RegExp(`switched to the kept version ${v1} `));
+  });
+
+  it('answers each kept version at <route>/versions/<version>, and lists them for an unknown one', async () => {
+    const url = production?.url ?? '';
+    for (const version of [v1, v2]) {
+      const response = await fetch(`${url}/versions/${version}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, signal: AbortSignal.timeout(10_000) });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-model-version')).toBe(version);
+      await response.arrayBuffer();
+    }
+    const unknown = await fetch(`${url}/versions/local-000000000000`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, signal: AbortSignal.timeout(10_000) });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { versions: string[] }).versions.sort()).toEqual([v1, v2].sort());
+  });
+
   it('answered every request of the steady streams on both environments, through every deploy and switch', async () => {
     await staging?.stop();
     await production?.stop();
+    console.log(`steady streams: production answered ${production?.answered ?? 0} requests, staging ${staging?.answered ?? 0}; failures: ${(production?.failures.length ?? 0) + (staging?.failures.length ?? 0)}`);
     expect(production?.answered).toBeGreaterThan(500);
     expect(staging?.answered).toBeGreaterThan(500);
     expect([...(production?.failures ?? []), ...(staging?.failures ?? [])]).toEqual([]);
