@@ -3,28 +3,20 @@
  * keeps v1 running at `<route>/versions/<v1>`, a rollback switches the route back to that very
  * process, `keepVersions: 0` keeps nothing, and `deploy --remove` and `down` stop kept instances too.
  */
-import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLocalTargetDir, type LocalTargetDir } from '../support/local-target-dir.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-const bin = join(repo, 'bin', 'modelfleet.js');
 const NAME = 'match-kept';
 const ROUTE = '/probability/3/TAXI/kept';
 const BODY = JSON.stringify({ dataframe_split: { columns: ['route_decision_score', 'farevalueinminor', 'offer_throughput_rate', 'eventtime', 'backtoback'], data: [[0.73, 1250, 0.42, 1767225600, 1]] } });
+let local: LocalTargetDir;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 
 function cli(args: readonly string[]): Promise<{ code: number; output: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.once('close', (code) => done({ code: code ?? 1, output }));
-  });
+  return local.cli(args);
 }
 
 async function writeFleet(folder: 'match-logreg-v1' | 'match-logreg-v2', keepVersions?: number): Promise<void> {
@@ -59,16 +51,13 @@ function isRunning(pid: number): boolean {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'modelfleet-kept-versions-'));
+  local = await makeLocalTargetDir('modelfleet-kept-versions-', 0);
+  dir = local.dir;
   for (const folder of ['match-logreg-v1', 'match-logreg-v2']) await cp(join(repo, 'examples/models', folder), join(dir, 'examples/models', folder), { recursive: true });
-  env = { ...process.env, MODELFLEET_STATE_DIR: join(dir, '.modelfleet'), MODELFLEET_GATEWAY_PORT: '0', ORT_DISABLE_TELEMETRY: '1' };
-  delete env.MODELFLEET_ENV;
-  delete env.KUBECONFIG;
 });
 
 afterAll(async () => {
-  await cli(['down']);
-  await rm(dir, { recursive: true, force: true });
+  await local?.remove();
 });
 
 describe('kept versions on the local target', () => {

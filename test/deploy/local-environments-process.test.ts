@@ -4,31 +4,23 @@
  * each gateway routing to its own environment's instance; removing from one leaves the other
  * serving; `down` stops both.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../lib/free-port.js';
+import { makeLocalTargetDir, type LocalTargetDir } from '../support/local-target-dir.js';
 
 const repo = resolve(import.meta.dirname, '../..');
-const bin = join(repo, 'bin', 'modelfleet.js');
 const NAME = 'match-7-moto-baseline';
 const ROUTE = '/probability/7/MOTO/baseline';
 const BODY = JSON.stringify({ dataframe_split: { columns: ['route_decision_score', 'farevalueinminor', 'offer_throughput_rate', 'eventtime', 'backtoback'], data: [[0.73, 1250, 0.42, 1767225600, 1]] } });
+let local: LocalTargetDir;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 let basePort: number;
 
 function cli(args: readonly string[]): Promise<{ code: number; output: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.once('close', (code) => done({ code: code ?? 1, output }));
-  });
+  return local.cli(args);
 }
 
 interface State { models: Record<string, { port: number }>; gateway?: { port: number } }
@@ -52,19 +44,16 @@ async function predictBody(port: number | undefined): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'modelfleet-local-envs-'));
-  await cp(join(repo, 'models.yaml'), join(dir, 'models.yaml'));
-  await cp(join(repo, 'examples'), join(dir, 'examples'), { recursive: true });
   // Two free ports in a row are likely but not certain; a busy one falls back to any free port, which the test reads from the state.
   basePort = await findFreePort();
-  env = { ...process.env, MODELFLEET_STATE_DIR: join(dir, '.modelfleet'), MODELFLEET_GATEWAY_PORT: String(basePort), ORT_DISABLE_TELEMETRY: '1' };
-  delete env.MODELFLEET_ENV;
-  delete env.KUBECONFIG;
+  local = await makeLocalTargetDir('modelfleet-local-envs-', basePort);
+  dir = local.dir;
+  await cp(join(repo, 'models.yaml'), join(dir, 'models.yaml'));
+  await cp(join(repo, 'examples'), join(dir, 'examples'), { recursive: true });
 });
 
 afterAll(async () => {
-  await cli(['down']);
-  await rm(dir, { recursive: true, force: true });
+  await local?.remove();
 });
 
 describe('the local target with the default environments (staging, then production)', () => {

@@ -1,26 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { createGateway, type Gateway } from '../../serving/gateway/create-gateway.js';
+import { createGateway } from '../../serving/gateway/create-gateway.js';
 import { validateRouteTable } from '../../serving/gateway/route-table-file.js';
 import { buildRouteTable, type RouteTable, type VariantVersions } from '../../serving/gateway/route-table.js';
-import { startFakeUpstream, type FakeUpstream } from './fake-upstream.js';
+import type { FakeUpstream } from './fake-upstream.js';
+import { closeStartedAfterEach } from './started-in-test.js';
 import { fleet, model, variant } from './fleet-fixture.js';
 
 const TAXI = '/probability/2/TAXI/trafficaware';
 const BIKE = '/probability/1/BIKE/basic';
 const BODY = JSON.stringify({ dataframe_split: { columns: ['x'], data: [[1.5]] } });
 
-const started: { gateways: Gateway[]; upstreams: FakeUpstream[] } = { gateways: [], upstreams: [] };
-afterEach(async () => {
-  await Promise.all(started.gateways.splice(0).map((g) => g.close()));
-  await Promise.all(started.upstreams.splice(0).map((u) => u.kill()));
-});
-
-async function upstream(name: string): Promise<FakeUpstream> {
-  const u = await startFakeUpstream(name);
-  started.upstreams.push(u);
-  return u;
-}
+const started = closeStartedAfterEach();
+const upstream = (name: string): Promise<FakeUpstream> => started.upstream(name);
 
 /** An A/B taxi model (a 70 / b 30, a at version 7 with 6 and 5 kept, b at version 9) and a bike model without versions. */
 type Upstreams = Record<'a7' | 'a6' | 'a5' | 'b9' | 'bike', FakeUpstream>;

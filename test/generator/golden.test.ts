@@ -66,35 +66,25 @@ describe.each(['docker-dind', 'shell-runner'])('golden child pipeline for the %s
   );
 });
 
-describe('golden child pipeline for two environments with a manual production gate', () => {
-  const plan = planAll(readCase('two-environments'));
+/** The child pipeline and plan.json of a scenario against its golden files, and the pipeline against GitLab's CI schema. */
+function checkGoldenPipeline(scenario: string, plan: ReturnType<typeof planAll>): void {
   const pipelineFiles = plan.files.filter((f) => !f.path.startsWith('models/'));
-  checkGolden('two-environments', pipelineFiles);
+  checkGolden(scenario, pipelineFiles);
 
   it('passes GitLab\'s CI schema', () => {
     const child = load(pipelineFiles.find((f) => f.path === 'child-pipeline.yml')?.content ?? '');
     expect(gitlabCiSchemaErrors(child)).toEqual([]);
   });
+}
+
+describe('golden child pipeline for two environments with a manual production gate', () => {
+  checkGoldenPipeline('two-environments', planAll(readCase('two-environments')));
 });
 
 describe('golden child pipeline for a production gate that opens on a canary check of staging', () => {
-  const plan = planAll(readCase('canary-gate'));
-  const pipelineFiles = plan.files.filter((f) => !f.path.startsWith('models/'));
-  checkGolden('canary-gate', pipelineFiles);
-
-  it('passes GitLab\'s CI schema', () => {
-    const child = load(pipelineFiles.find((f) => f.path === 'child-pipeline.yml')?.content ?? '');
-    expect(gitlabCiSchemaErrors(child)).toEqual([]);
-  });
+  checkGoldenPipeline('canary-gate', planAll(readCase('canary-gate')));
 });
 
 describe('golden child pipeline for models read by MLflow alias', () => {
-  const plan = planAll(readCase('alias-pins'), { aliasVersions: parsePinnedVersions('match_probability_2_taxi@champion=12 match_probability_7_moto@champion=5') });
-  const pipelineFiles = plan.files.filter((f) => !f.path.startsWith('models/'));
-  checkGolden('alias-pins', pipelineFiles);
-
-  it('passes GitLab\'s CI schema', () => {
-    const child = load(pipelineFiles.find((f) => f.path === 'child-pipeline.yml')?.content ?? '');
-    expect(gitlabCiSchemaErrors(child)).toEqual([]);
-  });
+  checkGoldenPipeline('alias-pins', planAll(readCase('alias-pins'), { aliasVersions: parsePinnedVersions('match_probability_2_taxi@champion=12 match_probability_7_moto@champion=5') }));
 });
