@@ -128,7 +128,7 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     return batcher.submit(result.batch).then((slice): ScoringAnswer => {
       const text = route === 'invocations' ? predictionsJson(slice) : v2ResponseJson(slice, { modelName, modelVersion, id: typeof id === 'string' ? id : undefined });
       metrics.scored[m.label]++;
-      metrics.rows.inc(slice.rows);
+      metrics.scoredRows.count += slice.rows;
       if (startedAt > 0) m.latency.observe((performance.now() - startedAt) / 1000);
       return { status: 200, body: text, retryAfter: false };
     }, (err: unknown): ScoringAnswer => {

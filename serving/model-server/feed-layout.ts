@@ -38,24 +38,27 @@ export function feedLayout(signature: Signature, binding: InputBinding): FeedLay
 }
 
 /**
- * The feeds of one inference call over several validated requests. A lone request in feed form is
- * passed through as it is; otherwise each feed is allocated once at its final size and every part is
- * written into it (feed-form parts by one typed-array copy, column-form parts converted value by value).
+ * The feeds of one inference call over several validated requests, in the order of `layout.feeds`. A
+ * lone request in feed form is passed through as it is; otherwise each feed is allocated once at its
+ * final size and every part is written into it (feed-form parts by one typed-array copy, column-form
+ * parts converted value by value).
  */
-export function buildFeeds(layout: FeedLayout, parts: readonly RowBatch[]): Record<string, FeedData> {
+export function buildFeeds(layout: FeedLayout, parts: readonly RowBatch[]): FeedData[] {
   let rows = 0;
   for (const part of parts) {
     if (part.feeds && part.layout !== layout) throw new Error('a batch was validated for another model');
     rows += part.rows;
   }
-  const feeds: Record<string, FeedData> = {};
+  const specs = layout.feeds;
+  const feeds = new Array<FeedData>(specs.length);
   const only = parts.length === 1 ? parts[0] : undefined;
-  layout.feeds.forEach((spec, f) => {
+  for (let f = 0; f < specs.length; f++) {
+    const spec = specs[f] as FeedSpec;
     const dims = [rows, ...spec.rowDims];
     const passed = only?.feeds ? only.feeds[f] : only ? reusableColumn(layout, only, spec, f) : undefined;
     if (passed) {
-      feeds[spec.name] = { type: spec.type, data: passed, dims };
-      return;
+      feeds[f] = { type: spec.type, data: passed, dims };
+      continue;
     }
     const out = allocateFeedArray(spec.type, rows * spec.width);
     let base = 0;
@@ -64,8 +67,8 @@ export function buildFeeds(layout: FeedLayout, parts: readonly RowBatch[]): Reco
       else writeColumns(layout, part, f, out, base);
       base += part.rows;
     }
-    feeds[spec.name] = { type: spec.type, data: out, dims };
-  });
+    feeds[f] = { type: spec.type, data: out, dims };
+  }
   return feeds;
 }
 

@@ -3,7 +3,7 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UserError } from '../../lib/errors/user-error.js';
 import type { MlflowModel } from '../mlflow/read-mlflow-model.js';
 import { bindInputs, type GraphValue } from './bind-inputs.js';
-import { buildFeeds, feedLayout } from './feed-layout.js';
+import { buildFeeds, feedLayout, type FeedData } from './feed-layout.js';
 import type { FeedLayout, RowBatch } from './row-batch.js';
 
 /** One output of one inference call, for all rows of the batch. */
@@ -80,16 +80,23 @@ function createRuntime(
   inputs: readonly GraphValue[],
   outputs: readonly GraphValue[],
 ): ModelRuntime {
+  // Every call's feeds object is a copy of this one, so all of them share one shape: an object that
+  // gets its keys (the graph's input names) one by one per call takes V8's slow property path.
+  const feedShape: Record<string, Tensor | null> = {};
+  for (const spec of layout.feeds) feedShape[spec.name] = null;
+  const names = layout.feeds.map((spec) => spec.name);
   return {
     inputs,
     outputs,
     layout,
     async run(parts) {
-      const feeds: Record<string, Tensor> = {};
-      for (const [name, feed] of Object.entries(buildFeeds(layout, parts))) {
-        feeds[name] = new ort.Tensor(feed.type as 'float32', feed.data as Float32Array, feed.dims);
+      const data = buildFeeds(layout, parts);
+      const feeds = { ...feedShape };
+      for (let f = 0; f < names.length; f++) {
+        const feed = data[f] as FeedData;
+        feeds[names[f] as string] = new ort.Tensor(feed.type as 'float32', feed.data as Float32Array, feed.dims);
       }
-      const result = await session.run(feeds);
+      const result = await session.run(feeds as Record<string, Tensor>);
       return outputs.map((o) => {
         const t = result[o.name];
         if (!t) throw new Error(`onnxruntime returned no output "${o.name}"`);

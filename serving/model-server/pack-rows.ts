@@ -54,16 +54,55 @@ interface SlotPlan {
   readonly offset: number;
 }
 
+/** The values a numeric slot accepts (see PackTarget). */
+interface NumberRange {
+  readonly min: number;
+  readonly max: number;
+  readonly integer: boolean;
+}
+
 export class RowPacker {
   readonly #plans: readonly SlotPlan[];
   readonly #layout: FeedLayout | undefined;
   /** True when every slot holds numbers stored as numbers: the reader's tightest loop applies. */
   readonly allNumbers: boolean;
+  /**
+   * Set when the slots, in signature order, are exactly the columns of the graph's one [N, k] numeric
+   * input and all accept the same values (the usual tabular model): see packMatrixRows.
+   */
+  readonly #matrix: NumberRange | undefined;
 
   private constructor(plans: readonly SlotPlan[], layout: FeedLayout | undefined) {
     this.#plans = plans;
     this.#layout = layout;
     this.allNumbers = plans.every((p) => p.kind === 'number');
+    const first = plans[0]?.slot.range;
+    const k = plans.length;
+    const spec = layout?.feeds.length === 1 ? layout.feeds[0] : undefined;
+    const fills = spec !== undefined && spec.width === k && first !== undefined && plans.every((p, i) => p.kind === 'number'
+      && p.feed === 0 && p.stride === k && p.offset === i && p.slot.width === 1
+      && p.slot.range.min === first.min && p.slot.range.max === first.max && p.slot.range.integer === first.integer);
+    this.#matrix = fills ? first : undefined;
+  }
+
+  /** True when packMatrixRows applies to this signature. */
+  get packsMatrix(): boolean {
+    return this.#matrix !== undefined;
+  }
+
+  /**
+   * Rows of the signature's columns in signature order, read straight into a fresh [N, k] feed: what
+   * begin() + packSplitRows do for this case, without building a target per slot for every request.
+   * Undefined when packsMatrix is false or a row or value is not clean.
+   */
+  packMatrixRows(data: readonly unknown[]): RowBatch | undefined {
+    const range = this.#matrix;
+    const layout = this.#layout;
+    const spec = layout?.feeds[0];
+    if (!range || !layout || !spec) return undefined;
+    const out = allocateFeedArray(spec.type, data.length * spec.width);
+    if (!packNumberMatrix(data, out as Float64Array, spec.width, range)) return undefined;
+    return { rows: data.length, layout, feeds: [out] };
   }
 
   /**
@@ -150,21 +189,8 @@ export function packSplitRows(data: readonly unknown[], targets: readonly PackTa
   const m = targets.length;
   const n = data.length;
   if (allNumbers && isRowMajorMatrix(targets)) {
-    // The common case: numeric columns sent in signature order into one [N, m] matrix of one numeric
-    // type. Exactly the lean loop: one check per value and a running index, nothing looked up per value.
     const first = targets[0] as PackTarget;
-    const out = first.array as Float64Array;
-    const { min, max, integer } = first;
-    for (let r = 0, at = 0; r < n; r++) {
-      const row: unknown = data[r];
-      if (!Array.isArray(row) || row.length !== m) return false;
-      for (let c = 0; c < m; c++, at++) {
-        const v: unknown = row[c];
-        if (typeof v !== 'number' || !(v >= min && v <= max) || (integer && !Number.isInteger(v))) return false;
-        out[at] = v;
-      }
-    }
-    return true;
+    return packNumberMatrix(data, first.array as Float64Array, m, first);
   }
   if (allNumbers) {
     for (let r = 0; r < n; r++) {
@@ -185,6 +211,25 @@ export function packSplitRows(data: readonly unknown[], targets: readonly PackTa
     for (let c = 0; c < m; c++) {
       const t = targets[c] as PackTarget;
       if (!store(t, r * t.stride + t.offset, row[c])) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The common case: numeric columns sent in signature order into one [N, m] matrix of one numeric type.
+ * Exactly the lean loop: one check per value and a running index, nothing looked up per value.
+ */
+function packNumberMatrix(data: readonly unknown[], out: Float64Array, m: number, range: NumberRange): boolean {
+  const { min, max, integer } = range;
+  const n = data.length;
+  for (let r = 0, at = 0; r < n; r++) {
+    const row: unknown = data[r];
+    if (!Array.isArray(row) || row.length !== m) return false;
+    for (let c = 0; c < m; c++, at++) {
+      const v: unknown = row[c];
+      if (typeof v !== 'number' || !(v >= min && v <= max) || (integer && !Number.isInteger(v))) return false;
+      out[at] = v;
     }
   }
   return true;

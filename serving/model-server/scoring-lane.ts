@@ -84,7 +84,7 @@ export function createScoringLane(options: ScoringLaneOptions): (req: IncomingMe
       options.intakeDone();
     };
     // A client that goes away mid-body never sends 'end': its intake ends with the connection.
-    res.once('close', closeIntake);
+    res.on('close', closeIntake);
     req.on('error', closeIntake);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));

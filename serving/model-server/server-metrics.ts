@@ -31,7 +31,16 @@ export function createServerMetrics(labels: { model: string; version: string }) 
       }
     },
   });
-  const rows = new Counter({ name: 'modelfleet_rows_total', help: 'Rows scored.', registers: [registry] });
+  // Likewise the rows scored: a plain number per request, added to the counter when it is read.
+  const scoredRows = { count: 0 };
+  const rows = new Counter({
+    name: 'modelfleet_rows_total', help: 'Rows scored.', registers: [registry],
+    collect() {
+      if (scoredRows.count === 0) return;
+      this.inc(scoredRows.count);
+      scoredRows.count = 0;
+    },
+  });
   const latency = new FastHistogram({
     name: 'modelfleet_request_duration_seconds', help: 'Time from request headers to response, scoring routes.',
     labelNames: ['route'] as const, registers: [registry],
@@ -58,7 +67,7 @@ export function createServerMetrics(labels: { model: string; version: string }) 
     labelNames: ['reason'] as const, registers: [registry],
   });
   const ready = new Gauge({ name: 'modelfleet_model_ready', help: '1 once the model loaded and answered its warm-up call.', registers: [registry] });
-  return { registry, requests, scored, rows, latency, batchRows, batchRequests, inference, queueWait, errors, ready };
+  return { registry, requests, scored, scoredRows, rows, latency, batchRows, batchRequests, inference, queueWait, errors, ready };
 }
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;

@@ -316,11 +316,21 @@ export class RequestValidator {
     return i;
   }
 
+  /** True when `columns` names every slot once, in signature order (its length is checked already). */
+  #inSignatureOrder(columns: readonly unknown[]): boolean {
+    for (let c = 0; c < columns.length; c++) if (columns[c] !== this.#slots[c]?.name) return false;
+    return true;
+  }
+
   #packSplit(payload: unknown): ValidationResult | undefined {
     const packer = this.#packer;
     if (!packer || this.#tensors || payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
     const { columns, data } = payload as Record<string, unknown>;
     if (!Array.isArray(data) || !Array.isArray(columns) || columns.length !== this.#slots.length || !this.#rowsFit(data.length)) return undefined;
+    if (packer.packsMatrix && this.#inSignatureOrder(columns)) {
+      const batch = packer.packMatrixRows(data);
+      return batch ? { ok: true, batch, format: 'dataframe_split' } : undefined;
+    }
     this.#seen.fill(0);
     const order: number[] = new Array<number>(columns.length);
     for (let c = 0; c < columns.length; c++) {

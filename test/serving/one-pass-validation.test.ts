@@ -139,7 +139,7 @@ function v2Type(type: string): string {
 function feedsOf(layout: FeedLayout, batch: RowBatch): unknown {
   try {
     const feeds = buildFeeds(layout, [batch]);
-    return Object.fromEntries(Object.entries(feeds).map(([name, f]) => [name, { type: f.type, dims: f.dims, data: Array.from(f.data as ArrayLike<unknown>) }]));
+    return Object.fromEntries(feeds.map((f, i) => [layout.feeds[i]?.name, { type: f.type, dims: f.dims, data: Array.from(f.data as ArrayLike<unknown>) }]));
   } catch (err) {
     return { threw: (err as Error).message };
   }
