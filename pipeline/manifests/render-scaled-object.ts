@@ -1,6 +1,6 @@
 import { dump } from 'js-yaml';
 import type { ScaleToZeroSettings } from '../../generator/fleet/types.js';
-import { validateScaledObject } from '../bulk/render-bulk-manifests.js';
+import { validateScaledObject } from './validate-scaled-object.js';
 import { GATEWAY_NAME } from '../deploy/gateway/render-gateway-manifests.js';
 import type { ManifestValues, RenderedManifest } from './render-model-manifests.js';
 import { renderK8sTemplate } from './render-k8s-template.js';

@@ -1,18 +1,6 @@
 import type { Deployable, StreamSettings } from '../../generator/fleet/types.js';
-import { toLabelValue } from '../../lib/names.js';
-import { WORKER_ARGS, validateScaledObject } from '../bulk/render-bulk-manifests.js';
-import { renderK8sTemplate } from '../manifests/render-k8s-template.js';
-import {
-  batchingEnv,
-  buildManifestValues,
-  dumpManifest,
-  MODEL_SERVER_PORT,
-  secretEnvVars,
-  type ContainerEnvVar,
-  type ManifestOptions,
-  type RenderedManifest,
-} from '../manifests/render-model-manifests.js';
-import { validateManifest } from '../manifests/validate-manifest.js';
+import { batchingEnv, type ManifestOptions, type RenderedManifest } from '../manifests/render-model-manifests.js';
+import { renderWorkerManifests, WORKER_ARGS } from '../manifests/render-worker-manifests.js';
 import type { Sizing } from '../sizing/sizing-policy.js';
 
 /** The stream worker's objects are named `<deployName>-stream` (as long as the bulk worker's suffix, within the name budget). */
@@ -21,9 +9,6 @@ export const STREAM_SUFFIX = '-stream';
 export const STREAM_COMPONENT = 'stream-worker';
 
 export const STREAM_MANIFEST_FILES = ['stream-deployment.yaml', 'stream-scaled-object.yaml'] as const;
-
-/** A SIGTERMed stream worker publishes and commits the batches in hand (milliseconds each) well within this. */
-const TERMINATION_GRACE_SECONDS = 60;
 
 /** Replicas stay this long after the lag is gone: a steady trickle of messages should not start a pod for each. */
 const COOLDOWN_SECONDS = 300;
@@ -57,56 +42,19 @@ export function streamWorkerEnv(deployable: Deployable, stream: StreamSettings):
 export function renderStreamManifests(deployable: Deployable, sizing: Pick<Sizing, 'resources'>, options: ManifestOptions): RenderedManifest[] {
   const stream = deployable.model.stream;
   if (!stream || deployable.variant.shadow) return [];
-  const base = buildManifestValues(deployable, sizing, options);
-  const name = `${deployable.variant.deployName}${STREAM_SUFFIX}`;
-  // Different selector labels from the model server's and the bulk worker's: no Service or budget picks these pods.
-  const selectorLabels = { 'app.kubernetes.io/name': toLabelValue(deployable.variant.deployName), 'app.kubernetes.io/instance': toLabelValue(name) };
-  const labels = { ...base.labels, ...selectorLabels, 'app.kubernetes.io/component': STREAM_COMPONENT };
-  const secret = (key: string, optional: boolean): { valueFrom: { secretKeyRef: { name: string; key: string; optional?: boolean } } } =>
-    ({ valueFrom: { secretKeyRef: { name: stream.connectionSecret, key, ...(optional ? { optional: true } : {}) } } });
-  const connection: ContainerEnvVar[] = stream.transport === 'kafka'
-    ? [
-      { name: 'KAFKA_BOOTSTRAP', ...secret('bootstrap', false) },
-      { name: 'KAFKA_USERNAME', ...secret('username', true) },
-      { name: 'KAFKA_PASSWORD', ...secret('password', true) },
-      { name: 'KAFKA_SASL_MECHANISM', ...secret('sasl-mechanism', true) },
-      { name: 'KAFKA_TLS', ...secret('tls', true) },
-    ]
-    : [
-      { name: 'REDIS_ADDRESS', ...secret('address', false) },
-      { name: 'REDIS_PASSWORD', ...secret('password', true) },
-    ];
-  const env: ContainerEnvVar[] = [
-    { name: 'HOST', value: '0.0.0.0' },
-    { name: 'PORT', value: String(MODEL_SERVER_PORT) },
-    ...streamWorkerEnv(deployable, stream),
-    ...connection,
-    ...secretEnvVars(deployable),
-  ];
-  const values = {
-    ...base,
-    name,
-    labels,
-    selectorLabels,
-    env,
+  return renderWorkerManifests(deployable, sizing, options, {
+    block: 'stream',
+    suffix: STREAM_SUFFIX,
+    component: STREAM_COMPONENT,
     args: [...WORKER_ARGS, '--stream'],
-    port: MODEL_SERVER_PORT,
-    terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+    settingsEnv: streamWorkerEnv(deployable, stream),
+    connectionSecret: stream.connectionSecret,
+    connection: stream.transport === 'kafka'
+      ? [['KAFKA_BOOTSTRAP', 'bootstrap', false], ['KAFKA_USERNAME', 'username', true], ['KAFKA_PASSWORD', 'password', true], ['KAFKA_SASL_MECHANISM', 'sasl-mechanism', true], ['KAFKA_TLS', 'tls', true]]
+      : [['REDIS_ADDRESS', 'address', false], ['REDIS_PASSWORD', 'password', true]],
     maxReplicas: stream.maxReplicas,
     cooldownSeconds: COOLDOWN_SECONDS,
-    kafka: stream.transport === 'kafka',
-    input: stream.input,
-    group: stream.group,
-    lagThreshold: String(stream.lagPerReplica),
-  };
-  const where = (file: string) => `model ${JSON.stringify(deployable.variant.deployName)} ${file}`;
-  // The bulk worker's Deployment template: the same pod, another command line and environment.
-  const deployment = renderK8sTemplate('bulk', 'worker-deployment.yaml.hbs', values);
-  validateManifest(deployment, where(STREAM_MANIFEST_FILES[0]));
-  const scaledObject = renderK8sTemplate('stream', 'scaled-object.yaml.hbs', values);
-  validateScaledObject(scaledObject, where(STREAM_MANIFEST_FILES[1]), 'stream');
-  return [
-    { file: STREAM_MANIFEST_FILES[0], kind: 'Deployment', object: deployment, yaml: dumpManifest(deployment) },
-    { file: STREAM_MANIFEST_FILES[1], kind: 'ScaledObject', object: scaledObject, yaml: dumpManifest(scaledObject) },
-  ];
+    trigger: { kafka: stream.transport === 'kafka', input: stream.input, group: stream.group, lagThreshold: String(stream.lagPerReplica) },
+    files: STREAM_MANIFEST_FILES,
+  });
 }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isUserError } from '../../lib/errors/user-error.js';
-import { validateScaledObject } from '../../pipeline/bulk/render-bulk-manifests.js';
+import { validateScaledObject } from '../../pipeline/manifests/validate-scaled-object.js';
 import { renderModelManifests } from '../../pipeline/manifests/render-model-manifests.js';
 import { renderStreamManifests } from '../../pipeline/stream/render-stream-manifests.js';
 import type { StreamSettings } from '../../generator/fleet/types.js';
