@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../lib/errors/user-error.js';
 
 /**
@@ -19,4 +19,11 @@ export function parseSeconds(value: string): number {
 export function requireDeployTarget(flag: string): DeployTargetFlag {
   if (flag !== 'kube' && flag !== 'local' && flag !== 'auto') throw new UserError('USAGE', `--target must be kube, local or auto, not "${flag}"`);
   return flag;
+}
+
+const TARGET_HELP = 'kube, local or auto (default: $MODELFLEET_DEPLOY_TARGET, else auto: Kubernetes when a cluster is configured, else this machine)';
+
+/** `--target` of the commands that read or redeploy what runs, defaulting to $MODELFLEET_DEPLOY_TARGET as the generated jobs set it. */
+export function targetOption(help = TARGET_HELP): Option {
+  return new Option('--target <target>', help).default(process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto');
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseSeconds, requireDeployTarget } from '../deploy-options.js';
+import { parseSeconds, requireDeployTarget, targetOption } from '../deploy-options.js';
 
 interface CanaryFlags {
   model: string;
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .requiredOption('--model <name>', 'the model (or A/B variant) deploy name')
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
     .option('--env <name>', 'the environment the model would go into (default: $MODELFLEET_ENV); the one before it is measured')
-    .option('--target <target>', 'kube, local or auto: where the previous environment\'s gateway runs (default: $MODELFLEET_DEPLOY_TARGET, else auto)', process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
+    .addOption(targetOption('kube, local or auto: where the previous environment\'s gateway runs (default: $MODELFLEET_DEPLOY_TARGET, else auto)'))
     .option('--window <seconds>', 'how long to watch (default: the environment\'s canary.windowSeconds)', parseSeconds)
     .action(async (flags: CanaryFlags) => {
       const [{ runCanary }, { chooseTarget }] = await Promise.all([import('../../pipeline/canary/run-canary.js'), import('../../pipeline/deploy/run-deploy.js')]);

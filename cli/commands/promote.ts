@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseSeconds, requireDeployTarget } from '../deploy-options.js';
+import { parseSeconds, requireDeployTarget, targetOption } from '../deploy-options.js';
 
 interface RedeployFlags {
   model: string;
@@ -7,8 +7,6 @@ interface RedeployFlags {
   target: string;
   timeout: number;
 }
-
-const TARGET_HELP = 'kube, local or auto (default: $MODELFLEET_DEPLOY_TARGET, else auto: Kubernetes when a cluster is configured, else this machine)';
 
 /**
  * `modelfleet promote` and `modelfleet rollback`: deploy what a recorded deployment ran again,
@@ -22,7 +20,7 @@ export function register(program: Command): void {
     .requiredOption('--from <env>', 'the environment whose deployment is promoted, e.g. staging')
     .requiredOption('--to <env>', 'the environment it goes to, e.g. production')
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
-    .option('--target <target>', TARGET_HELP, process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
+    .addOption(targetOption())
     .option('--timeout <seconds>', 'how long the rollout may take', parseSeconds, 300)
     .action(async (flags: RedeployFlags & { from: string; to: string }) => {
       const { promote, options } = await load(flags);
@@ -36,7 +34,7 @@ export function register(program: Command): void {
     .option('--env <env>', 'an environment of models.yaml (default: $MODELFLEET_ENV, else the first)')
     .option('--to <revision|version>', 'a revision number or a model version from `modelfleet history`')
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
-    .option('--target <target>', TARGET_HELP, process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
+    .addOption(targetOption())
     .option('--timeout <seconds>', 'how long the rollout may take', parseSeconds, 300)
     .action(async (flags: RedeployFlags & { env?: string; to?: string }) => {
       const { rollback, options } = await load(flags);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { requireDeployTarget } from '../deploy-options.js';
+import { requireDeployTarget, targetOption } from '../deploy-options.js';
 
 interface StatusFlags {
   file: string;
@@ -10,8 +10,6 @@ interface StatusFlags {
 interface HistoryFlags extends StatusFlags {
   model: string;
 }
-
-const TARGET_HELP = 'kube, local or auto (default: $MODELFLEET_DEPLOY_TARGET, else auto: Kubernetes when a cluster is configured, else this machine)';
 
 /**
  * `modelfleet status` (what runs where) and `modelfleet history --model M` (every deployment of
@@ -24,7 +22,7 @@ export function register(program: Command): void {
     .description('Show what runs where: for each model and environment the version, image, memory limit, replicas ready, and when and by which job it was deployed.')
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
     .option('--env <name>', 'one environment of models.yaml (default: all, in promotion order)')
-    .option('--target <target>', TARGET_HELP, process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
+    .addOption(targetOption())
     .action(async (flags: StatusFlags) => {
       const { loadFleet, show, rows } = await loaders();
       const fleet = loadFleet(flags.file);
@@ -37,7 +35,7 @@ export function register(program: Command): void {
     .requiredOption('--model <name>', 'the model (or A/B variant) deploy name, as in `modelfleet status`')
     .option('--file <models.yaml>', 'the fleet file', 'models.yaml')
     .option('--env <name>', 'an environment of models.yaml (default: $MODELFLEET_ENV, else the first)')
-    .option('--target <target>', TARGET_HELP, process.env.MODELFLEET_DEPLOY_TARGET ?? 'auto')
+    .addOption(targetOption())
     .action(async (flags: HistoryFlags) => {
       const { loadFleet, show, records } = await loaders();
       const fleet = loadFleet(flags.file);
