@@ -157,7 +157,10 @@ async function stopEnvironment(root: string, docker: DockerSeam | undefined, pri
     stopped += 1;
   }
   const left = Object.keys(kept).length + Object.values(keptVersions).flat().length;
-  if (state.gateway || allInstances(state).length > 0) await updateLocalState(() => ({ ...EMPTY_STATE, models: kept, ...(Object.keys(keptVersions).length > 0 ? { kept: keptVersions } : {}) }), root);
+  // The deployment records stay: `history` and `rollback` read them after the next `up`.
+  if (state.gateway || allInstances(state).length > 0) {
+    await updateLocalState((now) => ({ ...EMPTY_STATE, models: kept, ...(Object.keys(keptVersions).length > 0 ? { kept: keptVersions } : {}), ...(now.history ? { history: now.history } : {}) }), root);
+  }
   return { stopped, kept: left };
 }
 

@@ -68,6 +68,11 @@ describe('modelfleet up', () => {
     for (const port of [state.gateway.port, ...Object.values(state.models).map((m) => m.port)]) {
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     }
+    // What ran stays on record: the history outlives `down`.
+    const [name] = Object.keys(state.models);
+    const history = await cli('history', '--model', name ?? '', '--target', 'local');
+    expect(history.code, history.output).toBe(0);
+    expect(history.output).toMatch(/^1\s/m);
   }, 180_000);
 
   it('refuses a MODELFLEET_GATEWAY_PORT that is not a port before doing any work', async () => {
