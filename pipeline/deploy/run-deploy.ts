@@ -124,7 +124,7 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       return;
     }
     case 'model': {
-      const { fleet, deployable, paths } = await prepareModel(command, command.action.name);
+      const { fleet, deployable, paths } = await prepareModel(command, command.action.name, fleetFile, environment);
       // This environment's scaling and pin; the mark below stays the model's own (what the gateway compares).
       const inEnvironment = spec ? deployableInEnvironment(deployable, spec) : deployable;
       const image = await resolveDeployImage(fleet, inEnvironment, paths, env, print);
@@ -204,7 +204,7 @@ async function runLocalDeploy(command: DeployCommand): Promise<void> {
       return;
     }
     case 'model': {
-      const prepared = await prepareModel(command, command.action.name);
+      const prepared = await prepareModel(command, command.action.name, fleetFile, environment);
       const { fleet, paths } = prepared;
       const deployable = spec ? deployableInEnvironment(prepared.deployable, spec) : prepared.deployable;
       const env = process.env;
@@ -268,10 +268,9 @@ async function chooseLocalRuntime(command: DeployCommand, fleet: FleetSpec, depl
 }
 
 /** What deploying one model needs first, on either target: the fleet, the model, and its folder (regenerated when missing). */
-async function prepareModel(command: DeployCommand, name: string): Promise<{ fleet: FleetSpec; deployable: Deployable; paths: DeployPaths }> {
-  const fleet = loadFleet(command.file);
+async function prepareModel(command: DeployCommand, name: string, loaded: FleetSpec | undefined, environment: string): Promise<{ fleet: FleetSpec; deployable: Deployable; paths: DeployPaths }> {
+  const fleet = loaded ?? loadFleet(command.file);
   const deployable = findDeployable(fleet, name);
-  const environment = findEnvironment(fleet, command.environment).name;
   const paths: DeployPaths = { file: command.file, out: command.out, deployName: deployable.variant.deployName, environment };
   await ensureModelFolder(paths, command.print);
   return { fleet, deployable, paths };
