@@ -13,7 +13,7 @@ import { renderDocsPage } from './render-docs-page.js';
 import { renderGateStats } from './render-gate-stats.js';
 import { createReadyProbeWaker } from './ready-probe-waker.js';
 import { readRouteTable, validateRouteTable } from './route-table-file.js';
-import { ROUTE_TABLE_FORMAT, versionPath, type RouteTable } from './route-table.js';
+import { ROUTE_TABLE_FORMAT, versionPath, VERSIONS_INFIX, type RouteTable } from './route-table.js';
 import { sendJson, sendText } from './send-json.js';
 import { UpstreamPools } from './upstream-pools.js';
 
@@ -68,7 +68,6 @@ export interface Gateway {
 
 /** GET /-/demand/<deployName>: what a scaler reads for a variant that scales to zero. */
 const DEMAND_PREFIX = '/-/demand/';
-const VERSIONS_INFIX = '/versions/';
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /**

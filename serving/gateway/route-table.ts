@@ -72,9 +72,12 @@ export interface RouteEntry {
   readonly kept?: readonly KeptVersion[];
 }
 
+/** What joins a route and a version in the path that reaches that version. */
+export const VERSIONS_INFIX = '/versions/';
+
 /** The path that reaches one version of a route. */
 export function versionPath(route: string, version: string): string {
-  return `${route}/versions/${version}`;
+  return `${route}${VERSIONS_INFIX}${version}`;
 }
 
 /** What the gateway serves: every route with its variants. Plain JSON (routes.json). */
