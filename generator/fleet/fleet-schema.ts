@@ -214,7 +214,7 @@ export const environmentSchema = z.strictObject({
   registryAlias: z.union([z.literal(false), z.string().max(256).regex(MLFLOW_ALIAS, 'must be an MLflow alias (letters, digits, "_" and "-"), or false')]).optional(),
 });
 
-/** `keepVersions:`: how many earlier versions of a model stay deployed beside the serving one (local target; docs/deploy.md, "Kept versions"). */
+/** `keepVersions:`: how many earlier versions of a model stay deployed beside the serving one (docs/deploy.md, "Kept versions" and "Versions side by side"). */
 export const MAX_KEEP_VERSIONS = 10;
 const keepVersionsSchema = whole(0, MAX_KEEP_VERSIONS);
 

@@ -109,7 +109,7 @@ export interface ModelSpec {
   readonly stream?: StreamSettings;
   /** Present only when `scaling.minReplicas` is 0: the model sleeps when idle and wakes on its first request. */
   readonly scaleToZero?: ScaleToZeroSettings;
-  /** Earlier versions that stay deployed beside the serving one, reachable at `<route>/versions/<version>` (local target only; default 1). */
+  /** Earlier versions that stay deployed beside the serving one, reachable at `<route>/versions/<version>` (default 1). */
   readonly keepVersions: number;
   /** Present only when models.yaml gives the model settings of its own per environment (`environments:` on the model). */
   readonly environments?: Readonly<Record<string, ModelEnvironmentSettings>>;

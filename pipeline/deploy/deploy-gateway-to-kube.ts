@@ -7,14 +7,13 @@ import { prepareGatewayImageInputs } from '../build/prepare-gateway-image-inputs
 import { registryTargetFor } from '../build/registry-target.js';
 import { SERVICE_PORT } from '../manifests/render-model-manifests.js';
 import type { KubeClient, KubeObject } from '../seams/kube.js';
-import type { RouteTable } from '../../serving/gateway/route-table.js';
+import type { RouteTable, VariantVersions } from '../../serving/gateway/route-table.js';
+import { liveVersionsOf, modelVersionOf } from './kube/read-live-versions.js';
 import { deployedConfigsOf, readDeployedConfig } from './deployed-config.js';
 import { describeHeldBackRoutes, mergeRouteTables, type DeployedVariant, type ModelRouting } from './gateway/merge-route-tables.js';
 import { GATEWAY_NAME, renderGatewayManifests } from './gateway/render-gateway-manifests.js';
 import { DEPLOYABLE_LABEL, GATEWAY_DEPLOYABLE, MANAGED_BY, MANAGED_BY_LABEL } from './kube/deploy-labels.js';
 import { fleetHasScaledObjects } from './fleet-has-scaled-objects.js';
-import { STREAM_COMPONENT, STREAM_SUFFIX } from '../stream/render-stream-manifests.js';
-import { WORKER_SUFFIX } from '../bulk/render-bulk-manifests.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, pruneRemovedDeployables } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting } from './kube/namespace-for-env.js';
 import { readRolloutStatus } from './kube/read-rollout-status.js';
@@ -66,9 +65,10 @@ export async function deployGatewayToKube(options: GatewayKubeDeploy): Promise<G
   ]);
   // A model whose files cannot be read (its own jobs failed on them) must not fail this job: it only loses its OpenAPI schema.
   const inputs = await readRouteInputsOrWarn(fleet, print);
-  // Each variant's Service (same name as the deployable) in this namespace.
-  const desired = buildRouteTable(fleet, (name) => `http://${name}.${namespace}.svc.cluster.local:${SERVICE_PORT}`, { inputsFor: (name) => inputs.get(name) });
-  const [deployed, previous] = await Promise.all([readDeployedVariants(kube, namespace, fleet), readLiveRouteTable(kube, namespace, print)]);
+  const [live, previous] = await Promise.all([readDeployedVariants(kube, namespace, fleet), readLiveRouteTable(kube, namespace, print)]);
+  // Each variant's Service (same name as the deployable) in this namespace; each running version's own Service at `<route>/versions/<version>`.
+  const desired = buildRouteTable(fleet, (name) => serviceUrl(name, namespace), { inputsFor: (name) => inputs.get(name), versionsFor: (name) => live.versions.get(name) });
+  const deployed = live.variants;
   const { table, models } = mergeRouteTables({ desired, previous, deployed });
   const warnings = describeHeldBackRoutes(models, `namespace ${namespace}`, options.environment);
   for (const line of warnings) print(line);
@@ -85,27 +85,49 @@ export async function deployGatewayToKube(options: GatewayKubeDeploy): Promise<G
 }
 
 /**
- * Every deployable with a Deployment in the namespace: `current` when its mark equals this
- * commit's deploy inputs and its rollout is not stuck, else `outdated` with the reason.
+ * Every deployable with a Deployment in the namespace: `current` when the Deployment its Service
+ * sends traffic to carries this commit's deploy inputs and its rollout is not stuck, else `outdated`
+ * with the reason; and every version it runs, each reached through its own Service.
  */
-async function readDeployedVariants(kube: KubeClient, namespace: string, fleet: FleetSpec): Promise<Map<string, DeployedVariant>> {
-  const [deployments, expected] = await Promise.all([
-    kube.list('apps/v1', 'Deployment', namespace, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${DEPLOYABLE_LABEL}` }).catch((err: unknown) => {
-      throw toDeployError(err, GATEWAY_DEPLOYABLE);
-    }),
+async function readDeployedVariants(kube: KubeClient, namespace: string, fleet: FleetSpec): Promise<{ variants: Map<string, DeployedVariant>; versions: Map<string, VariantVersions> }> {
+  const managed = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY},${DEPLOYABLE_LABEL}` };
+  const fail = (err: unknown): never => {
+    throw toDeployError(err, GATEWAY_DEPLOYABLE);
+  };
+  const [deployments, services, expected] = await Promise.all([
+    kube.list('apps/v1', 'Deployment', namespace, managed).catch(fail),
+    kube.list('v1', 'Service', namespace, managed).catch(fail),
     deployedConfigsOf(fleet),
   ]);
-  const found = new Map<string, DeployedVariant>();
+  const byDeployable = new Map<string, KubeObject[]>();
   for (const deployment of deployments) {
     const name = deployment.metadata.labels?.[DEPLOYABLE_LABEL];
     if (name === undefined || name === GATEWAY_DEPLOYABLE) continue;
-    // A bulk or stream worker's Deployment serves no route; the model server's Deployment decides.
-    const component = deployment.metadata.labels?.['app.kubernetes.io/component'];
-    if (deployment.metadata.name.endsWith(WORKER_SUFFIX) && component === 'bulk-worker') continue;
-    if (deployment.metadata.name.endsWith(STREAM_SUFFIX) && component === STREAM_COMPONENT) continue;
-    found.set(name, deployedVariant(deployment, expected.get(name)));
+    byDeployable.set(name, [...(byDeployable.get(name) ?? []), deployment]);
   }
-  return found;
+  const variants = new Map<string, DeployedVariant>();
+  const versions = new Map<string, VariantVersions>();
+  for (const [name, own] of byDeployable) {
+    // A bulk or stream worker's Deployment serves no route: only the model server's Deployments count.
+    const { serving, kept } = liveVersionsOf(name, services.find((s) => s.metadata.name === name), own);
+    if (!serving) continue;
+    variants.set(name, deployedVariant(serving, expected.get(name)));
+    const running = [serving, ...kept].flatMap((d) => {
+      const version = modelVersionOf(d);
+      return version === undefined ? [] : [{ version, upstream: serviceUrl(d.metadata.name, namespace), source: `image:${imageOf(d)}` }];
+    });
+    // No `current`: a rollback switches the Service without a gateway deploy, so the table cannot know which version the route reaches; each version's own path always reaches it.
+    if (running.length > 0) versions.set(name, { kept: running });
+  }
+  return { variants, versions };
+}
+
+function serviceUrl(name: string, namespace: string): string {
+  return `http://${name}.${namespace}.svc.cluster.local:${SERVICE_PORT}`;
+}
+
+function imageOf(deployment: KubeObject): string {
+  return (deployment.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image ?? 'unknown';
 }
 
 function deployedVariant(deployment: KubeObject, expected: string | Error | undefined): DeployedVariant {

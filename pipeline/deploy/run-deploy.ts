@@ -31,6 +31,7 @@ import { formatCpuQuantity, type Sizing } from '../sizing/sizing-policy.js';
 import { digestDirectory } from '../../lib/file-digest.js';
 import { BULK_MANAGED_KINDS, deployToKube, MANAGED_KINDS, removeFromKube } from './kube/deploy-to-kube.js';
 import { createNamespaceSetting, environmentName, namespaceForEnvironment } from './kube/namespace-for-env.js';
+import { versionedDeployOf } from './kube/version-slots.js';
 import { deployJobOf, ensureLocalImage, ensureModelFolder, ensureSizing, localModelDir, requireImageInRegistry, resolveDeployImage, type DeployImage, type DeployPaths } from './resolve-deploy-inputs.js';
 
 export type DeployTarget = 'kube' | 'local' | 'auto';
@@ -133,11 +134,12 @@ async function runKubeDeploy(command: DeployCommand): Promise<void> {
       const sizing = await ensureSizing(fleet, inEnvironment, image, paths, { canMeasure: docker !== undefined, loadtestArgs: ['--mode', 'docker'], env, print });
       const manifestOptions = { namespace, image: image.reference, imagePullSecrets: fleet.kubernetes.imagePullSecrets };
       const manifests = renderDeployableManifests(inEnvironment, sizing.sizing, manifestOptions);
-      // For people reading the job's artifacts: exactly what was applied.
+      // For people reading the job's artifacts: what was rendered (a model of known version is applied as its version's unit, kube/version-slots.ts).
       await writeManifestFiles(modelFolderPaths(paths.out, paths.deployName).k8sDir, manifests);
       // The mark tells a later gateway deploy that this variant runs this commit's version.
       const marked = await markDeployedConfig(fleet, deployable, manifests.map((m) => m.object as KubeObject));
-      const deployed = await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasScaledObjects(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}) });
+      const versions = versionedDeployOf(servedVersion(inEnvironment, image), inEnvironment.model);
+      const deployed = await deployToKube({ kube, deployName: paths.deployName, environment, namespace, manifests: marked, timeoutMs, createNamespace: createNamespaceSetting(fleet), report: print, ...(fleetHasScaledObjects(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}), ...(versions ? { versions } : {}) });
       const mark = readDeployedConfig(marked.find((o) => o.kind === 'Deployment') ?? marked[0] as KubeObject);
       const fields = { ...recordFields(inEnvironment, environment, image.reference, image, sizing.sizing, deployed.outcome), ...(mark ? { deployedConfig: mark } : {}) };
       const record = await recordKubeDeploy(kube, namespace, fields, env).catch((err: unknown) => {

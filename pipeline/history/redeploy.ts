@@ -10,6 +10,7 @@ import { withDeployedConfig } from '../deploy/deployed-config.js';
 import { fleetHasScaledObjects } from '../deploy/fleet-has-scaled-objects.js';
 import { BULK_MANAGED_KINDS, deployToKube } from '../deploy/kube/deploy-to-kube.js';
 import { createNamespaceSetting } from '../deploy/kube/namespace-for-env.js';
+import { versionedDeployOf } from '../deploy/kube/version-slots.js';
 import { deployLocal } from '../local-target/deploy-local.js';
 import { environmentStateRoot, readLocalState } from '../local-target/local-state.js';
 import { localServerEnv, renderDeployableManifests } from '../manifests/render-deployable-manifests.js';
@@ -119,10 +120,12 @@ async function redeployToKube(fleet: FleetSpec, environment: EnvironmentSpec, de
   // The recorded mark comes back with the version: the gateway then sees what really runs.
   const marked = record.deployedConfig !== undefined ? withDeployedConfig(objects, record.deployedConfig) : objects;
   const kube = await openKube(environment.context !== undefined ? { context: environment.context } : {});
+  const versions = versionedDeployOf(record.version, deployable.model);
   const deployed = await deployToKube({
     kube, deployName: name, environment: environment.name, namespace: environment.namespace, manifests: marked,
     timeoutMs: (options.timeoutSeconds ?? 300) * 1000, createNamespace: createNamespaceSetting(fleet), report: options.print,
     ...(fleetHasScaledObjects(fleet) ? { managedKinds: BULK_MANAGED_KINDS } : {}),
+    ...(versions ? { versions } : {}),
   });
   return recordKubeDeploy(kube, environment.namespace, { ...fields, outcome: deployed.outcome }, options.env);
 }

@@ -2,7 +2,8 @@ import { listDeployables } from '../../generator/fleet/find-deployable.js';
 import { findEnvironment } from '../../generator/fleet/find-environment.js';
 import type { EnvironmentSpec, FleetSpec } from '../../generator/fleet/types.js';
 import { environmentStateRoot, keptOf, readLocalState } from '../local-target/local-state.js';
-import type { KubeClient } from '../seams/kube.js';
+import { modelVersionOf, readLiveVersions } from '../deploy/kube/read-live-versions.js';
+import type { KubeClient, KubeObject } from '../seams/kube.js';
 import type { DeploymentRecord } from './deployment-record.js';
 import { readKubeRecords } from './kube-history.js';
 import { localRecords } from './local-history.js';
@@ -45,21 +46,27 @@ export async function localStatus(fleet: FleetSpec, environments: readonly Envir
   return rows;
 }
 
-/** Cluster: each model's Deployment in its environment's namespace (`kubeFor` opens the environment's context). */
+/** Cluster: the Deployment each model's Service sends traffic to in its environment's namespace, and its kept versions (`kubeFor` opens the environment's context). */
 export async function kubeStatus(fleet: FleetSpec, environments: readonly EnvironmentSpec[], kubeFor: (environment: EnvironmentSpec) => Promise<KubeClient>): Promise<StatusRow[]> {
   const rows: StatusRow[] = [];
   for (const environment of environments) {
     const kube = await kubeFor(environment);
     for (const { variant } of listDeployables(fleet)) {
-      const deployment = await kube.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: environment.namespace, name: variant.deployName });
+      const { serving, kept } = await readLiveVersions(kube, environment.namespace, variant.deployName);
       const last = (await readKubeRecords(kube, environment.namespace, variant.deployName)).at(-1);
-      const spec = deployment?.spec as { replicas?: number; template?: { spec?: { containers?: { resources?: { limits?: { memory?: string } } }[] } } } | undefined;
-      const status = deployment?.status as { readyReplicas?: number } | undefined;
-      const state = deployment ? `${status?.readyReplicas ?? 0}/${spec?.replicas ?? 0} ready` : 'not deployed';
-      rows.push({ environment: environment.name, deployName: variant.deployName, state, last, memoryLimitBytes: parseMemory(spec?.template?.spec?.containers?.[0]?.resources?.limits?.memory) });
+      const spec = serving?.spec as { template?: { spec?: { containers?: { resources?: { limits?: { memory?: string } } }[] } } } | undefined;
+      const state = serving ? readiness(serving) : 'not deployed';
+      const keptText = kept.map((k) => `${modelVersionOf(k) ?? k.metadata.name} (${readiness(k)})`);
+      rows.push({ environment: environment.name, deployName: variant.deployName, state: keptText.length > 0 ? `${state}; kept ${keptText.join(', ')}` : state, last, memoryLimitBytes: parseMemory(spec?.template?.spec?.containers?.[0]?.resources?.limits?.memory) });
     }
   }
   return rows;
+}
+
+function readiness(deployment: KubeObject): string {
+  const replicas = (deployment.spec as { replicas?: number } | undefined)?.replicas ?? 0;
+  const ready = (deployment.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0;
+  return `${ready}/${replicas} ready`;
 }
 
 export function formatStatus(rows: readonly StatusRow[]): string {

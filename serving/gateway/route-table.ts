@@ -39,7 +39,7 @@ export interface RouteVariant {
 
 /**
  * An earlier version of a variant that still runs beside the current one (models.yaml
- * `keepVersions:`, local target): only `<route>/versions/<version>` reaches it, never the A/B split.
+ * `keepVersions:`): only `<route>/versions/<version>` reaches it, never the A/B split.
  */
 export interface KeptVersion {
   /** The variant it was deployed as. */
@@ -68,7 +68,7 @@ export interface RouteEntry {
   readonly stickyHeader: string;
   /** Serving variants first (in models.yaml order), then shadows. */
   readonly variants: readonly RouteVariant[];
-  /** Earlier versions still running, newest first; absent when none are (always on Kubernetes). */
+  /** Earlier versions still running, newest first (on Kubernetes every running version: a rollback switches there without a gateway deploy); absent when none are. */
   readonly kept?: readonly KeptVersion[];
 }
 
@@ -102,7 +102,7 @@ export interface VariantVersions {
 export interface BuildRouteTableOptions {
   /** Input schema and example of a variant, by deployName; undefined when unknown. */
   readonly inputsFor?: (deployName: string) => VariantInputs | undefined;
-  /** Versions of a variant, by deployName; undefined when unknown (Kubernetes keeps no earlier versions). */
+  /** Versions of a variant, by deployName; undefined when unknown. */
   readonly versionsFor?: (deployName: string) => VariantVersions | undefined;
 }
 

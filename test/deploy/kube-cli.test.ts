@@ -18,6 +18,8 @@ const NAME = 'match-7-moto-baseline';
 const NAMESPACE = 'modelfleet-staging';
 /** The production environment of fleet-environments.yaml: its own namespace, the kubeconfig's context, its own scaling. */
 const PRODUCTION_NAMESPACE = 'ml-production';
+/** The model's version unit: its Deployment, autoscaler, budget and own Service, named after the version it serves (`local-<digest>`). */
+const UNIT = new RegExp(`^${NAME}-local-[0-9a-f]{12}$`);
 let dir: string;
 let fake: FakeKubeApi;
 let env: NodeJS.ProcessEnv;
@@ -73,8 +75,10 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
     expect(first.code, first.output).toBe(0);
     expect(first.output).toMatch(new RegExp(`target: Kubernetes http://127\\.0\\.0\\.1:\\d+, namespace ${NAMESPACE}`));
     expect(first.output).toMatch(new RegExp(`${NAME}: deployed to ${NAMESPACE}`));
-    expect(names('Deployment')).toEqual([NAME]);
-    expect(names('HorizontalPodAutoscaler')).toEqual([NAME]);
+    expect(names('Deployment')).toEqual([expect.stringMatching(UNIT)]);
+    expect(names('HorizontalPodAutoscaler')).toEqual([expect.stringMatching(UNIT)]);
+    // The model's Service, which the gateway routes to, and the version's own.
+    expect(names('Service')).toEqual([NAME, expect.stringMatching(UNIT)]);
     expect(fake.servedImages(NAMESPACE, NAME)).toEqual([imageReference]);
     expect(first.output).toMatch(/sizing measured 2026-11-02T10:00:00\.000Z read from .*; not measuring again/);
     const [deployment] = fake.objects('Deployment', NAMESPACE);
@@ -102,7 +106,7 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
     const deployed = await cli(['deploy', '--model', NAME, '--file', 'fleet-environments.yaml', '--env', 'production']);
     expect(deployed.code, deployed.output).toBe(0);
     expect(deployed.output).toMatch(new RegExp(`target: Kubernetes http://127\\.0\\.0\\.1:\\d+ \\(context fake\\), namespace ${PRODUCTION_NAMESPACE} \\(environment production\\)`));
-    const hpa = fake.objects('HorizontalPodAutoscaler', PRODUCTION_NAMESPACE).find((o) => (o.metadata as { name: string }).name === NAME);
+    const hpa = fake.objects('HorizontalPodAutoscaler', PRODUCTION_NAMESPACE).find((o) => UNIT.test((o.metadata as { name: string }).name));
     // minReplicas from the environment, maxReplicas from the model's own production settings.
     expect(hpa?.spec).toMatchObject({ minReplicas: 2, maxReplicas: 7 });
     expect(fake.servedImages(PRODUCTION_NAMESPACE, NAME)).toEqual([imageReference]);
@@ -147,12 +151,15 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
 
     const result = await cli(['deploy', '--gateway']);
     expect(result.code, result.output).toBe(0);
-    expect(names('Deployment')).toEqual(['match-7-moto-baseline', 'modelfleet-gateway']);
+    expect(names('Deployment')).toEqual([expect.stringMatching(UNIT), 'modelfleet-gateway']);
     // Beside the gateway's routes, each deployed model's history ConfigMap.
     const configMap = fake.objects('ConfigMap', NAMESPACE).find((c) => (c.metadata as { name: string }).name === 'modelfleet-gateway-routes');
-    const routes = JSON.parse((configMap?.data as Record<string, string>)['routes.json'] ?? '{}') as { routes: Array<{ route: string; variants: Array<{ upstream: string }> }> };
+    const routes = JSON.parse((configMap?.data as Record<string, string>)['routes.json'] ?? '{}') as { routes: Array<{ route: string; variants: Array<{ upstream: string }>; kept?: Array<{ version: string; upstream: string }> }> };
     const moto = routes.routes.find((r) => r.route === '/probability/7/MOTO/baseline');
     expect(moto?.variants[0]?.upstream).toBe(`http://${NAME}.${NAMESPACE}.svc.cluster.local:80`);
+    // The running version at <route>/versions/<version>, through its own Service.
+    const unit = names('Deployment').find((n) => UNIT.test(n)) ?? '';
+    expect(moto?.kept).toEqual([expect.objectContaining({ version: unit.slice(NAME.length + 1), upstream: `http://${unit}.${NAMESPACE}.svc.cluster.local:80` })]);
     expect(result.output).toMatch(/match-retired: no longer in models\.yaml/);
   }, 60_000);
 
@@ -161,7 +168,7 @@ describe('modelfleet deploy with a kubeconfig (fake API server)', () => {
     expect(refused.code).toBe(1);
     expect(refused.output).toMatch(new RegExp(`^error\\[DEPLOY_STILL_ROUTED\\]: ${NAME} left models\\.yaml, but the live gateway in ${NAMESPACE} still routes /probability/7/MOTO/baseline to it`, 'm'));
     expect(refused.output).not.toMatch(/\n\s+at /);
-    expect(names('Deployment')).toContain(NAME);
+    expect(names('Deployment')).toEqual([expect.stringMatching(UNIT), 'modelfleet-gateway']);
   }, 60_000);
 
   it('removes a model once the gateway no longer routes to it', async () => {

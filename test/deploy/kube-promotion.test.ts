@@ -59,10 +59,31 @@ let v2: string;
 const limits = new Map<string, string>();
 let watch: ServiceWatch;
 const steps = new Map<string, { code: number; output: string }>();
+const podsBefore = new Map<string, string[]>();
+const podsAfter = new Map<string, string[]>();
+const deploymentsBefore = new Map<string, string[]>();
+
+type Named = { metadata: { name: string; uid: string; labels?: Record<string, string> } };
+
+/** The Deployment the model's Service selects: the version that serves. */
+function servingDeployment(namespace: string): string | undefined {
+  const service = fake.objects('Service', namespace).find((s) => (s as Named).metadata.name === NAME) as { spec: { selector: Record<string, string> } } | undefined;
+  const slot = service?.spec.selector['modelfleet.io/version-slot'];
+  return slot === undefined ? undefined : `${NAME}-${slot}`;
+}
 
 function memoryLimitIn(namespace: string): string | undefined {
-  const deployment = fake.objects('Deployment', namespace).find((d) => (d.metadata as { name: string }).name === NAME) as { spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } } } | undefined;
+  const name = servingDeployment(namespace);
+  const deployment = fake.objects('Deployment', namespace).find((d) => (d as Named).metadata.name === name) as { spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } } } | undefined;
   return deployment?.spec.template.spec.containers[0]?.resources.limits.memory;
+}
+
+function podUids(namespace: string): string[] {
+  return fake.objects('Pod', namespace).map((p) => (p as Named).metadata.uid).sort();
+}
+
+function deploymentNames(namespace: string): string[] {
+  return fake.objects('Deployment', namespace).map((d) => (d as Named).metadata.name).sort();
 }
 
 const cli = (args: readonly string[]) => runModelfleet(args, { cwd: dir, env });
@@ -87,9 +108,15 @@ beforeAll(async () => {
   watch = new ServiceWatch(fake, PRODUCTION, NAME);
   steps.set('v2 staging', await deploy('v2.yaml', 'staging'));
   steps.set('v2 production', await deploy('v2.yaml', 'production'));
+  podsBefore.set('rollback', podUids(PRODUCTION));
+  deploymentsBefore.set('rollback', deploymentNames(PRODUCTION));
   steps.set('rollback', await cli(['rollback', '--model', NAME, '--env', 'production', '--target', 'kube', '--file', 'v2.yaml']));
+  podsAfter.set('rollback', podUids(PRODUCTION));
   steps.set('served after rollback', { code: 0, output: JSON.stringify({ images: fake.servedImages(PRODUCTION, NAME), limit: memoryLimitIn(PRODUCTION) }) });
+  podsBefore.set('promote', podUids(PRODUCTION));
   steps.set('promote', await cli(['promote', '--model', NAME, '--from', 'staging', '--to', 'production', '--target', 'kube', '--file', 'v2.yaml']));
+  podsAfter.set('promote', podUids(PRODUCTION));
+  steps.set('status', await cli(['status', '--env', 'production', '--target', 'kube', '--file', 'v2.yaml']));
   await new Promise((r) => setTimeout(r, 200));
   watch.stop();
 }, 180_000);
@@ -123,11 +150,23 @@ describe('v1 then v2 through staging and production on Kubernetes, then rollback
     expect(memoryLimitIn(STAGING)).toBe(limits.get(v2));
   });
 
-  it('kept production serving throughout: v1, then v1 and v2 side by side while rolling, v2, and so on, never nothing', () => {
+  it('kept production serving throughout, switching between versions at once: v1, v2, v1, v2, never nothing and never both', () => {
     expect(watch.samples).toBeGreaterThan(20);
     expect(watch.gaps).toBe(0);
-    const alone = watch.served.filter((images) => images.length === 1).map((images) => images[0]);
-    expect(alone.filter((image, i) => image !== alone[i - 1])).toEqual([v1, v2, v1, v2]);
+    expect(watch.served).toEqual([[v1], [v2], [v1], [v2]]);
+  });
+
+  it('keeps v1 running beside v2 (keepVersions 1), so rollback and promote switch the Service and start no pod', () => {
+    expect(deploymentsBefore.get('rollback')).toEqual([expect.stringMatching(/^promo-2-taxi-local-[0-9a-f]{12}$/), expect.stringMatching(/^promo-2-taxi-local-[0-9a-f]{12}$/)]);
+    for (const step of ['rollback', 'promote']) {
+      expect(steps.get(step)?.output, step).toMatch(/is kept and running .*: switching to it starts no pod/);
+      expect(podsAfter.get(step)?.filter((uid) => !podsBefore.get(step)?.includes(uid)), step).toEqual([]);
+    }
+    expect(deploymentNames(PRODUCTION)).toEqual(deploymentsBefore.get('rollback'));
+  });
+
+  it('shows the serving version and the kept one in `status`', () => {
+    expect(steps.get('status')?.output).toMatch(new RegExp(`production\\s+${NAME}\\s+.*\\s1/1 ready; kept local-[0-9a-f]{12} \\(1/1 ready\\)`));
   });
 });
 

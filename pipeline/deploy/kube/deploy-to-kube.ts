@@ -4,7 +4,8 @@ import { systemClock, type Clock } from '../../seams/clock.js';
 import type { KubeClient, KubeObject, ObjectRef } from '../../seams/kube.js';
 import { DEPLOYABLE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MANIFEST_HASH_ANNOTATION } from './deploy-labels.js';
 import { describeRolloutFailure, summarizeCause } from './describe-rollout-failure.js';
-import { describeObject, findDeployment, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
+import { describeObject, findDeployment, hashManifests, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
+import { planKeptSlots, readServingSlots, slotObjectName, slotOf, SLOT_LABEL, versionManifests, type VersionedDeploy } from './version-slots.js';
 import { findOutgoingAutoscalers, handOverScaling, removeAutoscalers } from './hand-over-scaling.js';
 import { hopelessPodReason, isSpecObserved, readRolloutStatus, type RolloutStatus } from './read-rollout-status.js';
 import { toDeployError } from './to-deploy-error.js';
@@ -45,7 +46,15 @@ export interface KubeDeployOptions {
   readonly report?: (line: string) => void;
   /** Kinds pruning looks through (MANAGED_KINDS; BULK_MANAGED_KINDS for a fleet with bulk models). */
   readonly managedKinds?: typeof MANAGED_KINDS;
+  /**
+   * The model version the manifests serve: it then runs as its own unit beside the serving one and
+   * the deployable's Service switches to it once ready, keeping `keepVersions` earlier ones running
+   * (version-slots.ts). Without it (the gateway, a model whose version is unknown or that scales to
+   * zero) the deployable's Deployment is updated in place.
+   */
+  readonly versions?: VersionedDeploy;
 }
+
 
 export interface KubeDeployResult {
   readonly outcome: 'deployed' | 'unchanged';
@@ -64,16 +73,20 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
   const { kube, deployName, namespace } = options;
   const report = options.report ?? (() => undefined);
   const clock = options.clock ?? systemClock;
-  const prepared = prepareManifests(options.manifests, { namespace, deployName, environment: options.environment });
-  const deploymentRef = refOf(findDeployment(prepared.objects));
-
   if (options.createNamespace === true) await ensureNamespace(kube, namespace, options.environment, deployName, report);
+  const layout = options.versions ? await versionedLayout(options, options.versions) : inPlaceLayout(options.manifests);
+  const prepared = prepareManifests(layout.manifests, { namespace, deployName, environment: options.environment });
+  const deploymentRef = refOf(findDeployment(prepared.objects, layout.deploymentName));
+  const isSwitch = (object: KubeObject) => layout.switchNames.has(`${object.kind}/${object.metadata.name}`);
+
   const live = await call(deployName, () => kube.get(deploymentRef));
   if (live && (await isUnchanged(kube, prepared, live))) {
     report(`${deployName}: unchanged (manifest hash ${prepared.hash} already deployed to ${namespace}); nothing to do`);
     return { outcome: 'unchanged', namespace, hash: prepared.hash };
   }
-  const previous = live ? (readRecordedManifests(live) ?? [toApplyable(live)]) : undefined;
+  const servingRef = layout.servingName === undefined ? deploymentRef : { ...deploymentRef, name: layout.servingName };
+  const serving = servingRef.name === deploymentRef.name ? live : await call(deployName, () => kube.get(servingRef));
+  const previous = serving ? (readRecordedManifests(serving) ?? [toApplyable(serving)]) : undefined;
 
   // A server-side dry run of every object first: a manifest the server rejects (422) must fail
   // the job before anything is changed (https://kubernetes.io/docs/reference/using-api/api-concepts/#dry-run).
@@ -85,17 +98,25 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
     if (outgoing.length > 0 && object.kind === 'ScaledObject') continue;
     await call(deployName, () => kube.apply(object, { dryRun: true }), object);
   }
+  if (layout.switchNames.size > 0 && live && servingRef.name !== deploymentRef.name && readRolloutStatus(live).state === 'done' && sameTemplate(live, findDeployment(prepared.objects, layout.deploymentName))) {
+    report(`${deployName}: version ${options.versions?.version} is kept and running (Deployment ${namespace}/${deploymentRef.name} ready): switching to it starts no pod`);
+  }
   report(`${deployName}: applying ${prepared.objects.map(describeObject).join(', ')} (server-side apply, manifest hash ${prepared.hash})`);
   let outcome: RolloutStatus;
   try {
     await call(deployName, () => removeAutoscalers(kube, namespace, deployName, outgoing, report));
-    for (const object of prepared.objects) await call(deployName, () => kube.apply(object), object);
+    for (const object of prepared.objects) if (!isSwitch(object)) await call(deployName, () => kube.apply(object), object);
     outcome = await waitForRollout(options, deploymentRef, clock, report);
+    // The deployable's Service moves to the new version only once its pods are ready.
+    if (outcome.state === 'done') {
+      for (const object of prepared.objects) if (isSwitch(object)) await call(deployName, () => kube.apply(object), object);
+    }
   } catch (err) {
     outcome = { state: 'failed', message: err instanceof Error ? err.message : String(err) };
   }
   if (outcome.state === 'done') {
-    await pruneStale(kube, namespace, deployName, prepared.hash, report, options.managedKinds);
+    await pruneStale(kube, namespace, deployName, prepared.hash, report, options.managedKinds, layout.keepAfterSuccess);
+    if (layout.keptSlots.length > 0) report(`${deployName}: earlier version(s) kept running beside it: ${layout.keptSlots.join(', ')} (keepVersions)`);
     report(`${deployName}: deployed to ${namespace} (${outcome.message})`);
     return { outcome: 'deployed', namespace, hash: prepared.hash };
   }
@@ -104,11 +125,61 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
   const details = failedDeployment ? await describeRolloutFailure(kube, namespace, failedDeployment) : [];
   report(`${deployName}: the rollout did not converge: ${outcome.message}`);
   for (const line of details) report(`  ${line}`);
-  const restored = await rollBack(options, previous, deploymentRef, clock, report);
+  const restored = await rollBack(options, previous, servingRef, clock, report, layout.keepAfterFailure);
   const cause = summarizeCause(details);
   throw new UserError('DEPLOY_ROLLOUT_FAILED',
     `model ${deployName}: the new version did not become ready in namespace ${namespace}: ${outcome.message}${cause ? ` (${cause})` : ''}. ${restored}`,
     `Read the pod state, events and log lines printed above, fix the model or its settings in models.yaml, push, and re-run \`${deployName}:deploy:${options.environment}\`.`);
+}
+
+/** How one deploy lays out its objects: updated in place, or as a version unit beside the serving one (version-slots.ts). */
+interface DeployLayout {
+  readonly manifests: readonly KubeObject[];
+  /** The Deployment whose rollout decides; undefined: the set's first (its only model server). */
+  readonly deploymentName: string | undefined;
+  /** The Deployment that serves before this deploy, when it is not the one being rolled out. */
+  readonly servingName: string | undefined;
+  /** `Kind/name` of the objects applied only once the rollout is done. */
+  readonly switchNames: ReadonlySet<string>;
+  readonly keptSlots: readonly string[];
+  /** Objects of earlier deploys that pruning leaves, after a success and after a rollback. */
+  readonly keepAfterSuccess: (object: KubeObject) => boolean;
+  readonly keepAfterFailure: (object: KubeObject) => boolean;
+}
+
+function inPlaceLayout(manifests: readonly KubeObject[]): DeployLayout {
+  return { manifests, deploymentName: undefined, servingName: undefined, switchNames: new Set(), keptSlots: [], keepAfterSuccess: () => false, keepAfterFailure: () => false };
+}
+
+async function versionedLayout(options: KubeDeployOptions, versions: VersionedDeploy): Promise<DeployLayout> {
+  const { kube, namespace, deployName } = options;
+  const service = await call(deployName, () => kube.get({ apiVersion: 'v1', kind: 'Service', name: deployName, namespace }));
+  const now = readServingSlots(service);
+  const deployments = await call(deployName, () => kube.list('apps/v1', 'Deployment', namespace, { labelSelector: `${DEPLOYABLE_LABEL}=${deployName},${SLOT_LABEL}` }));
+  const liveSlots = new Set(deployments.map((d) => d.metadata.labels?.[SLOT_LABEL] ?? ''));
+  const slot = slotOf(versions.version);
+  const keptSlots = planKeptSlots(slot, now, liveSlots, versions.keepVersions);
+  const versioned = versionManifests(options.manifests, deployName, versions.version, keptSlots);
+  // Before versions ran side by side, the deployable's own Deployment served (it is pruned once the switch is done).
+  const servingName = now.serving !== undefined ? slotObjectName(deployName, now.serving) : service ? deployName : undefined;
+  const inSlots = (slots: ReadonlySet<string>) => (object: KubeObject) => slots.has(object.metadata.labels?.[SLOT_LABEL] ?? '');
+  return {
+    manifests: versioned.objects,
+    deploymentName: versioned.deploymentName,
+    servingName,
+    switchNames: new Set(versioned.switchObjects.map((o) => `${o.kind}/${o.metadata.name}`)),
+    keptSlots,
+    keepAfterSuccess: inSlots(new Set(keptSlots)),
+    // After a failed switch everything that ran before stays, except the failed version's own unit.
+    keepAfterFailure: inSlots(new Set([...(now.serving !== undefined ? [now.serving] : []), ...now.kept].filter((s) => s !== slot || s === now.serving))),
+  };
+}
+
+/** The pod template `live` was last applied with equals `next`'s: applying `next` changes no pod. */
+function sameTemplate(live: KubeObject, next: KubeObject): boolean {
+  const applied = readRecordedManifests(live)?.find((o) => o.kind === 'Deployment');
+  const template = (object: KubeObject): KubeObject => ({ apiVersion: 'v1', kind: 'PodTemplate', metadata: { name: 'template' }, template: (object.spec as { template?: unknown } | undefined)?.template });
+  return applied !== undefined && hashManifests([template(applied)]) === hashManifests([template(next)]);
 }
 
 /** Removes every object of one deployable (by label) from a namespace; returns what was deleted. */
@@ -206,7 +277,7 @@ async function findHopelessPod(kube: KubeClient, namespace: string, deployment: 
   }
 }
 
-async function rollBack(options: KubeDeployOptions, previous: readonly KubeObject[] | undefined, ref: ObjectRef, clock: Clock, report: (line: string) => void): Promise<string> {
+async function rollBack(options: KubeDeployOptions, previous: readonly KubeObject[] | undefined, ref: ObjectRef, clock: Clock, report: (line: string) => void, keep: (object: KubeObject) => boolean): Promise<string> {
   const { kube, deployName, namespace } = options;
   if (!previous) {
     report(`${deployName}: no previous version to return to; removing the objects of the failed version`);
@@ -219,7 +290,7 @@ async function rollBack(options: KubeDeployOptions, previous: readonly KubeObjec
     await call(deployName, () => handOverScaling(kube, namespace, deployName, restore.objects, managesScaledObjects(options), report));
     for (const object of restore.objects) await call(deployName, () => kube.apply(object), object);
     const status = await waitForRollout(options, ref, clock, report);
-    await pruneStale(kube, namespace, deployName, restore.hash, report, options.managedKinds);
+    await pruneStale(kube, namespace, deployName, restore.hash, report, options.managedKinds, keep);
     if (status.state === 'done') return `Rolled back to the previous version (manifest hash ${restore.hash}), which keeps serving.`;
     return `Rolled back to the previous version (manifest hash ${restore.hash}), but it has not finished rolling out: ${status.message}. Its old pods were never stopped.`;
   } catch (err) {
@@ -232,11 +303,11 @@ function managesScaledObjects(options: KubeDeployOptions): boolean {
 }
 
 /** Objects of this deployable left over from an earlier manifest set (e.g. an autoscaler the new set no longer has). */
-async function pruneStale(kube: KubeClient, namespace: string, deployName: string, hash: string, report: (line: string) => void, kinds = MANAGED_KINDS): Promise<void> {
+async function pruneStale(kube: KubeClient, namespace: string, deployName: string, hash: string, report: (line: string) => void, kinds = MANAGED_KINDS, keep: (object: KubeObject) => boolean = () => false): Promise<void> {
   for (const { apiVersion, kind } of kinds) {
     const objects = await call(deployName, () => kube.list(apiVersion, kind, namespace, { labelSelector: `${DEPLOYABLE_LABEL}=${deployName}` }));
     for (const object of objects) {
-      if (object.metadata.annotations?.[MANIFEST_HASH_ANNOTATION] === hash) continue;
+      if (object.metadata.annotations?.[MANIFEST_HASH_ANNOTATION] === hash || keep(object)) continue;
       await call(deployName, () => kube.remove({ apiVersion, kind, name: object.metadata.name, namespace }));
       report(`${deployName}: deleted ${kind} ${namespace}/${object.metadata.name} (not in the deployed manifests)`);
     }

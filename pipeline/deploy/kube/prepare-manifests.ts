@@ -74,9 +74,10 @@ export function hashManifests(objects: readonly KubeObject[]): string {
   return createHash('sha256').update(canonicalJson(objects)).digest('hex').slice(0, 16);
 }
 
-export function findDeployment(objects: readonly KubeObject[]): KubeObject {
-  const deployment = objects.find((o) => o.kind === 'Deployment');
-  if (!deployment) throw new Error('the manifests have no Deployment');
+/** The Deployment of that name, else the first (a set's model server sorts before its workers). */
+export function findDeployment(objects: readonly KubeObject[], name?: string): KubeObject {
+  const deployment = objects.find((o) => o.kind === 'Deployment' && (name === undefined || o.metadata.name === name));
+  if (!deployment) throw new Error(`the manifests have no Deployment${name === undefined ? '' : ` named ${name}`}`);
   return deployment;
 }
 
