@@ -12,6 +12,9 @@ describe('version slots', () => {
     // Versions that would read like another's slot are hashed.
     expect(slotOf('v4')).not.toBe(slotOf('4'));
     expect(slotOf('h1')).toMatch(/^h[0-9a-f]{12}$/);
+    // Nor may a unit take a bulk or stream worker's name.
+    expect(slotOf('worker')).toMatch(/^h[0-9a-f]{12}$/);
+    expect(slotOf('stream')).toMatch(/^h[0-9a-f]{12}$/);
   });
 
   it('gives every version a valid label and every unit a valid Service name, distinct versions distinct slots', () => {

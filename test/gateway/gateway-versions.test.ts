@@ -43,7 +43,7 @@ async function startGateway(table: RouteTable): Promise<string> {
 const post = (url: string, headers: Record<string, string> = {}) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: BODY });
 
 describe('version paths', () => {
-  it('puts the current version on variants and the kept versions on the route, and kube-style tables carry neither', async () => {
+  it('puts the current version on variants and the kept versions on the route, and a model without versions carries neither', async () => {
     const { table } = await versionedTable();
     const taxi = table.routes.find((r) => r.route === TAXI);
     expect(taxi?.variants.map((v) => v.version)).toEqual(['7', '9']);
@@ -114,6 +114,27 @@ describe('version paths', () => {
     expect(Object.keys(doc.paths).filter((p) => p.startsWith(TAXI)).sort()).toEqual([TAXI, ...['5', '6', '7', '9'].map((v) => `${TAXI}/versions/${v}`)]);
     expect(doc.paths[`${TAXI}/versions/6`]?.post.description).toContain('kept from an earlier deploy');
     expect(new Set(Object.values(doc.paths).map((p) => p.post.operationId)).size).toBe(Object.keys(doc.paths).length);
+  });
+
+  it('routes every version of a Kubernetes table through its own Service, and leaves the route itself without a version header', async () => {
+    // As gateway:deploy writes it on Kubernetes: the route reaches the model's Service (whichever
+    // version it selects now); each running version, the serving one too, is listed with its own Service.
+    const ups = { service: await upstream('service'), unit7: await upstream('unit7'), unit6: await upstream('unit6') };
+    const spec = fleet([model('match-taxi', TAXI, [variant('taxi-a', 100, { id: 'a' })])]);
+    const table = buildRouteTable(spec, () => ups.service.url, {
+      versionsFor: () => ({ kept: [{ version: '7', upstream: ups.unit7.url, source: 'image:r/taxi-a:7' }, { version: '6', upstream: ups.unit6.url, source: 'image:r/taxi-a:6' }] }),
+    });
+    expect(validateRouteTable(JSON.parse(JSON.stringify(table)), 'routes.json')).toEqual(table);
+    const url = await startGateway(table);
+    const plain = await post(`${url}${TAXI}`);
+    expect(((await plain.json()) as { served_by: string }).served_by).toBe('service');
+    expect(plain.headers.get('x-modelfleet-version')).toBeNull();
+    for (const [version, served] of [['7', 'unit7'], ['6', 'unit6']] as const) {
+      const res = await post(`${url}${TAXI}/versions/${version}`);
+      expect(((await res.json()) as { served_by: string }).served_by).toBe(served);
+      expect(res.headers.get('x-modelfleet-version')).toBe(version);
+    }
+    expect(((await (await post(`${url}${TAXI}/versions/5`)).json()) as { versions: string[] }).versions).toEqual(['7', '6']);
   });
 
   it('refuses route files whose kept versions are malformed, twice kept, or of no variant, and routes under another route\'s /versions/', async () => {

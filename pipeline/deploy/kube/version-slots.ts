@@ -1,5 +1,7 @@
 import { shortHash, toDnsLabel } from '../../../lib/names.js';
+import { WORKER_SUFFIX } from '../../bulk/render-bulk-manifests.js';
 import type { KubeObject } from '../../seams/kube.js';
+import { STREAM_SUFFIX } from '../../stream/render-stream-manifests.js';
 
 /**
  * Versions side by side on Kubernetes (models.yaml `keepVersions:`).
@@ -43,13 +45,17 @@ export const KEPT_SLOTS_ANNOTATION = 'modelfleet.io/kept-slots';
 
 /**
  * The label value that names one version's unit: `v4` for MLflow version 4, the version itself when
- * it is a clean label that cannot be mistaken for those, else `h` and a hash of it.
+ * it is a clean label that cannot be mistaken for those or for a worker's suffix, else `h` and a hash of it.
  */
 export function slotOf(version: string): string {
   if (/^\d{1,20}$/.test(version)) return `v${version}`;
   const clean = toDnsLabel(version, 40);
-  return clean === version && /^[a-z]/.test(clean) && !/^[vh][0-9a-f]*$/.test(clean) ? clean : `h${shortHash(version, 12)}`;
+  const usable = clean === version && /^[a-z]/.test(clean) && !/^[vh][0-9a-f]*$/.test(clean) && !WORKER_NAMES.has(`-${clean}`);
+  return usable ? clean : `h${shortHash(version, 12)}`;
 }
+
+/** A bulk or stream worker's Deployment is `<deployable><suffix>`: no version unit may take that name. */
+const WORKER_NAMES = new Set([WORKER_SUFFIX, STREAM_SUFFIX]);
 
 /** The name of a version's Deployment, autoscaler, budget and Service. */
 export function slotObjectName(deployName: string, slot: string): string {
