@@ -101,7 +101,8 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
   if (layout.switchNames.size > 0 && live && servingRef.name !== deploymentRef.name && readRolloutStatus(live).state === 'done' && sameTemplate(live, findDeployment(prepared.objects, layout.deploymentName))) {
     report(`${deployName}: version ${options.versions?.version} is kept and running (Deployment ${namespace}/${deploymentRef.name} ready): switching to it starts no pod`);
   }
-  report(`${deployName}: applying ${prepared.objects.map(describeObject).join(', ')} (server-side apply, manifest hash ${prepared.hash})`);
+  const switched = prepared.objects.filter(isSwitch);
+  report(`${deployName}: applying ${prepared.objects.filter((o) => !isSwitch(o)).map(describeObject).join(', ')}${switched.length > 0 ? `, then once ready ${switched.map(describeObject).join(', ')}` : ''} (server-side apply, manifest hash ${prepared.hash})`);
   let outcome: RolloutStatus;
   try {
     await call(deployName, () => removeAutoscalers(kube, namespace, deployName, outgoing, report));
@@ -109,7 +110,8 @@ export async function deployToKube(options: KubeDeployOptions): Promise<KubeDepl
     outcome = await waitForRollout(options, deploymentRef, clock, report);
     // The deployable's Service moves to the new version only once its pods are ready.
     if (outcome.state === 'done') {
-      for (const object of prepared.objects) if (isSwitch(object)) await call(deployName, () => kube.apply(object), object);
+      for (const object of switched) await call(deployName, () => kube.apply(object), object);
+      if (switched.length > 0) report(`${deployName}: ${switched.map(describeObject).join(', ')} now sends traffic to version ${options.versions?.version ?? ''} (${deploymentRef.name})`);
     }
   } catch (err) {
     outcome = { state: 'failed', message: err instanceof Error ? err.message : String(err) };
