@@ -55,7 +55,6 @@ export interface KubeDeployOptions {
   readonly versions?: VersionedDeploy;
 }
 
-
 export interface KubeDeployResult {
   readonly outcome: 'deployed' | 'unchanged';
   readonly namespace: string;
