@@ -352,7 +352,7 @@ class FrontConnection {
 }
 
 /**
- * An HTTP/1.1 server on `node:net` and Node's llhttp parser, for the gateway's data path: each
+ * An HTTP/1.1 server on `node:net` and Node's llhttp parser, for the data paths of the gateway and the model server: each
  * request costs one parser callback set, one Exchange and one write for its answer. Keep-alive,
  * pipelining (answers in order), `expect: 100-continue` (the handler calls `continue()`), the
  * headers/request/keep-alive timeouts of `node:http` and a graceful close are handled here.
