@@ -415,21 +415,34 @@ export class FrontServer {
   /**
    * Stops accepting, closes idle connections, lets the others finish the answers they owe (each
    * closes after its last one), and resolves when all are gone or `timeoutMs` passed (the rest are cut).
+   *
+   * With `idleGraceMs`, idle connections are not cut at once but may still deliver one request for that
+   * long (answered with `connection: close`): a connection whose request is still in the kernel's buffer
+   * looks idle, and cutting it would reset a request the caller already sent. Those still silent then are closed.
    */
-  async close(timeoutMs: number): Promise<void> {
+  async close(timeoutMs: number, idleGraceMs = 0): Promise<void> {
     this.#draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const conn of this.#connections) {
       conn.draining = true;
-      if (conn.idle) conn.destroy();
-      else {
+      if (conn.idle) {
+        if (idleGraceMs <= 0) conn.destroy();
+      } else {
         // Answer what was asked on it (the last answer says `connection: close`), take nothing new.
         conn.stopReading();
         conn.flushAnswers();
       }
     }
-    const deadline = Date.now() + timeoutMs;
-    while (this.#connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    let graceOver = idleGraceMs <= 0;
+    while (this.#connections.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, graceOver ? 20 : 10));
+      if (!graceOver && Date.now() - started >= idleGraceMs) {
+        graceOver = true;
+        for (const conn of this.#connections) if (conn.idle) conn.destroy();
+      }
+    }
     for (const conn of this.#connections) conn.destroy();
     clearInterval(this.#sweeper);
     await closed;
