@@ -101,16 +101,18 @@ export class Exchange {
   /**
    * Answers the request. `headerLines` are complete `name: value\r\n` lines (latin1); the
    * content-length, and connection when needed, are added here. `close` ends the connection after
-   * this answer (and stops reading further requests on it).
+   * this answer (and stops reading further requests on it). `headLength`: the content-length to declare
+   * in the answer to a HEAD request (whose body is not sent), when it is not the length of `body`.
    */
-  respond(status: number, headerLines: string, body: Buffer | string | undefined, close = false): void {
+  respond(status: number, headerLines: string, body: Buffer | string | undefined, close = false, headLength?: number): void {
     if (this.#answered) return;
     this.#answered = true;
     const bodyBytes = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const declared = headLength !== undefined && this.method === 'HEAD' ? headLength : bodyBytes;
     const closing = close || !this.keepAlive || (this.conn.draining && this.conn.queue.at(-1) === this);
     this.#closeAfter = closing;
     const connection = closing ? 'connection: close\r\n' : this.versionMinor === 0 ? 'connection: keep-alive\r\n' : '';
-    const head = `${statusLine(status)}${headerLines}content-length: ${bodyBytes}\r\n${connection}\r\n`;
+    const head = `${statusLine(status)}${headerLines}content-length: ${declared}\r\n${connection}\r\n`;
     const withBody = this.method !== 'HEAD' && bodyBytes > 0;
     const out = Buffer.allocUnsafe(head.length + (withBody ? bodyBytes : 0));
     const written = out.write(head, 0, 'latin1');

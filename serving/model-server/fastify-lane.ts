@@ -105,7 +105,9 @@ class InjectedRequest implements BodySink {
         if (Array.isArray(value)) for (const v of value) lines += `${name}: ${v}\r\n`;
         else lines += `${name}: ${value}\r\n`;
       }
-      exchange.respond(res.statusCode, lines, res.rawPayload, lane.draining() || res.headers.connection === 'close');
+      // A HEAD answer declares the length of the GET answer fastify computed, with no body.
+      const headLength = exchange.method === 'HEAD' && res.headers['content-length'] !== undefined ? Number(res.headers['content-length']) : undefined;
+      exchange.respond(res.statusCode, lines, res.rawPayload, lane.draining() || res.headers.connection === 'close', headLength);
     }, (err: unknown) => {
       lane.onFault(err);
       exchange.respond(500, `date: ${httpDate()}\r\ncontent-type: application/json; charset=utf-8\r\n`, INTERNAL, lane.draining());

@@ -214,6 +214,21 @@ describe('the model server on a socket', () => {
     expect(answer?.body).toBe(answers[0]?.body);
   });
 
+  it('answers HEAD with the length of the GET answer and no body', async () => {
+    const get = await open();
+    get.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    const [full] = await get.waitFor(1);
+    const socket = connect(port, '127.0.0.1');
+    sockets.push(socket);
+    let raw = '';
+    socket.on('data', (d: Buffer) => { raw += d.toString('latin1'); });
+    socket.write('HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(raw.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(raw.toLowerCase()).toContain(`content-length: ${Buffer.byteLength(full?.body ?? '')}\r\n`);
+    expect(raw.endsWith('\r\n\r\n')).toBe(true);
+  });
+
   it('answers a request that is not HTTP/1.1 with 400 and closes', async () => {
     const reader = await open();
     reader.socket.write('POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n');
