@@ -29,6 +29,8 @@ export interface FrontServerOptions {
 const MAX_PIPELINED = 16;
 /** How long a connection closed after an early answer (413, 400) keeps reading what the caller still sends, so it sees the answer rather than a reset. */
 const LINGER_MS = 2_000;
+/** Answers larger than this (bytes) are written as head and body rather than copied into one buffer (Node's pool serves up to 4 KiB). */
+const LARGE_ANSWER = 16 * 1024;
 /** Sweeps for timeouts run once a second: the front's timeouts are whole seconds. */
 const SWEEP_MS = 1_000;
 
@@ -69,6 +71,8 @@ export class Exchange {
   requestEnded = false;
   #answered = false;
   #out: Buffer | undefined;
+  /** A large answer's body, written after `#out` (the head) without copying it into one buffer. */
+  #outBody: Buffer | string | undefined;
   #closeAfter = false;
 
   constructor(
@@ -114,13 +118,20 @@ export class Exchange {
     const connection = closing ? 'connection: close\r\n' : this.versionMinor === 0 ? 'connection: keep-alive\r\n' : '';
     const head = `${statusLine(status)}${headerLines}content-length: ${declared}\r\n${connection}\r\n`;
     const withBody = this.method !== 'HEAD' && bodyBytes > 0;
-    const out = Buffer.allocUnsafe(head.length + (withBody ? bodyBytes : 0));
-    const written = out.write(head, 0, 'latin1');
-    if (withBody) {
-      if (typeof body === 'string') out.write(body, written, 'utf8');
-      else (body as Buffer).copy(out, written);
+    if (withBody && head.length + bodyBytes > LARGE_ANSWER) {
+      // A large body leaves as it is, after its head, in one corked write: no copy into a buffer of its own.
+      this.#out = Buffer.from(head, 'latin1');
+      this.#outBody = body;
+    } else {
+      // Head and body in one buffer from Node's pool: one write, one syscall.
+      const out = Buffer.allocUnsafe(head.length + (withBody ? bodyBytes : 0));
+      const written = out.write(head, 0, 'latin1');
+      if (withBody) {
+        if (typeof body === 'string') out.write(body, written, 'utf8');
+        else (body as Buffer).copy(out, written);
+      }
+      this.#out = out;
     }
-    this.#out = out;
     if (closing) this.conn.stopReading();
     this.conn.flushAnswers();
   }
@@ -131,11 +142,13 @@ export class Exchange {
   }
 
   /** @internal Takes the finished answer for writing; undefined while it is not ready. */
-  takeAnswer(): { out: Buffer; close: boolean } | undefined {
+  takeAnswer(): { out: Buffer; body: Buffer | string | undefined; close: boolean } | undefined {
     const out = this.#out;
     if (out === undefined) return undefined;
+    const body = this.#outBody;
     this.#out = undefined;
-    return { out, close: this.#closeAfter };
+    this.#outBody = undefined;
+    return { out, body, close: this.#closeAfter };
   }
 }
 
@@ -252,7 +265,14 @@ class FrontConnection {
       if (answer === undefined) return;
       this.queue.shift();
       if (this.#closed) continue;
-      this.socket.write(answer.out);
+      if (answer.body === undefined) this.socket.write(answer.out);
+      else {
+        this.socket.cork();
+        this.socket.write(answer.out);
+        if (typeof answer.body === 'string') this.socket.write(answer.body, 'utf8');
+        else this.socket.write(answer.body);
+        this.socket.uncork();
+      }
       if (answer.close) {
         this.#endAfterWrites();
         return;
