@@ -7,7 +7,7 @@ import { buildOpenApiDocument } from './build-openapi-document.js';
 import { ColdStartGate, type Waker } from './cold-start-gate.js';
 import { LiveTable, type GateFor } from './compile-route-table.js';
 import { GatewayMetrics } from './gateway-metrics.js';
-import { FrontServer, type Exchange } from './http1/front-server.js';
+import { FrontServer, type Exchange } from '../../lib/http1/front-server.js';
 import { proxyRequest, type ProxySettings, type ShadowState } from './proxy-request.js';
 import { renderDocsPage } from './render-docs-page.js';
 import { renderGateStats } from './render-gate-stats.js';

@@ -2,8 +2,8 @@ import type { Logger } from '../../lib/log.js';
 import { RETRY_AFTER_SECONDS, type ColdStartGate, type HeldCall } from './cold-start-gate.js';
 import type { LiveRoute, LiveTable, LiveVariant } from './compile-route-table.js';
 import type { UpstreamErrorReason } from './gateway-metrics.js';
-import { httpDate, type BodySink, type Exchange } from './http1/front-server.js';
-import type { RawHeaders } from './http1/node-http-parser.js';
+import { httpDate, type BodySink, type Exchange } from '../../lib/http1/front-server.js';
+import type { RawHeaders } from '../../lib/http1/node-http-parser.js';
 import type { UpstreamConnection, UpstreamFailure, UpstreamHandler } from './http1/upstream-pool.js';
 import { pickVariant } from './pick-variant.js';
 

@@ -1,4 +1,4 @@
-import { httpDate, type Exchange } from './http1/front-server.js';
+import { httpDate, type Exchange } from '../../lib/http1/front-server.js';
 
 /** Answers with a JSON body. `headerLines` are extra `name: value\r\n` lines. */
 export function sendJson(exchange: Exchange, status: number, body: unknown, headerLines = ''): void {

@@ -1,9 +1,11 @@
-import { createServer } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { FrontServer, httpDate, type Exchange } from '../../lib/http1/front-server.js';
 import type { Logger } from '../../lib/log.js';
 import type { MlflowModel } from '../mlflow/read-mlflow-model.js';
 import { AdaptiveBatcher } from './adaptive-batcher.js';
+import { createFastifyLane } from './fastify-lane.js';
 import { predictionsJson, v2Datatype, v2ResponseJson } from './format-output.js';
 import type { ModelRuntime } from './onnx-runtime.js';
 import { allocateColumn, type RowBatch } from './row-batch.js';
@@ -19,6 +21,7 @@ export interface ModelServerOptions {
 }
 
 export interface ModelServer {
+  /** Every route; `app.inject()` answers in-process. On a socket, requests arrive through `listen()`. */
   readonly app: FastifyInstance;
   readonly metrics: ServerMetrics;
   readonly modelName: string;
@@ -27,6 +30,11 @@ export interface ModelServer {
   readonly ready: boolean;
   /** Attaches the loaded model, runs one warm-up inference, then marks the server ready. */
   warmUp(runtime: ModelRuntime): Promise<void>;
+  /**
+   * Serves on a socket (HTTP/1.1): plain scoring requests take the scoring lane, every other request is
+   * answered by fastify. Resolves with the URL, as fastify's `listen` gives it (the real port when 0 was asked for).
+   */
+  listen(options: { port: number; host: string }): Promise<string>;
   /**
    * First step of a graceful shutdown: /readyz and /v2/health/ready turn 503 and every response asks the
    * client to close its connection, so keep-alive clients move away before the listener closes.
@@ -51,7 +59,8 @@ const SCORING_METHODS_NOT_ALLOWED = ['GET', 'PUT', 'DELETE', 'PATCH'] as const;
 /**
  * The HTTP face of one model: MLflow scoring (/invocations, /ping, /health, /version), Open Inference
  * Protocol v2 (/v2/...), Kubernetes probes (/healthz, /readyz) and Prometheus (/metrics). Testable
- * in-process with `app.inject()`; `startModelServer` adds the socket, the model loading and signals.
+ * in-process with `app.inject()`; `listen()` serves it on a socket; `startModelServer` adds the model
+ * loading and signals.
  */
 export function createModelServer(options: ModelServerOptions): ModelServer {
   const { model, config } = options;
@@ -159,26 +168,37 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     // A request that reached an open connection is served even while closing: the drain (beginDrain) has
     // already told clients to reconnect elsewhere, so a 503 here would only turn an accepted request away.
     return503OnClosing: false,
-    forceCloseConnections: 'idle',
     // Per-request logs would cost more than scoring a row; errors are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    // Plain scoring requests take the scoring lane; fastify gets every other request (scoring-lane.ts).
-    serverFactory: (handler, opts) => {
-      const server = createServer((req, res) => {
-        if (!lane(req, res)) handler(req, res);
-      });
-      // What fastify sets on the server it creates itself (lib/server.js), from its resolved options.
-      const setting = (name: string): number | undefined => (typeof opts[name] === 'number' ? opts[name] : undefined);
-      server.keepAliveTimeout = setting('keepAliveTimeout') ?? server.keepAliveTimeout;
-      server.requestTimeout = setting('requestTimeout') ?? server.requestTimeout;
-      server.setTimeout(setting('connectionTimeout') ?? 0);
-      const perSocket = setting('maxRequestsPerSocket') ?? 0;
-      if (perSocket > 0) server.maxRequestsPerSocket = perSocket;
-      return server;
-    },
   }) as unknown as FastifyInstance;
   const log = app.log;
+
+  // On a socket: plain scoring requests take the scoring lane, fastify answers the rest (fastify-lane.ts).
+  const toFastify = createFastifyLane({
+    app,
+    maxBodyBytes: config.maxBodyBytes,
+    draining: () => draining,
+    intakeStarted: () => batcher.intakeStarted(),
+    intakeDone: () => batcher.intakeDone(),
+    onFault: (err) => {
+      log.error({ err }, 'request failed');
+      metrics.errors.labels('internal').inc();
+    },
+  });
+  const onRequest = (exchange: Exchange): void => {
+    const expect = exchange.versionMinor === 1 ? exchange.header('expect') : undefined;
+    if (expect !== undefined) {
+      // As node:http: `100-continue` gets its interim answer at once, any other expectation a 417.
+      if (!/^100-continue$/i.test(expect.trim())) {
+        exchange.respond(417, `date: ${httpDate()}\r\n`, undefined, draining);
+        return;
+      }
+      exchange.continue();
+    }
+    if (!lane(exchange)) toFastify(exchange);
+  };
+  let front: FrontServer | undefined;
 
   // Per-request bookkeeping as request decorations (fixed object shape, cheaper than a WeakMap lookup).
   app.decorateRequest('scoringStartedAt', 0);
@@ -310,6 +330,14 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     get ready() {
       return ready;
     },
+    async listen({ port, host }) {
+      if (front) throw new Error('the model server is already listening');
+      // node:http's limits as fastify configured them: idle keep-alive 72 s, headers within 60 s, no
+      // limit on the whole request (fastify's requestTimeout 0), heads up to 16 KiB.
+      front = new FrontServer({ onRequest, keepAliveTimeoutMs: 72_000, headersTimeoutMs: 60_000, requestTimeoutMs: Number.POSITIVE_INFINITY, maxHeaderSize: 16 * 1024 });
+      const address = await front.listen(port, host);
+      return listenUrl(address);
+    },
     async warmUp(loaded) {
       runtime = loaded;
       if (loaded.layout) validator = new RequestValidator(model.signature, limits, { layout: loaded.layout });
@@ -330,7 +358,9 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
       draining = true;
       ready = false;
       metrics.ready.set(0);
-      await stopAccepting(app);
+      // Stop accepting; connections finish what they were asked (answers now carry `connection: close`);
+      // a connection that looks idle may still deliver a request already sent for a second.
+      await front?.close(Number.POSITIVE_INFINITY, IDLE_CONNECTION_GRACE_MS);
       await app.close();
       await batcher.drain();
       await runtime?.close();
@@ -342,23 +372,13 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
 /** Longest the close waits for connections that are open but send nothing (idle keep-alive). */
 const IDLE_CONNECTION_GRACE_MS = 1_000;
 
-/**
- * Closes the listener but, unlike http.Server#close, does not destroy "idle" connections at once: a
- * connection the kernel accepted whose request is not parsed yet counts as idle, and destroying it
- * resets a request the client already sent. Every response now carries `Connection: close`, so open
- * connections end after their current request; the few that stay silent are closed after a grace period.
- */
-async function stopAccepting(app: FastifyInstance): Promise<void> {
-  const server = app.server;
-  if (!server.listening) return;
-  NetServer.prototype.close.call(server);
-  const deadline = performance.now() + IDLE_CONNECTION_GRACE_MS;
-  for (;;) {
-    const open = await new Promise<number>((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count)));
-    if (open === 0 || performance.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  server.closeIdleConnections();
+/** The URL fastify's `listen` resolves with for an address (for 0.0.0.0: the first IPv4 interface, loopback first). */
+function listenUrl(address: AddressInfo): string {
+  if (address.address.includes(':')) return `http://[${address.address}]:${address.port}`;
+  if (address.address !== '0.0.0.0') return `http://${address.address}:${address.port}`;
+  const ipv4 = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((i) => i.family === 'IPv4'));
+  const first = ipv4.find((i) => i.internal) ?? ipv4[0];
+  return `http://${first?.address ?? '127.0.0.1'}:${address.port}`;
 }
 
 /** The input example when it is valid, else one row of zeros / empty strings / false. */

@@ -1,20 +1,20 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { httpDate, type BodySink, type Exchange } from '../../lib/http1/front-server.js';
 
 /**
- * The two scoring routes straight on node:http, in front of fastify.
+ * The two scoring routes straight on the HTTP/1.1 front (lib/http1/front-server.ts), beside fastify.
  *
- * Why: with bodies of 100 rows the lean reference (bench/serving/reference-server.ts) spends ~65 µs of
- * CPU per request, and fastify's generic request pipeline (request and reply objects, a child logger,
- * the hook runner, content-type parsing of the request and the reply, route lookup) adds 5–9 µs to that
- * on this machine (docs/serving.md#where-the-cpu-goes), most of the 10% the server may cost above the
- * reference. So a scoring request on a socket that fastify would only pass through takes this lane:
- * read the body, hand it to the same `answer` function the fastify routes call, write the answer.
+ * Why: with bodies of 100 rows the lean reference (bench/serving/reference-server.ts) spends ~85 µs of
+ * CPU per request, and node:http's own per-request work (IncomingMessage/ServerResponse streams, their
+ * `process.nextTick` callbacks, header validation) plus fastify's request pipeline made up most of the
+ * 10% the server may cost above it (docs/serving.md#where-the-cpu-goes). So a plain scoring request is
+ * read here: the body's bytes are collected as the parser hands them over, given to the same `answer`
+ * function the fastify routes call, and the answer leaves in one write.
  *
  * Only the plain case comes here: POST to exactly /invocations or /v2/models/{this model}/infer, a
  * JSON content type and a Content-Length within the body limit. Everything else (chunked bodies, CSV,
- * oversized or unusual requests, every other route) goes to fastify, which stays the one place for
- * errors, 404s, 413s and probes; `app.inject()` always goes through fastify, and a test checks that both
- * answer every request of the bad-request corpus alike.
+ * oversized or unusual requests, every other route) goes to fastify (fastify-lane.ts), which stays the
+ * one place for errors, 404s, 413s and probes; `app.inject()` always goes through fastify, and a test
+ * checks that both answer every request of the bad-request corpus alike.
  */
 
 export type ScoringRoute = 'invocations' | 'v2';
@@ -46,69 +46,103 @@ export interface ScoringLaneOptions {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const INTERNAL = JSON.stringify({ error: 'internal', message: 'the server failed; see its logs' });
+const INTERNAL_ANSWER: ScoringAnswer = { status: 500, body: INTERNAL, retryAfter: false };
 
-/** Returns a request listener that takes the plain scoring requests and returns false for the rest. */
-export function createScoringLane(options: ScoringLaneOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+/** Shared by every request of one server: what a scoring request needs besides its own state. */
+class LaneContext {
+  /** `name: value\r\n` lines sent with every scoring answer, after the Date header. */
+  readonly headerLines: string;
+
+  constructor(readonly options: ScoringLaneOptions) {
+    let lines = '';
+    for (const [name, value] of Object.entries(options.headers)) lines += `${name}: ${value}\r\n`;
+    this.headerLines = `${lines}content-type: ${JSON_TYPE}\r\n`;
+  }
+
+  send(exchange: Exchange, answer: ScoringAnswer): void {
+    const lines = `date: ${httpDate()}\r\n${this.headerLines}${answer.retryAfter ? 'retry-after: 1\r\n' : ''}`;
+    exchange.respond(answer.status, lines, answer.body, this.options.draining());
+  }
+}
+
+/** One scoring request whose body is arriving: one object with a fixed shape per request. */
+class ScoringIntake implements BodySink {
+  #first: Buffer | undefined = undefined;
+  #chunks: Buffer[] | undefined = undefined;
+  #open = true;
+
+  constructor(
+    private readonly lane: LaneContext,
+    private readonly exchange: Exchange,
+    private readonly route: ScoringRoute,
+    private readonly contentType: string,
+    private readonly startedAt: number,
+  ) {}
+
+  onBody(chunk: Buffer): void {
+    // Each chunk is the parser's own copy of what it read (Node's binding copies body bytes out of its read buffer).
+    if (this.#first === undefined) this.#first = chunk;
+    else (this.#chunks ??= [this.#first]).push(chunk);
+  }
+
+  onFlush(): void {}
+
+  onAbort(): void {
+    this.#first = undefined;
+    this.#chunks = undefined;
+    this.#closeIntake();
+  }
+
+  onEnd(): void {
+    const bytes = this.#chunks !== undefined ? Buffer.concat(this.#chunks) : this.#first;
+    this.#first = undefined;
+    this.#chunks = undefined;
+    const body = bytes === undefined ? '' : bytes.toString('utf8');
+    this.#closeIntake();
+    const { lane, exchange, route } = this;
+    let answer: ScoringAnswer | Promise<ScoringAnswer>;
+    try {
+      answer = lane.options.answer(route, this.contentType, body, this.startedAt);
+    } catch (err) {
+      lane.options.onFault(route, err);
+      lane.send(exchange, INTERNAL_ANSWER);
+      return;
+    }
+    if (answer instanceof Promise) {
+      answer.then((a) => lane.send(exchange, a), (err: unknown) => {
+        lane.options.onFault(route, err);
+        lane.send(exchange, INTERNAL_ANSWER);
+      });
+    } else {
+      lane.send(exchange, answer);
+    }
+  }
+
+  #closeIntake(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.lane.options.intakeDone();
+  }
+}
+
+/** Returns a request handler that takes the plain scoring requests and returns false for the rest. */
+export function createScoringLane(options: ScoringLaneOptions): (exchange: Exchange) => boolean {
   const v2Path = `/v2/models/${encodeURIComponent(options.modelName)}/infer`;
   const { maxBodyBytes } = options;
-  // Headers as one flat [name, value, ...] list, copied per answer: building a fresh object with these
-  // names per request sends V8 down its slow property-definition path (measured: ~15,000 instructions).
-  const fixedHeaders = [...Object.entries(options.headers).flat(), 'content-type', JSON_TYPE];
+  const lane = new LaneContext(options);
 
-  const send = (res: ServerResponse, answer: ScoringAnswer): void => {
-    if (res.destroyed) return;
-    const out = fixedHeaders.slice();
-    out.push('content-length', String(Buffer.byteLength(answer.body)));
-    if (answer.retryAfter) out.push('retry-after', '1');
-    if (options.draining()) out.push('connection', 'close');
-    res.writeHead(answer.status, out);
-    res.end(answer.body);
-  };
-
-  return (req, res) => {
-    if (req.method !== 'POST') return false;
-    const route: ScoringRoute | undefined = req.url === '/invocations' ? 'invocations' : req.url === v2Path ? 'v2' : undefined;
-    if (!route) return false;
-    const contentType = req.headers['content-type'];
-    const length = req.headers['content-length'];
-    if (contentType === undefined || !isJson(contentType) || length === undefined || req.headers['transfer-encoding'] !== undefined) return false;
-    const bytes = Number(length);
-    if (!Number.isInteger(bytes) || bytes < 0 || bytes > maxBodyBytes) return false;
-
-    const startedAt = performance.now();
+  return (exchange) => {
+    if (exchange.method !== 'POST') return false;
+    const url = exchange.url;
+    const route: ScoringRoute | undefined = url === '/invocations' ? 'invocations' : url === v2Path ? 'v2' : undefined;
+    if (route === undefined) return false;
+    // contentLength is -1 for a chunked body and 0 without Content-Length (no body): both go to fastify.
+    const bytes = exchange.contentLength;
+    if (!(bytes > 0) || bytes > maxBodyBytes || !Number.isInteger(bytes)) return false;
+    const contentType = exchange.header('content-type');
+    if (contentType === undefined || !isJson(contentType)) return false;
     options.intakeStarted();
-    let intakeOpen = true;
-    const closeIntake = () => {
-      if (!intakeOpen) return;
-      intakeOpen = false;
-      options.intakeDone();
-    };
-    // A client that goes away mid-body never sends 'end': its intake ends with the connection.
-    res.on('close', closeIntake);
-    req.on('error', closeIntake);
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = (chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks)).toString('utf8');
-      chunks.length = 0;
-      closeIntake();
-      let answer: ScoringAnswer | Promise<ScoringAnswer>;
-      try {
-        answer = options.answer(route, contentType, body, startedAt);
-      } catch (err) {
-        options.onFault(route, err);
-        send(res, { status: 500, body: INTERNAL, retryAfter: false });
-        return;
-      }
-      if (answer instanceof Promise) {
-        answer.then((a) => send(res, a), (err: unknown) => {
-          options.onFault(route, err);
-          send(res, { status: 500, body: INTERNAL, retryAfter: false });
-        });
-      } else {
-        send(res, answer);
-      }
-    });
+    exchange.sink = new ScoringIntake(lane, exchange, route, contentType, performance.now());
     return true;
   };
 }

@@ -24,7 +24,7 @@ export interface RunningModelServer {
 export async function startModelServer(config: ServerConfig, logger: Logger = createLogger({ component: 'model-server' })): Promise<RunningModelServer> {
   const model = await readMlflowModel(config.modelDir);
   const server = createModelServer({ model, config, logger });
-  const url = await server.app.listen({ port: config.port, host: config.host });
+  const url = await server.listen({ port: config.port, host: config.host });
   logger.info({ url, model: server.modelName, version: server.modelVersion, digest: model.artifactDigest, batching: config.batching }, 'listening; loading the model');
   let stopping: Promise<void> | undefined;
   let markStopped: (how: 'clean' | 'timeout') => void = () => {};
@@ -51,7 +51,7 @@ export async function startModelServer(config: ServerConfig, logger: Logger = cr
     const runtime = await loadOnnxRuntime(model, { intraOpThreads: config.intraOpThreads });
     await server.warmUp(runtime);
   } catch (err) {
-    await server.app.close();
+    await server.close();
     throw err;
   }
   logger.info({ model: server.modelName, version: server.modelVersion }, 'ready: the model answered its warm-up call');

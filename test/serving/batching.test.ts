@@ -116,7 +116,7 @@ describe('adaptive batching', () => {
     const maxWaitMs = 10 * 60_000;
     const server = createModelServer({ model, config: settings('match-logreg-v1', { batching: { enabled: true, maxBatchSize: 64, maxWaitMs } }) });
     await server.warmUp(fakeRuntime());
-    const url = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = await server.listen({ port: 0, host: '127.0.0.1' });
     const { port } = new URL(url);
     // A client that sends its headers and half its body, then stalls.
     const slow = connect(Number(port), '127.0.0.1');

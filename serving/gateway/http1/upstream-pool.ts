@@ -1,6 +1,6 @@
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import { closeParser, createParser, onParserEvents, type HeaderAccumulator, type NodeHttpParser, type RawHeaders } from './node-http-parser.js';
+import { closeParser, createParser, onParserEvents, type HeaderAccumulator, type NodeHttpParser, type RawHeaders } from '../../../lib/http1/node-http-parser.js';
 
 /** Why an upstream call ended without an answer; `code` drives the metrics' `reason` label. */
 export interface UpstreamFailure extends Error {

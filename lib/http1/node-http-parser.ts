@@ -3,13 +3,13 @@ import type { Socket } from 'node:net';
 
 /**
  * Node's own HTTP/1.1 parser: the llhttp binding behind `node:http`, reached through the
- * `_http_common` built-in (listed in `module.builtinModules`). The gateway parses requests and
+ * `_http_common` built-in (listed in `module.builtinModules`). The gateway and the model server parse requests and
  * answers with it directly instead of going through `node:http`'s IncomingMessage/ServerResponse
  * streams and undici's WebAssembly copy of the same parser: the parsing (and its strictness and
  * security fixes) stays Node's, the per-request stream machinery goes (docs/gateway.md, "Performance").
  *
  * The binding is undocumented, so its shape is checked once when this module loads: a Node.js
- * whose parser differs stops the gateway at start-up with a message, never mid-request.
+ * whose parser differs stops the process at start-up with a message, never mid-request.
  */
 
 /** Flat list of header names and values as they arrived: [name0, value0, name1, value1, ...] (latin1 strings). */
@@ -74,7 +74,7 @@ function checked(): { Parser: ParserConstructor; methods: readonly string[] } {
       .every((n) => typeof n === 'number')
     && ['initialize', 'execute', 'finish', 'close', 'free', 'duration', 'headersCompleted'].every((m) => typeof (Parser.prototype as unknown as Record<string, unknown>)[m] === 'function');
   if (!ok) {
-    throw new Error(`the gateway needs Node.js's built-in HTTP parser (_http_common.HTTPParser), which this Node.js ${process.version} does not offer in the expected shape; run the gateway on Node.js 20 or 22`);
+    throw new Error(`the HTTP/1.1 front (gateway, model server) needs Node.js's built-in HTTP parser (_http_common.HTTPParser), which this Node.js ${process.version} does not offer in the expected shape; run on Node.js 20 or 22`);
   }
   return { Parser: Parser as ParserConstructor, methods: methods as readonly string[] };
 }

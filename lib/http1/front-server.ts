@@ -29,6 +29,8 @@ export interface FrontServerOptions {
 const MAX_PIPELINED = 16;
 /** How long a connection closed after an early answer (413, 400) keeps reading what the caller still sends, so it sees the answer rather than a reset. */
 const LINGER_MS = 2_000;
+/** Answers larger than this (bytes) are written as head and body rather than copied into one buffer (Node's pool serves up to 4 KiB). */
+const LARGE_ANSWER = 16 * 1024;
 /** Sweeps for timeouts run once a second: the front's timeouts are whole seconds. */
 const SWEEP_MS = 1_000;
 
@@ -69,6 +71,8 @@ export class Exchange {
   requestEnded = false;
   #answered = false;
   #out: Buffer | undefined;
+  /** A large answer's body, written after `#out` (the head) without copying it into one buffer. */
+  #outBody: Buffer | string | undefined;
   #closeAfter = false;
 
   constructor(
@@ -101,24 +105,33 @@ export class Exchange {
   /**
    * Answers the request. `headerLines` are complete `name: value\r\n` lines (latin1); the
    * content-length, and connection when needed, are added here. `close` ends the connection after
-   * this answer (and stops reading further requests on it).
+   * this answer (and stops reading further requests on it). `headLength`: the content-length to declare
+   * in the answer to a HEAD request (whose body is not sent), when it is not the length of `body`.
    */
-  respond(status: number, headerLines: string, body: Buffer | string | undefined, close = false): void {
+  respond(status: number, headerLines: string, body: Buffer | string | undefined, close = false, headLength?: number): void {
     if (this.#answered) return;
     this.#answered = true;
     const bodyBytes = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const declared = headLength !== undefined && this.method === 'HEAD' ? headLength : bodyBytes;
     const closing = close || !this.keepAlive || (this.conn.draining && this.conn.queue.at(-1) === this);
     this.#closeAfter = closing;
     const connection = closing ? 'connection: close\r\n' : this.versionMinor === 0 ? 'connection: keep-alive\r\n' : '';
-    const head = `${statusLine(status)}${headerLines}content-length: ${bodyBytes}\r\n${connection}\r\n`;
+    const head = `${statusLine(status)}${headerLines}content-length: ${declared}\r\n${connection}\r\n`;
     const withBody = this.method !== 'HEAD' && bodyBytes > 0;
-    const out = Buffer.allocUnsafe(head.length + (withBody ? bodyBytes : 0));
-    const written = out.write(head, 0, 'latin1');
-    if (withBody) {
-      if (typeof body === 'string') out.write(body, written, 'utf8');
-      else (body as Buffer).copy(out, written);
+    if (withBody && head.length + bodyBytes > LARGE_ANSWER) {
+      // A large body leaves as it is, after its head, in one corked write: no copy into a buffer of its own.
+      this.#out = Buffer.from(head, 'latin1');
+      this.#outBody = body;
+    } else {
+      // Head and body in one buffer from Node's pool: one write, one syscall.
+      const out = Buffer.allocUnsafe(head.length + (withBody ? bodyBytes : 0));
+      const written = out.write(head, 0, 'latin1');
+      if (withBody) {
+        if (typeof body === 'string') out.write(body, written, 'utf8');
+        else (body as Buffer).copy(out, written);
+      }
+      this.#out = out;
     }
-    this.#out = out;
     if (closing) this.conn.stopReading();
     this.conn.flushAnswers();
   }
@@ -129,11 +142,13 @@ export class Exchange {
   }
 
   /** @internal Takes the finished answer for writing; undefined while it is not ready. */
-  takeAnswer(): { out: Buffer; close: boolean } | undefined {
+  takeAnswer(): { out: Buffer; body: Buffer | string | undefined; close: boolean } | undefined {
     const out = this.#out;
     if (out === undefined) return undefined;
+    const body = this.#outBody;
     this.#out = undefined;
-    return { out, close: this.#closeAfter };
+    this.#outBody = undefined;
+    return { out, body, close: this.#closeAfter };
   }
 }
 
@@ -250,7 +265,14 @@ class FrontConnection {
       if (answer === undefined) return;
       this.queue.shift();
       if (this.#closed) continue;
-      this.socket.write(answer.out);
+      if (answer.body === undefined) this.socket.write(answer.out);
+      else {
+        this.socket.cork();
+        this.socket.write(answer.out);
+        if (typeof answer.body === 'string') this.socket.write(answer.body, 'utf8');
+        else this.socket.write(answer.body);
+        this.socket.uncork();
+      }
       if (answer.close) {
         this.#endAfterWrites();
         return;
@@ -352,7 +374,7 @@ class FrontConnection {
 }
 
 /**
- * An HTTP/1.1 server on `node:net` and Node's llhttp parser, for the gateway's data path: each
+ * An HTTP/1.1 server on `node:net` and Node's llhttp parser, for the data paths of the gateway and the model server: each
  * request costs one parser callback set, one Exchange and one write for its answer. Keep-alive,
  * pipelining (answers in order), `expect: 100-continue` (the handler calls `continue()`), the
  * headers/request/keep-alive timeouts of `node:http` and a graceful close are handled here.
@@ -415,21 +437,34 @@ export class FrontServer {
   /**
    * Stops accepting, closes idle connections, lets the others finish the answers they owe (each
    * closes after its last one), and resolves when all are gone or `timeoutMs` passed (the rest are cut).
+   *
+   * With `idleGraceMs`, idle connections are not cut at once but may still deliver one request for that
+   * long (answered with `connection: close`): a connection whose request is still in the kernel's buffer
+   * looks idle, and cutting it would reset a request the caller already sent. Those still silent then are closed.
    */
-  async close(timeoutMs: number): Promise<void> {
+  async close(timeoutMs: number, idleGraceMs = 0): Promise<void> {
     this.#draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const conn of this.#connections) {
       conn.draining = true;
-      if (conn.idle) conn.destroy();
-      else {
+      if (conn.idle) {
+        if (idleGraceMs <= 0) conn.destroy();
+      } else {
         // Answer what was asked on it (the last answer says `connection: close`), take nothing new.
         conn.stopReading();
         conn.flushAnswers();
       }
     }
-    const deadline = Date.now() + timeoutMs;
-    while (this.#connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    const deadline = started + timeoutMs;
+    let graceOver = idleGraceMs <= 0;
+    while (this.#connections.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, graceOver ? 20 : 10));
+      if (!graceOver && Date.now() - started >= idleGraceMs) {
+        graceOver = true;
+        for (const conn of this.#connections) if (conn.idle) conn.destroy();
+      }
+    }
     for (const conn of this.#connections) conn.destroy();
     clearInterval(this.#sweeper);
     await closed;
