@@ -10,7 +10,7 @@ import { predictionsJson, v2Datatype, v2ResponseJson } from './format-output.js'
 import type { ModelRuntime } from './onnx-runtime.js';
 import { allocateColumn, type RowBatch } from './row-batch.js';
 import type { ServerConfig } from './server-config.js';
-import { createScoringLane, type AnswerScoring, type ScoringAnswer, type ScoringRoute } from './scoring-lane.js';
+import { createScoringLane, INTERNAL, type AnswerScoring, type ScoringAnswer, type ScoringRoute } from './scoring-lane.js';
 import { createServerMetrics, type ServerMetrics } from './server-metrics.js';
 import { failure, RequestValidator, type ProblemReason, type RequestFailure, type ValidationResult } from './validate-request.js';
 
@@ -319,7 +319,7 @@ export function createModelServer(options: ModelServerOptions): ModelServer {
     request.log.error({ err: error }, 'request failed');
     metrics.requests.labels(routeOf(request.url), '500').inc();
     metrics.errors.labels('internal').inc();
-    return reply.code(500).type('application/json').send(JSON.stringify({ error: 'internal', message: 'the server failed; see its logs' }));
+    return reply.code(500).type('application/json').send(INTERNAL);
   });
 
   return {

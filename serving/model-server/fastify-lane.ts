@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { httpDate, type BodySink, type Exchange } from '../../lib/http1/front-server.js';
 import type { RawHeaders } from '../../lib/http1/node-http-parser.js';
+import { INTERNAL, JSON_TYPE } from './scoring-lane.js';
 
 /**
  * Every request the scoring lane does not take (probes, /metrics, v2 metadata, CSV, chunked or
@@ -22,8 +23,6 @@ export interface FastifyLaneOptions {
   /** `inject()` itself failed (a bug): logged and counted by the caller, answered 500 here. */
   readonly onFault: (err: unknown) => void;
 }
-
-const INTERNAL = JSON.stringify({ error: 'internal', message: 'the server failed; see its logs' });
 
 /** Headers node:http keeps only the first value of when a request repeats them (the rest are dropped). */
 const SINGLE_VALUED = new Set([
@@ -110,7 +109,7 @@ class InjectedRequest implements BodySink {
       exchange.respond(res.statusCode, lines, res.rawPayload, lane.draining() || res.headers.connection === 'close', headLength);
     }, (err: unknown) => {
       lane.onFault(err);
-      exchange.respond(500, `date: ${httpDate()}\r\ncontent-type: application/json; charset=utf-8\r\n`, INTERNAL, lane.draining());
+      exchange.respond(500, `date: ${httpDate()}\r\ncontent-type: ${JSON_TYPE}\r\n`, INTERNAL, lane.draining());
     });
   }
 

@@ -44,8 +44,9 @@ export interface ScoringLaneOptions {
   readonly onFault: (route: ScoringRoute, err: unknown) => void;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
-const INTERNAL = JSON.stringify({ error: 'internal', message: 'the server failed; see its logs' });
+export const JSON_TYPE = 'application/json; charset=utf-8';
+/** The body of every 500 the model server answers for a fault of its own, on either lane. */
+export const INTERNAL = JSON.stringify({ error: 'internal', message: 'the server failed; see its logs' });
 const INTERNAL_ANSWER: ScoringAnswer = { status: 500, body: INTERNAL, retryAfter: false };
 
 /** Shared by every request of one server: what a scoring request needs besides its own state. */

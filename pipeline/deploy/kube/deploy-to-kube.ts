@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../seams/clock.js';
 import type { KubeClient, KubeObject, ObjectRef } from '../../seams/kube.js';
 import { DEPLOYABLE_LABEL, ENVIRONMENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MANIFEST_HASH_ANNOTATION } from './deploy-labels.js';
 import { describeRolloutFailure, summarizeCause } from './describe-rollout-failure.js';
-import { describeObject, findDeployment, hashManifests, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
+import { canonicalJson, describeObject, findDeployment, prepareManifests, readRecordedManifests, recordManifests, type PreparedManifests } from './prepare-manifests.js';
 import { planKeptSlots, readServingSlots, slotObjectName, slotOf, SLOT_LABEL, versionManifests, type VersionedDeploy } from './version-slots.js';
 import { findOutgoingAutoscalers, handOverScaling, removeAutoscalers } from './hand-over-scaling.js';
 import { hopelessPodReason, isSpecObserved, readRolloutStatus, type RolloutStatus } from './read-rollout-status.js';
@@ -179,8 +179,8 @@ async function versionedLayout(options: KubeDeployOptions, versions: VersionedDe
 /** The pod template `live` was last applied with equals `next`'s: applying `next` changes no pod. */
 function sameTemplate(live: KubeObject, next: KubeObject): boolean {
   const applied = readRecordedManifests(live)?.find((o) => o.kind === 'Deployment');
-  const template = (object: KubeObject): KubeObject => ({ apiVersion: 'v1', kind: 'PodTemplate', metadata: { name: 'template' }, template: (object.spec as { template?: unknown } | undefined)?.template });
-  return applied !== undefined && hashManifests([template(applied)]) === hashManifests([template(next)]);
+  const template = (object: KubeObject) => canonicalJson((object.spec as { template?: unknown } | undefined)?.template);
+  return applied !== undefined && template(applied) === template(next);
 }
 
 /** Removes every object of one deployable (by label) from a namespace; returns what was deleted. */

@@ -140,7 +140,7 @@ function isKubeObject(value: unknown): value is KubeObject {
 }
 
 /** JSON with sorted keys: the hash must not depend on the order a template wrote keys in. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
