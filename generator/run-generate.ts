@@ -10,6 +10,8 @@ import { planGeneration, type GenerationPlan } from './plan/plan-generation.js';
 import { resolveAliasVersions } from './resolve-alias-versions.js';
 import { PINNED_VERSIONS_VARIABLE, parsePinnedVersions, toPinnedVersions, type AliasPin } from '../pipeline/mlflow-registry/pinned-aliases.js';
 import { selectOne } from './plan/select-changes.js';
+import { pinImageContents } from './pin-image-contents.js';
+import { PINNED_IMAGES_VARIABLE, parsePinnedImages, type ImagePin } from '../pipeline/build/pinned-images.js';
 import { readModelTemplates, type ModelTemplate } from './render/model-templates.js';
 import { writePlan, type WriteResult } from './write/write-plan.js';
 
@@ -25,7 +27,14 @@ export interface GenerateOptions {
   readonly runnerTags?: readonly string[];
   /** `--mlflow-versions`: alias versions resolved by an earlier `generate` (a dispatcher passes them); `name@alias=version ...`. */
   readonly mlflowVersions?: string;
-  /** For the MLflow registry requests that resolve aliases; tests pass their own. */
+  /**
+   * Compute the content of every image the jobs build and pin it on them (MODELFLEET_IMAGE_CONTENT).
+   * Downloads each registry model the jobs build; needs the compiled serving code (`dist/`).
+   */
+  readonly pinImages?: boolean;
+  /** `--image-contents`: image contents computed by an earlier `generate` (a dispatcher passes them); `key=sha256:… ...`. */
+  readonly imageContents?: string;
+  /** For the MLflow registry requests that resolve aliases and download models; tests pass their own. */
   readonly fetchImpl?: typeof fetch;
   /** Defaults to the process's; tests pass their own. */
   readonly cwd?: string;
@@ -40,6 +49,8 @@ export interface GenerateResult {
   readonly written?: WriteResult;
   /** The MLflow aliases the jobs read, with the registry version each is pinned to. */
   readonly aliasPins: readonly AliasPin[];
+  /** The image contents pinned on the jobs (none unless `pinImages`). */
+  readonly imagePins: readonly ImagePin[];
   readonly outDir: string;
 }
 
@@ -63,8 +74,8 @@ export async function runGenerate(options: GenerateOptions): Promise<GenerateRes
     throw new UserError('USAGE', `--max-jobs must be a whole number of at least ${MIN_MAX_JOBS}`, `GitLab.com Free allows ${DEFAULT_MAX_JOBS} jobs per pipeline`);
   }
   if (options.all && options.since !== undefined) throw new UserError('USAGE', '--all and --since exclude each other', 'pass one of them');
-  if (options.model !== undefined && (options.all || options.since !== undefined || options.mlflowVersions !== undefined)) {
-    throw new UserError('USAGE', '--model regenerates one folder; it takes neither --all, --since nor --mlflow-versions', 'drop --all / --since / --mlflow-versions');
+  if (options.model !== undefined && (options.all || options.since !== undefined || options.mlflowVersions !== undefined || options.imageContents !== undefined)) {
+    throw new UserError('USAGE', '--model regenerates one folder; it takes neither --all, --since, --mlflow-versions nor --image-contents', 'drop --all / --since / --mlflow-versions / --image-contents');
   }
 
   const fleet = loadFleet(path.resolve(cwd, options.file));
@@ -75,6 +86,7 @@ export async function runGenerate(options: GenerateOptions): Promise<GenerateRes
 
   let plan: GenerationPlan;
   let aliasPins: AliasPin[] = [];
+  let imagePins: ImagePin[] = [];
   if (options.model !== undefined) {
     // A child job's own folder: its job variables already hold the pinned versions, so nothing is resolved or rewritten here.
     const only = findDeployable(fleet, options.model);
@@ -94,10 +106,21 @@ export async function runGenerate(options: GenerateOptions): Promise<GenerateRes
       env,
       ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
     });
-    plan = planGeneration({ ...common, changes, aliasVersions: toPinnedVersions(aliasPins) });
+    const given = parsePinnedImages(options.imageContents ?? '');
+    const aliasVersions = toPinnedVersions(aliasPins);
+    plan = planGeneration({ ...common, changes, aliasVersions });
+    // A dispatcher passes the parent's contents (`--image-contents`): its parts are pinned as the parent's were.
+    if (options.pinImages || options.imageContents !== undefined) {
+      // The images are computed from the planned folders (their Dockerfiles), then pinned on the jobs of a second, otherwise equal plan.
+      imagePins = await pinImageContents({
+        fleet, deployables: withJobs, files: plan.files, aliasPins, given, env,
+        ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+      });
+      plan = planGeneration({ ...common, changes, aliasVersions, imageContents: new Map(imagePins.map((pin) => [pin.key, pin.content])) });
+    }
   }
-  if (options.dryRun) return { plan, outDir, aliasPins };
-  return { plan, written: writePlan(plan, outDir), outDir, aliasPins };
+  if (options.dryRun) return { plan, outDir, aliasPins, imagePins };
+  return { plan, written: writePlan(plan, outDir), outDir, aliasPins, imagePins };
 }
 
 /**
@@ -106,9 +129,11 @@ export async function runGenerate(options: GenerateOptions): Promise<GenerateRes
  * forwards pipeline variables to the child: set there, it would replace every job's pins.
  */
 function refusePresetPins(env: NodeJS.ProcessEnv): void {
-  const preset = env[PINNED_VERSIONS_VARIABLE];
-  if (preset === undefined || preset.trim() === '') return;
-  throw new UserError('GENERATE_PINS_PRESET',
-    `${PINNED_VERSIONS_VARIABLE} is set for \`generate\` (${JSON.stringify(preset.slice(0, 120))}); as a project or pipeline variable it would replace the versions generate pins on each job`,
-    `Remove ${PINNED_VERSIONS_VARIABLE} from the project's CI/CD variables and from the pipeline run; to serve a particular version, name it in models.yaml (\`mlflow: { name, version }\`).`);
+  for (const variable of [PINNED_VERSIONS_VARIABLE, PINNED_IMAGES_VARIABLE]) {
+    const preset = env[variable];
+    if (preset === undefined || preset.trim() === '') continue;
+    throw new UserError('GENERATE_PINS_PRESET',
+      `${variable} is set for \`generate\` (${JSON.stringify(preset.slice(0, 120))}); as a project or pipeline variable it would replace what generate pins on each job`,
+      `Remove ${variable} from the project's CI/CD variables and from the pipeline run; to serve a particular version, name it in models.yaml (\`mlflow: { name, version }\`).`);
+  }
 }

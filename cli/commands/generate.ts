@@ -11,6 +11,8 @@ interface GenerateFlags {
   maxJobs: number;
   runnerTags?: string[];
   mlflowVersions?: string;
+  imageContents?: string;
+  pinImages?: boolean;
 }
 
 function parseMaxJobs(value: string): number {
@@ -51,6 +53,8 @@ export function register(program: Command): void {
     .option('--max-jobs <n>', 'split into several child pipelines above this many jobs (GitLab.com Free: 500)', parseMaxJobs, 500)
     .option('--runner-tags <tags>', 'runner tags for every job models.yaml `ci:` gives none (JSON array or comma-separated)', parseRunnerTags)
     .option('--mlflow-versions <pins>', 'alias versions an earlier generate resolved ("name@alias=version ..."); a dispatcher job passes them, people leave it out')
+    .option('--image-contents <pins>', 'image contents an earlier generate computed ("<deployName>=sha256:... ..."); a dispatcher job passes them, people leave it out')
+    .option('--pin-images', 'compute the content digest of every image the jobs build and write it on them (MODELFLEET_IMAGE_CONTENT), so deploys and their re-runs take exactly that image; needs the models (MLflow access)')
     .action(async (flags: GenerateFlags) => {
       const { runGenerate } = await import('../../generator/run-generate.js');
       const result = await runGenerate({
@@ -63,10 +67,13 @@ export function register(program: Command): void {
         maxJobs: flags.maxJobs,
         ...(flags.runnerTags ? { runnerTags: flags.runnerTags } : {}),
         ...(flags.mlflowVersions !== undefined ? { mlflowVersions: flags.mlflowVersions } : {}),
+        ...(flags.imageContents !== undefined ? { imageContents: flags.imageContents } : {}),
+        pinImages: flags.pinImages === true,
       });
       const { plan } = result;
       console.log(`modelfleet generate: ${plan.changes.summary}`);
       for (const pin of result.aliasPins) console.log(`  mlflow: ${pin.name}@${pin.alias} pinned to version ${pin.version} for this pipeline's jobs`);
+      if (result.imagePins.length > 0) console.log(`  images: the content of ${result.imagePins.length} image(s) pinned on their jobs (MODELFLEET_IMAGE_CONTENT)`);
       if (plan.changes.mode === 'incremental') for (const [name, reason] of plan.changes.changed) console.log(`  ${name}: ${reason}`);
       for (const name of plan.changes.removed) console.log(`  ${name}: removed from the fleet`);
       for (const p of plan.pipelines) {

@@ -23,6 +23,7 @@ const RESERVED_VARIABLES: ReadonlyMap<string, string> = new Map([
   ['MODELFLEET_ENV', 'set it in .gitlab-ci.yml or when starting a pipeline; the parent passes it to every job'],
   ['MODELFLEET_CI_IMAGE', 'set `ci.image` instead'],
   ['MODELFLEET_MLFLOW_VERSIONS', '`generate` writes it on every job that reads an MLflow alias; name a version in `mlflow:` to serve a particular one'],
+  ['MODELFLEET_IMAGE_CONTENT', '`generate` writes it on every build, test and deploy job: the content of the images the job builds or deploys'],
   ['__proto__', 'pick another name'],
 ]);
 const PREDEFINED_PREFIXES = ['CI_', 'GITLAB_'];

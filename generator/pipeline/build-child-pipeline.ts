@@ -9,6 +9,8 @@ import { namesDefaultImageVariable, runnerDefaults, runnerKeys, usesDefaultImage
 import { shellCommand, shellVariable, type ShellWord } from './shell-quote.js';
 import { PINNED_VERSIONS_VARIABLE, formatPinnedVersions, type AliasPin } from '../../pipeline/mlflow-registry/pinned-aliases.js';
 import type { DeployableAliasPins } from '../plan/alias-uses.js';
+import type { DeployableImagePins } from '../plan/image-pins.js';
+import { PINNED_IMAGES_VARIABLE, formatPinnedImages, type ImagePin } from '../../pipeline/build/pinned-images.js';
 
 export type { CiObject } from './ci-object.js';
 
@@ -42,6 +44,15 @@ export interface PipelineRequest {
   readonly pinnedEnvironments?: ReadonlyMap<string, readonly string[]>;
   /** Per deploy name whose jobs read MLflow aliases, the versions `generate` resolved for them. */
   readonly aliasPins?: ReadonlyMap<string, DeployableAliasPins>;
+  /** Per deploy name, the image contents `generate` pinned for its jobs. */
+  readonly imagePins?: ReadonlyMap<string, DeployableImagePins>;
+}
+
+/** What `generate` pinned, per deploy name: environments with their own registry version, alias versions, image contents. */
+interface Pins {
+  readonly pinned: ReadonlyMap<string, readonly string[]> | undefined;
+  readonly aliasPins: ReadonlyMap<string, DeployableAliasPins> | undefined;
+  readonly imagePins: ReadonlyMap<string, DeployableImagePins> | undefined;
 }
 
 export interface ChildPipelineFile {
@@ -108,9 +119,13 @@ export function buildChildPipelines(request: PipelineRequest, options: PipelineO
   const envs = options.environments.length;
   const total = deployNames.length * jobsPerDeployable(options) + removed.length * envs + 1 + envs;
   if (total <= options.maxJobs) {
-    return [toFile(CHILD_PIPELINE_FILE, modelPipeline(deployNames, { removed, gateway: true, pinned: request.pinnedEnvironments, aliasPins: request.aliasPins }, options))];
+    return [toFile(CHILD_PIPELINE_FILE, modelPipeline(deployNames, { removed, gateway: true, ...pinsOf(request) }, options))];
   }
   return splitPipelines(request, options);
+}
+
+function pinsOf(request: PipelineRequest): Pins {
+  return { pinned: request.pinnedEnvironments, aliasPins: request.aliasPins, imagePins: request.imagePins };
 }
 
 function splitPipelines(request: PipelineRequest, options: PipelineOptions): ChildPipelineFile[] {
@@ -127,7 +142,7 @@ function splitPipelines(request: PipelineRequest, options: PipelineOptions): Chi
         'raise --max-jobs (GitLab.com Free allows 500 jobs per pipeline), or remove fewer models per push',
       );
     }
-    const files = parts.map((names, i) => toFile(partFile(i + 1), modelPipeline(names, { removed: [], gateway: false, pinned: request.pinnedEnvironments, aliasPins: request.aliasPins }, options)));
+    const files = parts.map((names, i) => toFile(partFile(i + 1), modelPipeline(names, { removed: [], gateway: false, ...pinsOf(request) }, options)));
     if (files.every((f) => Buffer.byteLength(f.yaml) <= MAX_CHILD_YAML_BYTES) || perPart === 1) {
       return [toFile(CHILD_PIPELINE_FILE, dispatcherPipeline(parts.length, request.removed, options)), ...files];
     }
@@ -292,10 +307,27 @@ const EXPOSABLE_PATH = /^[A-Za-z0-9_./@+-]+$/;
  */
 function withAliasPins(keys: CiObject, pins: readonly AliasPin[] | undefined): CiObject {
   if (!pins || pins.length === 0) return keys;
-  return { ...keys, variables: { ...(keys.variables as Record<string, string> | undefined), [PINNED_VERSIONS_VARIABLE]: formatPinnedVersions(pins) } };
+  return withVariable(keys, PINNED_VERSIONS_VARIABLE, formatPinnedVersions(pins));
 }
 
-function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean, pinned: readonly string[], aliasPins: DeployableAliasPins | undefined): [string, CiObject][] {
+/**
+ * A job's keys with MODELFLEET_IMAGE_CONTENT among its variables: the content of each image it
+ * builds, measures or deploys, computed by `generate`. A deploy (and any re-run of it) deploys
+ * that image from the registry and builds nothing; a build refuses to give other content.
+ */
+function withImagePins(keys: CiObject, pins: readonly ImagePin[] | undefined): CiObject {
+  if (!pins || pins.length === 0) return keys;
+  return withVariable(keys, PINNED_IMAGES_VARIABLE, formatPinnedImages(pins));
+}
+
+function withVariable(keys: CiObject, name: string, value: string): CiObject {
+  return { ...keys, variables: { ...(keys.variables as Record<string, string> | undefined), [name]: value } };
+}
+
+function modelJobs(deployName: string, options: PipelineOptions, exposeReport: boolean, pins: Pins): [string, CiObject][] {
+  const pinned = pins.pinned?.get(deployName) ?? [];
+  const aliasPins = pins.aliasPins?.get(deployName);
+  const imagePins = pins.imagePins?.get(deployName);
   const folder = `${options.outDir}/models/${deployName}/`;
   // Pinned versions first: the model's own version runs last, so its report and sizing are the job's artifacts.
   const forPins = (command: string) => pinned.map((env) => shellCommand([...CLI, command, '--model', deployName, '--env', env, ...fleetArgs(options)]));
@@ -305,7 +337,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
       {
         stage: 'build',
         needs: [],
-        ...withAliasPins(runnerKeys(options.ci, 'build'), aliasPins?.buildAndTest),
+        ...withImagePins(withAliasPins(runnerKeys(options.ci, 'build'), aliasPins?.buildAndTest), imagePins?.buildAndTest),
         // The image goes to the registry under its content tag; nothing here is kept for later jobs.
         script: [regenerate(deployName, options), ...forPins('build'), shellCommand([...CLI, 'build', '--model', deployName, ...fleetArgs(options)])],
       },
@@ -315,7 +347,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
       {
         stage: 'test',
         needs: [need(`${deployName}:build`)],
-        ...withAliasPins(runnerKeys(options.ci, 'test'), aliasPins?.buildAndTest),
+        ...withImagePins(withAliasPins(runnerKeys(options.ci, 'test'), aliasPins?.buildAndTest), imagePins?.buildAndTest),
         script: [regenerate(deployName, options), ...forPins('loadtest'), shellCommand([...CLI, 'loadtest', '--model', deployName, ...fleetArgs(options)])],
         // For people: the report folder (report.html, report.json, junit.xml; linked from the
         // merge request while few models change), the measured sizing, and JUnit for the
@@ -342,7 +374,7 @@ function modelJobs(deployName: string, options: PipelineOptions, exposeReport: b
           {
             stage: deployStage(env),
             needs: [need(canary ? canary[0] : before)],
-            ...withAliasPins(head, aliasPins?.deploys.get(env.name)),
+            ...withImagePins(withAliasPins(head, aliasPins?.deploys.get(env.name)), imagePins?.deploys.get(env.name)),
             script: [regenerate(deployName, options), shellCommand([...CLI, 'deploy', '--model', deployName, ...environmentArgs(env), ...fleetArgs(options), ...TARGET_ARGS])],
             ...tail,
             // For people: the manifests as applied.
@@ -444,7 +476,7 @@ function removalJobs(removed: readonly string[], afterGateway: boolean, options:
 
 function modelPipeline(
   deployNames: readonly string[],
-  extra: { removed: readonly string[]; gateway: boolean; pinned: ReadonlyMap<string, readonly string[]> | undefined; aliasPins: ReadonlyMap<string, DeployableAliasPins> | undefined },
+  extra: { removed: readonly string[]; gateway: boolean } & Pins,
   options: PipelineOptions,
 ): CiObject {
   const hasModels = deployNames.length > 0;
@@ -459,7 +491,7 @@ function modelPipeline(
   // GitLab links at most 10 exposed artifacts per merge request, so reports are linked only
   // when this pipeline has at most that many test jobs (https://docs.gitlab.com/ci/yaml/#artifactsexpose_as).
   const exposeReports = deployNames.length <= MAX_EXPOSED_ARTIFACTS;
-  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports, extra.pinned?.get(name) ?? [], extra.aliasPins?.get(name))) pipeline[job] = body;
+  for (const name of deployNames) for (const [job, body] of modelJobs(name, options, exposeReports, extra)) pipeline[job] = body;
   if (extra.gateway) {
     for (const [job, body] of gatewayJobs((env) => deployNames.map((n) => need(deployJob(n, env.name), true)), options)) pipeline[job] = body;
   }

@@ -6,6 +6,8 @@ import type { ModelTemplate } from '../render/model-templates.js';
 import { compileModelFolder, type PlannedFile } from '../render/render-model-folder.js';
 import { formatPinnedVersions, type PinnedVersions } from '../../pipeline/mlflow-registry/pinned-aliases.js';
 import { aliasUsesOf, pinAliasUses } from './alias-uses.js';
+import { imagePinsOnJobs } from './image-pins.js';
+import { formatPinnedImages, type PinnedImages } from '../../pipeline/build/pinned-images.js';
 import type { ChangeSet } from './select-changes.js';
 
 export interface PlanInput {
@@ -29,6 +31,12 @@ export interface PlanInput {
    * by `runGenerate` before planning; each job carries the ones it reads.
    */
   readonly aliasVersions?: PinnedVersions;
+  /**
+   * The content digest of every image the jobs build and deploy (`<deployName>[@version]` →
+   * `sha256:…`), computed by `runGenerate` before planning; each job carries the ones it builds
+   * or deploys. None: no job carries MODELFLEET_IMAGE_CONTENT.
+   */
+  readonly imageContents?: PinnedImages;
 }
 
 export interface GenerationPlan {
@@ -60,10 +68,12 @@ export function planGeneration(input: PlanInput): GenerationPlan {
   const deployNames = withJobs.map((d) => d.variant.deployName);
   const aliasPins = pinAliasUses(aliasUsesOf(input.fleet, withJobs), input.aliasVersions ?? new Map());
   const allAliasPins = formatPinnedVersions([...aliasPins.values()].flatMap((pins) => pins.buildAndTest));
+  const imagePins = imagePinsOnJobs(input.fleet, withJobs, input.imageContents ?? new Map());
+  const allImagePins = formatPinnedImages([...imagePins.values()].flatMap((pins) => pins.buildAndTest));
   const pipelines = buildChildPipelines(
     {
       deployNames, removed: input.changes.removed, gatewayChanged: input.changes.gatewayChanged, summary: input.changes.summary,
-      pinnedEnvironments: pinnedEnvironments(deployables, input.fleet), aliasPins,
+      pinnedEnvironments: pinnedEnvironments(deployables, input.fleet), aliasPins, imagePins,
     },
     {
       fleetFile: input.fleetFile,
@@ -74,6 +84,7 @@ export function planGeneration(input: PlanInput): GenerationPlan {
         ...(input.runnerTags && input.runnerTags.length > 0 ? ['--runner-tags', JSON.stringify(input.runnerTags)] : []),
         // A dispatcher recreates the part files with the versions resolved here, not with where the aliases point by then.
         ...(allAliasPins !== '' ? ['--mlflow-versions', allAliasPins] : []),
+        ...(allImagePins !== '' ? ['--image-contents', allImagePins] : []),
       ],
       ci: withDefaultRunnerTags(input.fleet.ci, input.runnerTags ?? []),
       environments: input.fleet.environments,

@@ -46,6 +46,14 @@ export const buildErrors = {
     summary: 'MODELFLEET_MLFLOW_VERSIONS, the registry versions a pipeline pinned for MLflow aliases, is not a list of `name@alias=version` entries.',
     fix: 'Leave the variable to `modelfleet generate`, which writes it on every job that reads an alias. Set by hand, it takes space-separated entries such as `match_taxi@champion=4`, one version per alias.',
   },
+  IMAGE_PINS_INVALID: {
+    summary: 'MODELFLEET_IMAGE_CONTENT, the image content digests a pipeline pinned for its jobs, is not a list of `<deployName>[@version]=sha256:<hex>` entries.',
+    fix: 'Leave the variable to `modelfleet generate`, which writes it on every build, test and deploy job; remove it from the project\'s CI/CD variables and from the pipeline run.',
+  },
+  IMAGE_CONTENT_CHANGED: {
+    summary: 'The image this job would build or measure is not the one `generate` pinned for the pipeline (MODELFLEET_IMAGE_CONTENT): something outside the commit changed since then.',
+    fix: 'Run a new pipeline for the commit (it pins the image the current CI image builds). To deploy what this pipeline built, re-run its deploy job: a deploy takes the pinned image from the registry and builds nothing.',
+  },
   MLFLOW_NOT_ONNX: {
     summary: 'The registered model version has no `onnx` flavor in its MLmodel file; the model server runs ONNX models only.',
     fix: 'Log the model with `mlflow.onnx.log_model` (convert it first, e.g. with skl2onnx), register the new version and point models.yaml at it.',

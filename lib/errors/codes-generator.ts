@@ -34,8 +34,8 @@ export const generatorErrors = {
     fix: 'Run `modelfleet init --force` to replace them, or `modelfleet init --dir <empty folder>` and merge the files by hand.',
   },
   GENERATE_PINS_PRESET: {
-    summary: 'MODELFLEET_MLFLOW_VERSIONS is set where `generate` runs (a project or pipeline variable); it would replace the alias versions `generate` pins on each job.',
-    fix: 'Remove MODELFLEET_MLFLOW_VERSIONS from the project\'s CI/CD variables and from the pipeline run; to serve a particular version, name it in models.yaml (`mlflow: { name, version }`).',
+    summary: 'MODELFLEET_MLFLOW_VERSIONS or MODELFLEET_IMAGE_CONTENT is set where `generate` runs (a project or pipeline variable); it would replace the alias versions or image contents `generate` pins on each job.',
+    fix: 'Remove the variable from the project\'s CI/CD variables and from the pipeline run; to serve a particular version, name it in models.yaml (`mlflow: { name, version }`).',
   },
   TEMPLATE_FAILED: {
     summary: 'A template under image-templates/model/ could not be read or rendered.',

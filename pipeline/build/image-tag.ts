@@ -47,5 +47,10 @@ export function digestCanonicalJson(content: object): string {
  * deploy) recomputes it to find the image even after the build job's artifacts expired.
  */
 export function resolveImageTag(content: ImageContent): string {
-  return `${imageRepository(content.deployName)}:${computeContentDigest(content).slice(0, 12)}`;
+  return contentTagOf(content.deployName, computeContentDigest(content));
+}
+
+/** The content tag of a deployable's image whose content digest (hex, or `sha256:<hex>`) is known. */
+export function contentTagOf(deployName: string, contentDigest: string): string {
+  return `${imageRepository(deployName)}:${contentDigest.replace(/^sha256:/, '').slice(0, 12)}`;
 }

@@ -16,7 +16,8 @@ import { findPackageRoot } from '../../lib/package-root.js';
 import type { ImageBuildInputs } from './ensure-image.js';
 import { gitCommit } from './git-commit.js';
 import { computeContentDigest, resolveImageTag, type ImageContent } from './image-tag.js';
-import { prepareServingLayers } from './prepare-serving-layers.js';
+import { prepareServingLayers, type ServingLayerDigests } from './prepare-serving-layers.js';
+import { imageKeyOf, readPinnedImages, requirePinnedContent } from './pinned-images.js';
 
 export { describeEntry };
 
@@ -60,20 +61,68 @@ export interface PrepareImageInputsOptions {
  * Resolves the model (local MLflow folder, or a download from the MLflow registry), the
  * production dependencies, the serving code and the Dockerfile, and computes the content-digest
  * tag. No image is built, so a later job (load test, deploy) can find the image this way after
- * the build job's artifacts expired.
+ * the build job's artifacts expired. Refuses content other than the pipeline pinned for it
+ * (MODELFLEET_IMAGE_CONTENT).
  */
 export async function prepareImageInputs(options: PrepareImageInputsOptions): Promise<ImageInputs> {
+  const { fleet, deployable } = options;
+  const env = options.env ?? process.env;
+  const packageRoot = options.packageRoot ?? findPackageRoot();
+  const model = await resolveModelArtifact(options);
+  // The serving code and its production dependencies (the same layers as the gateway image's).
+  const { runtime, appFiles, servingCodeDigest } = await prepareServingLayers({ packageRoot, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+  const image = await assembleImageContent(options, model, { runtimeDependenciesKey: runtime.key, servingCodeDigest });
+  const { content, contentDigest } = image;
+  requirePinnedContent(readPinnedImages(env), imageKeyOf(fleet, deployable), `sha256:${contentDigest}`, describeEntry(fleet, deployable));
+  const commit = await gitCommit(dirname(fleet.file), env);
+
+  return {
+    deployName: content.deployName,
+    tag: resolveImageTag(content),
+    contentDigest,
+    baseImage: content.baseImage,
+    dockerfile: content.dockerfile,
+    // The content digest and the commit are not inputs of the digest (the commit changes nothing in the image).
+    buildArgs: { ...content.buildArgs, CONTENT_DIGEST: `sha256:${contentDigest}`, GIT_COMMIT: commit },
+    labels: { ...content.labels, [IMAGE_LABELS.contentDigest]: `sha256:${contentDigest}`, [IMAGE_LABELS.revision]: commit },
+    contextParts: [
+      { from: runtime.dir, to: 'runtime' },
+      { from: packageRoot, to: 'app', entries: appFiles },
+      { from: model.dir, to: 'model' },
+    ],
+    model: { dir: model.dir, source: model.source, version: model.version, artifactDigest: model.artifactDigest, sizeBytes: await folderSize(model.dir) },
+  };
+}
+
+/**
+ * The `sha256:<hex>` content digest of the image `prepareImageInputs` would give, with the
+ * serving layers' digests given (`servingLayerDigests`, computed once for many models) and no
+ * dependency tree copied: what `generate` pins on the jobs. Downloads a registry model into
+ * `<outDir>/models/<deployName>/model` like a build does.
+ */
+export async function computeImageContent(options: PrepareImageInputsOptions, layers: ServingLayerDigests): Promise<string> {
+  const model = await resolveModelArtifact(options);
+  return `sha256:${(await assembleImageContent(options, model, layers)).contentDigest}`;
+}
+
+interface ModelArtifact {
+  readonly dir: string;
+  /** `mlflow:<name>/<version>` or `path:<path>`. */
+  readonly source: string;
+  /** The registry version, or `local-<12 hex>` of a model folder. */
+  readonly version: string;
+  readonly artifactDigest: string;
+}
+
+async function resolveModelArtifact(options: PrepareImageInputsOptions): Promise<ModelArtifact> {
   const { fleet, deployable, outDir } = options;
-  const { model, variant } = deployable;
+  const { variant } = deployable;
   const env = options.env ?? process.env;
   const log = options.log ?? (() => undefined);
-  const packageRoot = options.packageRoot ?? findPackageRoot();
   const source = variant.source;
   if (source.kind === 'image') throw new Error(`prepareImageInputs: ${variant.deployName} brings its own image`);
   const entryLabel = describeEntry(fleet, deployable);
-  const folder = join(outDir, 'models', variant.deployName);
 
-  // The model.
   let modelDir: string;
   let version: string | undefined;
   let sourceText: string;
@@ -89,7 +138,7 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
     const downloaded = await downloadRegisteredModel({
       source,
       connection,
-      targetDir: join(folder, 'model'),
+      targetDir: join(outDir, 'models', variant.deployName, 'model'),
       entryLabel,
       // The version the pipeline's `generate` resolved, so build, test and every deploy (and a re-run of one) serve the same one.
       pinnedVersions: readPinnedVersions(env),
@@ -108,65 +157,50 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
     if (isUserError(err)) throw new UserError(err.code, `${entryLabel}: ${err.message}`, err.hint, { cause: err });
     throw err;
   }
-  const modelVersion = version ?? `local-${artifactDigest.replace(/^sha256:/, '').slice(0, 12)}`;
-  const modelBytes = await folderSize(modelDir);
+  return { dir: modelDir, source: sourceText, version: version ?? localModelVersion(artifactDigest), artifactDigest };
+}
 
-  // The serving code and its production dependencies (the same layers as the gateway image's).
-  const { runtime, appFiles, servingCodeDigest } = await prepareServingLayers({ packageRoot, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
+/** The version of a model folder outside any registry: `local-` and 12 hex of its artifact digest. */
+export function localModelVersion(artifactDigest: string): string {
+  return `local-${artifactDigest.replace(/^sha256:/, '').slice(0, 12)}`;
+}
 
+async function assembleImageContent(options: PrepareImageInputsOptions, model: ModelArtifact, layers: ServingLayerDigests): Promise<{ readonly content: ImageContent; readonly contentDigest: string }> {
+  const { fleet, deployable } = options;
+  const { model: spec, variant } = deployable;
   // The Dockerfile: the generated one, or rendered from the template when the folder is missing.
-  const dockerfile = await readOrRenderDockerfile(folder, fleet, deployable);
-
-  const baseImage = options.baseImage ?? baseImageFrom(env);
+  const dockerfile = await readOrRenderDockerfile(join(options.outDir, 'models', variant.deployName), fleet, deployable);
+  const baseImage = options.baseImage ?? baseImageFrom(options.env ?? process.env);
   // The Dockerfile turns these into the labels below, in one LABEL instruction (a builder step
   // per label otherwise).
   const buildArgs = {
     BASE_IMAGE: baseImage,
     MODEL_NAME: variant.deployName,
-    MODEL_VERSION: modelVersion,
-    MODEL: model.name,
+    MODEL_VERSION: model.version,
+    MODEL: spec.name,
     VARIANT: variant.id,
-    ARTIFACT_DIGEST: artifactDigest,
-    MODEL_SOURCE: sourceText,
+    ARTIFACT_DIGEST: model.artifactDigest,
+    MODEL_SOURCE: model.source,
   };
   const labels: Record<string, string> = {
     [IMAGE_LABELS.deployName]: variant.deployName,
-    [IMAGE_LABELS.model]: model.name,
+    [IMAGE_LABELS.model]: spec.name,
     [IMAGE_LABELS.variant]: variant.id,
-    [IMAGE_LABELS.modelVersion]: modelVersion,
-    [IMAGE_LABELS.artifactDigest]: artifactDigest,
-    [IMAGE_LABELS.source]: sourceText,
+    [IMAGE_LABELS.modelVersion]: model.version,
+    [IMAGE_LABELS.artifactDigest]: model.artifactDigest,
+    [IMAGE_LABELS.source]: model.source,
   };
   const content: ImageContent = {
     deployName: variant.deployName,
     dockerfile,
     baseImage,
-    runtimeDependenciesKey: runtime.key,
-    servingCodeDigest,
-    artifactDigest,
+    runtimeDependenciesKey: layers.runtimeDependenciesKey,
+    servingCodeDigest: layers.servingCodeDigest,
+    artifactDigest: model.artifactDigest,
     buildArgs,
     labels,
   };
-  const contentDigest = computeContentDigest(content);
-  const tag = resolveImageTag(content);
-  const commit = await gitCommit(dirname(fleet.file), env);
-
-  return {
-    deployName: variant.deployName,
-    tag,
-    contentDigest,
-    baseImage,
-    dockerfile,
-    // The content digest and the commit are not inputs of the digest (the commit changes nothing in the image).
-    buildArgs: { ...buildArgs, CONTENT_DIGEST: `sha256:${contentDigest}`, GIT_COMMIT: commit },
-    labels: { ...labels, [IMAGE_LABELS.contentDigest]: `sha256:${contentDigest}`, [IMAGE_LABELS.revision]: commit },
-    contextParts: [
-      { from: runtime.dir, to: 'runtime' },
-      { from: packageRoot, to: 'app', entries: appFiles },
-      { from: modelDir, to: 'model' },
-    ],
-    model: { dir: modelDir, source: sourceText, version: modelVersion, artifactDigest, sizeBytes: modelBytes },
-  };
+  return { content, contentDigest: computeContentDigest(content) };
 }
 
 /** The tag `modelfleet build` gives (or gave) this deployable's image, computed without building. */

@@ -36,14 +36,8 @@ export interface PrepareRuntimeDependenciesOptions {
  */
 export async function prepareRuntimeDependencies(options: PrepareRuntimeDependenciesOptions): Promise<RuntimeDependencies> {
   const { packageRoot } = options;
-  const manifest = JSON.parse(await readFile(join(packageRoot, 'package.json'), 'utf8')) as { name?: string; version?: string };
-  const closure = await collectPackageClosure(packageRoot, options.packages);
+  const { manifest, closure, key } = await planRuntimeDependencies(packageRoot, options.packages);
   const installed = closure.map((pkg) => pkg.target);
-  const key = createHash('sha256')
-    .update(`rules ${PRUNE_RULES_VERSION}\n`)
-    .update(closure.map((pkg) => `${pkg.target}@${pkg.version}`).join('\n'))
-    .update(`\n${manifest.version ?? ''}`)
-    .digest('hex');
   const cacheRoot = options.cacheDir ?? process.env.MODELFLEET_CACHE_DIR ?? join(packageRoot, 'node_modules', '.cache', 'modelfleet', 'runtime-deps');
   const dir = join(cacheRoot, key.slice(0, 16));
   if (existsSync(join(dir, 'package.json'))) return { dir, key, packages: installed };
@@ -70,6 +64,25 @@ export async function prepareRuntimeDependencies(options: PrepareRuntimeDependen
     if (!existsSync(join(dir, 'package.json'))) throw err;
   }
   return { dir, key, packages: installed };
+}
+
+/**
+ * The cache key of the dependency tree `prepareRuntimeDependencies` would prepare, without
+ * copying anything: what `generate` needs to compute an image's content tag.
+ */
+export async function runtimeDependenciesKey(packageRoot: string, packages: readonly string[]): Promise<string> {
+  return (await planRuntimeDependencies(packageRoot, packages)).key;
+}
+
+async function planRuntimeDependencies(packageRoot: string, packages: readonly string[]): Promise<{ manifest: { name?: string; version?: string }; closure: ClosurePackage[]; key: string }> {
+  const manifest = JSON.parse(await readFile(join(packageRoot, 'package.json'), 'utf8')) as { name?: string; version?: string };
+  const closure = await collectPackageClosure(packageRoot, packages);
+  const key = createHash('sha256')
+    .update(`rules ${PRUNE_RULES_VERSION}\n`)
+    .update(closure.map((pkg) => `${pkg.target}@${pkg.version}`).join('\n'))
+    .update(`\n${manifest.version ?? ''}`)
+    .digest('hex');
+  return { manifest, closure, key };
 }
 
 /** One installed package of the closure: where it is on disk, and where the image's node_modules holds it. */

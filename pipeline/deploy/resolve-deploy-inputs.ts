@@ -13,7 +13,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../../lib/errors/user-error.js';
 import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
-import { prepareImageInputs } from '../build/prepare-image-inputs.js';
+import { localModelVersion, prepareImageInputs } from '../build/prepare-image-inputs.js';
+import { contentTagOf } from '../build/image-tag.js';
+import { PINNED_IMAGES_VARIABLE, imageKeyOf, readPinnedImages } from '../build/pinned-images.js';
+import { pinnedVersionOf, readPinnedVersions } from '../mlflow-registry/pinned-aliases.js';
+import { readMlflowModel } from '../../serving/mlflow/read-mlflow-model.js';
 import { pullMissingImage } from '../build/pull-missing-image.js';
 import { registryTargetFor, type RegistryTarget } from '../build/registry-target.js';
 import { registryHas } from '../build/open-registry-for.js';
@@ -65,10 +69,18 @@ export interface DeployImage {
   readonly modelVersion?: string;
 }
 
-/** Recomputes the content tag from the commit; never reads an earlier job's image.json. */
+/**
+ * The image the pipeline pinned for this job (MODELFLEET_IMAGE_CONTENT), else the content tag
+ * recomputed from the commit; never an earlier job's image.json.
+ */
 export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployable, paths: DeployPaths, env: NodeJS.ProcessEnv, print: Print = () => undefined): Promise<DeployImage> {
   const source = deployable.variant.source;
   if (source.kind === 'image') return { tag: source.image, reference: source.image, registry: undefined, content: source.image };
+  const pinned = await pinnedDeployImage(fleet, deployable, env);
+  if (pinned) {
+    print(`${paths.deployName}: deploying ${pinned.tag}, the image \`generate\` pinned for this pipeline (${PINNED_IMAGES_VARIABLE}); nothing is downloaded or recomputed`);
+    return pinned;
+  }
   let inputs;
   try {
     inputs = await prepareImageInputs({ fleet, deployable, outDir: resolve(paths.out), env, report: print });
@@ -81,6 +93,26 @@ export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployabl
     tag: inputs.tag, reference: registry?.reference ?? inputs.tag, registry, content: inputs.contentDigest,
     modelVersion: inputs.model.version,
   };
+}
+
+/**
+ * The pinned image, named without the model or the serving code: a re-run of the job months
+ * later (GitLab's Rollback) deploys what it deployed the first time, even after the CI image or
+ * the registry moved on. Undefined when nothing is pinned for it, or its version is not known
+ * without a download (an alias without its pinned version).
+ */
+async function pinnedDeployImage(fleet: FleetSpec, deployable: Deployable, env: NodeJS.ProcessEnv): Promise<DeployImage | undefined> {
+  const source = deployable.variant.source;
+  const content = readPinnedImages(env).get(imageKeyOf(fleet, deployable));
+  if (content === undefined || source.kind === 'image') return undefined;
+  const modelVersion = source.kind === 'path'
+    ? localModelVersion((await readMlflowModel(resolve(dirname(fleet.file), source.path))).artifactDigest)
+    : source.version ?? pinnedVersionOf(readPinnedVersions(env), source.name, source.alias ?? '');
+  if (modelVersion === undefined) return undefined;
+  const deployName = deployable.variant.deployName;
+  const tag = contentTagOf(deployName, content);
+  const registry = registryTargetFor(deployName, tagOf(tag), env);
+  return { tag, reference: registry?.reference ?? tag, registry, content: content.replace(/^sha256:/, ''), modelVersion };
 }
 
 /**

@@ -283,6 +283,8 @@ describe('every child job re-run alone, as GitLab retries it after its artifacts
   it('deploys with the memory limit that was measured, read from the registry, without measuring again', async () => {
     for (const name of DEPLOYABLES) {
       const output = alone.get(deployJob(name))?.output ?? '';
+      // The image the parent's generate pinned on the job, taken as it is: nothing downloaded or recomputed.
+      expect(output, name).toMatch(new RegExp(`${name}: deploying modelfleet/${name}:[0-9a-f]{12}, the image \`generate\` pinned for this pipeline \\(MODELFLEET_IMAGE_CONTENT\\)`));
       expect(output, name).toMatch(new RegExp(`${name}: sizing measured \\S+ read from \\S+ \\(memory limit \\d+Mi\\); not measuring again`));
       expect(output, name).not.toMatch(/re-measuring/);
     }

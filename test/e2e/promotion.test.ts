@@ -8,7 +8,8 @@
  * 4. `modelfleet promote --from staging --to production` serves staging's v2, building nothing;
  * 5. GitLab's Rollback: the first pipeline's production deploy job re-runs from that pipeline's
  *    definition, in a fresh clone of its commit, after every artifact is gone (GitLab's rule
- *    for expired artifacts applied first), and v1 serves again.
+ *    for expired artifacts applied first), with the CI's base image moved on since, and v1
+ *    serves again from the image the first pipeline pinned on the job.
  * The parent pipeline (component → generate → trigger) is covered by pipeline.test.ts; here the
  * child pipeline is generated the way the parent's generate job does it and run directly.
  */
@@ -133,7 +134,7 @@ async function gatewayUrl(stateFolder: string): Promise<string> {
 async function pushAndRunPipeline(push: number, modelFolder: string): Promise<void> {
   await writeFile(join(dir, 'models.yaml'), fleetYaml(modelFolder));
   if (push > 1) commits.set(push, await commitAll(dir, `serve ${modelFolder}`));
-  const generated = await modelfleet(['generate', '--file', 'models.yaml', '--out', 'build']);
+  const generated = await modelfleet(['generate', '--file', 'models.yaml', '--out', 'build', '--pin-images']);
   if (generated.code !== 0) throw new Error(`generate failed:\n${generated.output}`);
   const yaml = await readFile(join(dir, 'build', 'child-pipeline.yml'), 'utf8');
   pipelineYaml.set(push, yaml);
@@ -206,7 +207,8 @@ async function listImages(): Promise<string[]> {
 /**
  * GitLab's Rollback button on the first pipeline's production deployment: its deploy job runs
  * again from that pipeline's kept definition, on the commit it ran on, with no artifact of any
- * earlier job (every one expired or erased).
+ * earlier job (every one expired or erased). The project's base image has moved on since (an
+ * image nobody built): recomputed, the job's image tag would name an image that does not exist.
  */
 async function rerunFirstProductionDeploy(): Promise<{ code: number; output: string }> {
   const definition = pipelineYaml.get(1) ?? '';
@@ -217,8 +219,9 @@ async function rerunFirstProductionDeploy(): Promise<{ code: number; output: str
     const checkout = await run('git', ['checkout', '-q', commits.get(1) ?? 'HEAD'], { cwd: clone, timeoutMs: 30_000 });
     if (checkout.code !== 0) throw new Error(`git checkout failed: ${checkout.output}`);
     await writeFile(join(clone, 'child-pipeline.yml'), definition);
-    await writeCiVariables(clone, fileVariables);
-    return await runPipeline(clone, variables, ['--file', 'child-pipeline.yml', '--shell-isolation', '--manual', PRODUCTION_JOB, PRODUCTION_JOB], 6 * 60_000);
+    const moved = { MODELFLEET_BASE_IMAGE: 'modelfleet/base:moved-on' };
+    await writeCiVariables(clone, { ...fileVariables, ...moved });
+    return await runPipeline(clone, { ...variables, ...moved }, ['--file', 'child-pipeline.yml', '--shell-isolation', '--manual', PRODUCTION_JOB, PRODUCTION_JOB], 6 * 60_000);
   } finally {
     await rm(clone, { recursive: true, force: true });
   }
@@ -246,10 +249,14 @@ describe('v1 then v2 through staging and a manual production gate, then rollback
     expect(images.after).toEqual(images.before);
   });
 
-  it('serves v1 again after the first pipeline\'s production deploy job re-ran with every artifact gone', () => {
+  it('serves v1 again from the pinned image after the first pipeline\'s production deploy job re-ran with every artifact gone and the base image moved on', () => {
     const step = steps.get('gitlab rollback');
     expect(readJobResults(step?.output ?? '').get(PRODUCTION_JOB)?.passed, step?.output.slice(-3000)).toBe(true);
     expect(jobOutput(step?.output ?? '', PRODUCTION_JOB)).toMatch(/not measuring again/);
+    // The image the first pipeline pinned, whatever the base image says now.
+    const pinned = /MODELFLEET_IMAGE_CONTENT: (\S+)=sha256:([0-9a-f]{12})/.exec(pipelineYaml.get(1) ?? '');
+    expect(pinned?.[1]).toBe(MODEL);
+    expect(jobOutput(step?.output ?? '', PRODUCTION_JOB)).toContain(`deploying modelfleet/${MODEL}:${pinned?.[2] ?? ''}, the image \`generate\` pinned for this pipeline`);
     expect(production?.latest).toBe(v1);
   });
 

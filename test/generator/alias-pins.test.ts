@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGenerate } from '../../generator/run-generate.js';
 import { UserError } from '../../lib/errors/user-error.js';
@@ -13,29 +12,7 @@ import { createMlflowRegistryClient } from '../../pipeline/mlflow-registry/mlflo
 import { PINNED_VERSIONS_VARIABLE } from '../../pipeline/mlflow-registry/pinned-aliases.js';
 import { EXAMPLE_MODELS } from '../build/make-test-fleet.js';
 import { startFakeMlflowRegistry, type FakeMlflowRegistry } from '../support/fake-mlflow-registry.js';
-import { jobNames, useTempDir } from './support/generator-fixtures.js';
-
-const ENVIRONMENTS = `environments:
-  - name: staging
-  - name: production
-`;
-
-const ALIAS_FLEET = `defaults:
-  endpoint: probability
-${ENVIRONMENTS}
-models:
-  - name: match-2-taxi
-    parameters: [2, TAXI]
-    mlflow: { name: match_taxi, alias: champion }
-  - name: match-7-moto
-    parameters: [7, MOTO]
-    mlflow: { name: match_moto, version: 1 }
-    environments:
-      production: { alias: champion }
-  - name: match-9-van
-    parameters: [9, VAN]
-    mlflow: { name: match_van, version: 2 }
-`;
+import { ALIAS_FLEET, ENVIRONMENTS, childPipeline, jobNames, useTempDir, variableOnJobs, type CiJob } from './support/generator-fixtures.js';
 
 const NO_ALIAS_FLEET = `defaults:
   endpoint: probability
@@ -50,8 +27,6 @@ models:
     parameters: [9, VAN]
     path: models/van
 `;
-
-type Job = { variables?: Record<string, string>; script?: string[] };
 
 describe('MLflow aliases pinned by generate', () => {
   const tempDir = useTempDir('modelfleet-pins-');
@@ -79,13 +54,7 @@ describe('MLflow aliases pinned by generate', () => {
   };
   const generate = (dir: string, env: Record<string, string>, extra: { maxJobs?: number; mlflowVersions?: string } = {}) =>
     runGenerate({ file: 'models.yaml', out: 'build', all: true, cwd: dir, env, ...extra });
-  const childPipeline = (dir: string, file = 'child-pipeline.yml'): Record<string, Job> =>
-    load(readFileSync(path.join(dir, 'build', file), 'utf8')) as Record<string, Job>;
-  const pinsOn = (pipeline: Record<string, Job>): Record<string, string> =>
-    Object.fromEntries(jobNames(pipeline).flatMap((job) => {
-      const value = pipeline[job]?.variables?.[PINNED_VERSIONS_VARIABLE];
-      return value === undefined ? [] : [[job, value]];
-    }));
+  const pinsOn = (pipeline: Record<string, CiJob>) => variableOnJobs(pipeline, PINNED_VERSIONS_VARIABLE);
 
   it('writes the resolved version on exactly the jobs that read the alias', async () => {
     const dir = fleetDir(ALIAS_FLEET);

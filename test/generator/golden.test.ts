@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +86,12 @@ describe('golden child pipeline for a production gate that opens on a canary che
   checkGoldenPipeline('canary-gate', planAll(readCase('canary-gate')));
 });
 
-describe('golden child pipeline for models read by MLflow alias', () => {
-  checkGoldenPipeline('alias-pins', planAll(readCase('alias-pins'), { aliasVersions: parsePinnedVersions('match_probability_2_taxi@champion=12 match_probability_7_moto@champion=5') }));
+/** A stand-in content digest per image key: the golden file shows where each one goes, not how it is computed (test/generator/image-pins.test.ts). */
+const contentFor = (key: string) => `sha256:${createHash('sha256').update(key).digest('hex')}`;
+
+describe('golden child pipeline for models read by MLflow alias, with the versions and image contents generate pinned', () => {
+  checkGoldenPipeline('alias-pins', planAll(readCase('alias-pins'), {
+    aliasVersions: parsePinnedVersions('match_probability_2_taxi@champion=12 match_probability_7_moto@champion=5'),
+    imageContents: new Map(['match-2-taxi', 'match-7-moto', 'match-7-moto@champion', 'match-9-van'].map((key) => [key, contentFor(key)])),
+  }));
 });

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { load } from 'js-yaml';
 import { afterEach } from 'vitest';
 import { parseFleet } from '../../../generator/fleet/load-fleet.js';
 import type { FleetSpec } from '../../../generator/fleet/types.js';
@@ -9,6 +10,7 @@ import { UserError } from '../../../lib/errors/user-error.js';
 import { planGeneration, type GenerationPlan } from '../../../generator/plan/plan-generation.js';
 import { selectAll, type ChangeSet } from '../../../generator/plan/select-changes.js';
 import { readModelTemplates } from '../../../generator/render/model-templates.js';
+import type { PinnedImages } from '../../../pipeline/build/pinned-images.js';
 import type { PinnedVersions } from '../../../pipeline/mlflow-registry/pinned-aliases.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -31,10 +33,10 @@ export function fleetFromText(text: string, file = '/repo/models.yaml'): FleetSp
   return parseFleet(text, file, 'models.yaml');
 }
 
-/** The plan `generate --all` makes for a fleet text, with the real templates (and, for aliases, the versions generate would resolve). */
+/** The plan `generate --all` makes for a fleet text, with the real templates (and, for aliases and images, what generate would pin). */
 export function planAll(
   text: string,
-  options: { maxJobs?: number; changes?: (fleet: FleetSpec) => ChangeSet; runnerTags?: readonly string[]; aliasVersions?: PinnedVersions } = {},
+  options: { maxJobs?: number; changes?: (fleet: FleetSpec) => ChangeSet; runnerTags?: readonly string[]; aliasVersions?: PinnedVersions; imageContents?: PinnedImages } = {},
 ): GenerationPlan {
   const fleet = fleetFromText(text);
   return planGeneration({
@@ -46,6 +48,7 @@ export function planAll(
     maxJobs: options.maxJobs ?? 500,
     ...(options.runnerTags ? { runnerTags: options.runnerTags } : {}),
     ...(options.aliasVersions ? { aliasVersions: options.aliasVersions } : {}),
+    ...(options.imageContents ? { imageContents: options.imageContents } : {}),
   });
 }
 
@@ -82,4 +85,43 @@ export function fleetErrorOf(text: string): UserError {
     throw err;
   }
   throw new Error('expected the fleet to be rejected');
+}
+
+export const ENVIRONMENTS = `environments:
+  - name: staging
+  - name: production
+`;
+
+/** Models read by MLflow alias: one everywhere, one by version with an alias in production, one by version. */
+export const ALIAS_FLEET = `defaults:
+  endpoint: probability
+${ENVIRONMENTS}
+models:
+  - name: match-2-taxi
+    parameters: [2, TAXI]
+    mlflow: { name: match_taxi, alias: champion }
+  - name: match-7-moto
+    parameters: [7, MOTO]
+    mlflow: { name: match_moto, version: 1 }
+    environments:
+      production: { alias: champion }
+  - name: match-9-van
+    parameters: [9, VAN]
+    mlflow: { name: match_van, version: 2 }
+`;
+
+/** A generated job as the tests read it back. */
+export type CiJob = { variables?: Record<string, string>; script?: string[] };
+
+/** A child pipeline file `generate` wrote under `<dir>/build`. */
+export function childPipeline(dir: string, file = 'child-pipeline.yml'): Record<string, CiJob> {
+  return load(readFileSync(path.join(dir, 'build', file), 'utf8')) as Record<string, CiJob>;
+}
+
+/** Job name → the value of `variable` on it, for the jobs that carry it. */
+export function variableOnJobs(pipeline: Record<string, CiJob>, variable: string): Record<string, string> {
+  return Object.fromEntries(jobNames(pipeline).flatMap((job) => {
+    const value = pipeline[job]?.variables?.[variable];
+    return value === undefined ? [] : [[job, value]];
+  }));
 }
