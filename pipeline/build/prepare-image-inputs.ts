@@ -71,8 +71,7 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
   const model = await resolveModelArtifact(options);
   // The serving code and its production dependencies (the same layers as the gateway image's).
   const { runtime, appFiles, servingCodeDigest } = await prepareServingLayers({ packageRoot, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
-  const image = await assembleImageContent(options, model, { runtimeDependenciesKey: runtime.key, servingCodeDigest });
-  const { content, contentDigest } = image;
+  const { content, contentDigest } = await assembleImageContent(options, model, { runtimeDependenciesKey: runtime.key, servingCodeDigest });
   requirePinnedContent(readPinnedImages(env), imageKeyOf(fleet, deployable), `sha256:${contentDigest}`, describeEntry(fleet, deployable));
   const commit = await gitCommit(dirname(fleet.file), env);
 

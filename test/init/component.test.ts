@@ -34,12 +34,12 @@ describe('the GitLab CI/CD component (templates/fleet.yml)', () => {
     expect(gitlabCiSchemaErrors(interpolateComponent({ 'runner-tags': ['docker', 'linux'], 'max-jobs': 200, 'models-file': 'fleet/models.yaml' }))).toEqual([]);
   });
 
-  it('passes every input on: file, job limit and runner tags to generate, image and environment to every job', () => {
+  it('passes every input on: file, job limit and runner tags to generate, image and environment to every job; generate pins the images', () => {
     const pipeline = interpolateComponent({ 'runner-tags': ['docker'], 'max-jobs': 200, 'models-file': 'fleet/models.yaml', environment: 'staging', 'ci-image': 'registry.example.com/ci:1' }) as Record<string, Job & { variables?: Record<string, string> }>;
     const job = pipeline['create-model-folders'] as Job;
     expect(job.script).toEqual([
       "modelfleet validate --file 'fleet/models.yaml'",
-      'modelfleet generate --file \'fleet/models.yaml\' --out build --max-jobs 200 --runner-tags \'["docker"]\'',
+      'modelfleet generate --file \'fleet/models.yaml\' --out build --max-jobs 200 --runner-tags \'["docker"]\' --pin-images',
     ]);
     expect(pipeline.variables).toMatchObject({ MODELFLEET_CI_IMAGE: 'registry.example.com/ci:1', MODELFLEET_ENV: 'staging' });
     expect(job.image).toBe('$MODELFLEET_CI_IMAGE');
