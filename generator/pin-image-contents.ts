@@ -6,7 +6,7 @@ import type { Deployable, FleetSpec } from './fleet/types.js';
 import type { PlannedFile } from './render/render-model-folder.js';
 import { computeImageContent } from '../pipeline/build/prepare-image-inputs.js';
 import { servingLayerDigests, type ServingLayerDigests } from '../pipeline/build/prepare-serving-layers.js';
-import { PINNED_IMAGES_VARIABLE, imageKeyOf, type ImagePin, type PinnedImages } from '../pipeline/build/pinned-images.js';
+import { imageKeyOf, type ImagePin, type PinnedImages } from '../pipeline/build/pinned-images.js';
 import { PINNED_VERSIONS_VARIABLE, formatPinnedVersions, type AliasPin } from '../pipeline/mlflow-registry/pinned-aliases.js';
 import { findPackageRoot } from '../lib/package-root.js';
 import { UserError, isUserError } from '../lib/errors/user-error.js';
@@ -41,7 +41,7 @@ export async function pinImageContents(options: PinImageContentsOptions): Promis
   for (const deployable of options.deployables) {
     if (deployable.variant.source.kind === 'image') continue;
     for (const one of [deployable, ...options.fleet.environments.map((env) => deployableInEnvironment(deployable, env))]) {
-      const key = imageKeyOf(options.fleet, one);
+      const key = imageKeyOf(one);
       if (!wanted.has(key)) wanted.set(key, one);
     }
   }
@@ -73,7 +73,7 @@ async function contentOf(options: PinImageContentsOptions, deployable: Deployabl
     await writeFile(join(outDir, dockerfile), planned.content);
   }
   // Build the versions the jobs will build: the aliases as pinned here, never as they point later.
-  const env = { ...options.env, [PINNED_VERSIONS_VARIABLE]: formatPinnedVersions(options.aliasPins), [PINNED_IMAGES_VARIABLE]: '' };
+  const env = { ...options.env, [PINNED_VERSIONS_VARIABLE]: formatPinnedVersions(options.aliasPins) };
   return explain(() => computeImageContent({ fleet: options.fleet, deployable, outDir, env, ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}) }, layers));
 }
 

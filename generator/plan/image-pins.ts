@@ -17,7 +17,7 @@ export function imagePinsOnJobs(fleet: FleetSpec, deployables: readonly Deployab
   if (contents.size === 0) return out;
   for (const deployable of deployables) {
     const pinOf = (one: Deployable): ImagePin | undefined => {
-      const key = imageKeyOf(fleet, one);
+      const key = imageKeyOf(one);
       const content = contents.get(key);
       return content === undefined ? undefined : { key, content };
     };

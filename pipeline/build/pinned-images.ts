@@ -1,6 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { findDeployable } from '../../generator/fleet/find-deployable.js';
-import type { Deployable, FleetSpec } from '../../generator/fleet/types.js';
+import type { Deployable } from '../../generator/fleet/types.js';
 import { buildErrors } from '../../lib/errors/codes-build.js';
 import { UserError } from '../../lib/errors/user-error.js';
 
@@ -32,12 +31,13 @@ export type PinnedImages = ReadonlyMap<ImageKey, string>;
 const ENTRY = /^(?<key>[a-z0-9][a-z0-9-]*(?:@[A-Za-z0-9_-]+)?)=(?<content>sha256:[0-9a-f]{64})$/;
 
 /**
- * The key of the image `deployable` runs: its own source, or the registry pin of an environment
- * (`deployableInEnvironment` puts that pin in place of the source). Pure.
+ * The key of the image `deployable` runs: its own source, or the registry pin of an environment.
+ * `deployableInEnvironment` puts that pin in place of the variant's source but leaves the model's
+ * list of variants as models.yaml has it, so the own source is found there. Pure.
  */
-export function imageKeyOf(fleet: FleetSpec, deployable: Deployable): ImageKey {
+export function imageKeyOf(deployable: Deployable): ImageKey {
   const { deployName, source } = deployable.variant;
-  const own = findDeployable(fleet, deployName).variant.source;
+  const own = deployable.model.variants.find((variant) => variant.deployName === deployName)?.source;
   if (isDeepStrictEqual(source, own) || source.kind !== 'mlflow') return deployName;
   return `${deployName}@${source.version ?? source.alias ?? ''}`;
 }

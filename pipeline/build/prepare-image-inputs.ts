@@ -72,7 +72,7 @@ export async function prepareImageInputs(options: PrepareImageInputsOptions): Pr
   // The serving code and its production dependencies (the same layers as the gateway image's).
   const { runtime, appFiles, servingCodeDigest } = await prepareServingLayers({ packageRoot, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) });
   const { content, contentDigest } = await assembleImageContent(options, model, { runtimeDependenciesKey: runtime.key, servingCodeDigest });
-  requirePinnedContent(readPinnedImages(env), imageKeyOf(fleet, deployable), `sha256:${contentDigest}`, describeEntry(fleet, deployable));
+  requirePinnedContent(readPinnedImages(env), imageKeyOf(deployable), `sha256:${contentDigest}`, describeEntry(fleet, deployable));
   const commit = await gitCommit(dirname(fleet.file), env);
 
   return {

@@ -103,7 +103,7 @@ export async function resolveDeployImage(fleet: FleetSpec, deployable: Deployabl
  */
 async function pinnedDeployImage(fleet: FleetSpec, deployable: Deployable, env: NodeJS.ProcessEnv): Promise<DeployImage | undefined> {
   const source = deployable.variant.source;
-  const content = readPinnedImages(env).get(imageKeyOf(fleet, deployable));
+  const content = readPinnedImages(env).get(imageKeyOf(deployable));
   if (content === undefined || source.kind === 'image') return undefined;
   const modelVersion = source.kind === 'path'
     ? localModelVersion((await readMlflowModel(resolve(dirname(fleet.file), source.path))).artifactDigest)

@@ -56,7 +56,7 @@ describe('image contents pinned by generate', () => {
     const own = findDeployable(fleet, deployName);
     const deployable = environment ? deployableInEnvironment(own, findEnvironment(fleet, environment)) : own;
     const inputs = await prepareImageInputs({ fleet, deployable, outDir: path.join(dir, 'build'), env: { ...env(), ...job.variables } });
-    return { key: imageKeyOf(fleet, deployable), content: `sha256:${inputs.contentDigest}`, tag: inputs.tag };
+    return { key: imageKeyOf(deployable), content: `sha256:${inputs.contentDigest}`, tag: inputs.tag };
   };
 
   it('writes on each job the content of the images it builds or deploys, as its own build computes it', async () => {
@@ -171,10 +171,10 @@ describe('MODELFLEET_IMAGE_CONTENT, the variable', () => {
   it('keys an image by the deploy name, and an environment\'s own registry pin by its version or alias', () => {
     const fleet = fleetFromText(FLEET.replace('production: { alias: champion }', 'production: { version: 7 }\n      staging: { alias: canary }'));
     const moto = findDeployable(fleet, 'match-7-moto');
-    const inEnv = (name: string) => imageKeyOf(fleet, deployableInEnvironment(moto, findEnvironment(fleet, name)));
-    expect([imageKeyOf(fleet, moto), inEnv('production'), inEnv('staging')]).toEqual(['match-7-moto', 'match-7-moto@7', 'match-7-moto@canary']);
+    const inEnv = (name: string) => imageKeyOf(deployableInEnvironment(moto, findEnvironment(fleet, name)));
+    expect([imageKeyOf(moto), inEnv('production'), inEnv('staging')]).toEqual(['match-7-moto', 'match-7-moto@7', 'match-7-moto@canary']);
     const taxi = findDeployable(fleet, 'match-2-taxi');
-    expect(imageKeyOf(fleet, deployableInEnvironment(taxi, findEnvironment(fleet, 'production')))).toBe('match-2-taxi');
+    expect(imageKeyOf(deployableInEnvironment(taxi, findEnvironment(fleet, 'production')))).toBe('match-2-taxi');
   });
 
   const key = fc.tuple(
